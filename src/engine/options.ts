@@ -1,0 +1,95 @@
+import type { Classification, ErrorCategory } from '../classify/types.js';
+import type { Clock } from './clock.js';
+
+export const JITTER_MODES = ['none', 'full', 'equal', 'decorrelated'] as const;
+export type JitterMode = (typeof JITTER_MODES)[number];
+
+export const BREAKER_MODES = ['consecutive', 'rate', 'off'] as const;
+export type BreakerMode = (typeof BREAKER_MODES)[number];
+
+/** Why a retry did not happen (design.md section 4, `resilience.retry.suppressed`). */
+export const SUPPRESS_REASONS = [
+  'not_idempotent',
+  'in_transaction',
+  'budget',
+  'deadline',
+  'breaker_open',
+  'max_attempts',
+  'not_transient',
+] as const;
+export type SuppressReason = (typeof SUPPRESS_REASONS)[number];
+
+export interface RetryOptions {
+  /** Attempts in all, the first included. 1 disables retries. */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Exponential growth factor of the backoff. */
+  multiplier?: number;
+  jitter?: JitterMode;
+  /** Retries may not exceed this share of recent first attempts, per target. */
+  budgetRatio?: number;
+  /** Retries always allowed per second per target, whatever the ratio (a floor for low traffic). */
+  budgetMinPerSecond?: number;
+  /** The window over which the budget counts first attempts and retries. */
+  budgetWindowMs?: number;
+}
+
+export interface BreakerOptions {
+  mode?: BreakerMode;
+  /** consecutive: failures in a row that open the breaker. */
+  threshold?: number;
+  /** rate: failure share over the window that opens the breaker (0..1]. */
+  failureRate?: number;
+  /** rate: calls needed in the window before a rate is judged. */
+  minCalls?: number;
+  /** rate: sliding window length. */
+  windowMs?: number;
+  /** rate: an attempt slower than this counts as slow (0 = off). */
+  slowCallMs?: number;
+  /** rate: slow share over the window that opens the breaker (0..1]. */
+  slowCallRate?: number;
+  /** First open period; doubles on each re-open without a close in between. */
+  openMs?: number;
+  /** Cap on the open period. */
+  maxOpenMs?: number;
+  /** Concurrent probes admitted half-open; that many successes close the breaker. */
+  halfOpenProbes?: number;
+  /** Which classifications count as the dependency's failure. Default: transient ones and external_service. */
+  failureCategories?: readonly ErrorCategory[];
+  /** Fine control, instead of failureCategories. */
+  isFailure?: (classification: Classification) => boolean;
+}
+
+export interface BulkheadOptions {
+  maxConcurrent: number;
+  /** Calls that may wait for a slot; past that they are rejected at once. */
+  maxQueue?: number;
+}
+
+export type Fallback<T> = (error: unknown, classification: Classification) => T | Promise<T>;
+
+export type Classifier = (failure: unknown, hints?: import('../classify/types.js').ClassifyHints) => Classification;
+
+export interface PolicyOptions<T = unknown> {
+  /** Names the policy in telemetry (`resilience.policy`). */
+  name?: string;
+  retry?: RetryOptions | false;
+  /** Per attempt; 0 or absent = none. */
+  timeoutMs?: number;
+  /** Across all attempts and waits; 0 or absent = none. */
+  deadlineMs?: number;
+  breaker?: BreakerOptions | false;
+  bulkhead?: BulkheadOptions | false;
+  fallback?: Fallback<T>;
+  /** Bound on the per-target state kept (breakers, budgets, bulkheads); least recently used go first. */
+  maxTargets?: number;
+  /** Replace the built-in classifier (for instance one built with user rules by createClassifier). */
+  classifier?: Classifier;
+  /** Injected time, for tests. */
+  clock?: Clock;
+  /** Injected randomness in [0, 1), for tests. */
+  random?: () => number;
+  /** false turns telemetry off for this policy. */
+  telemetry?: boolean;
+}

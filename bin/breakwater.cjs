@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+'use strict';
+// The CLI is src/cli.ts; this shim loads its CommonJS build, which works on every
+// supported Node without the ESM loader, and runs it.
+require('../dist/cjs/cli.js').run();

@@ -1,0 +1,212 @@
+import { BREAKER_MODES, JITTER_MODES } from '../engine/options.js';
+import { CLIENTS, ERROR_CATEGORIES } from '../classify/types.js';
+import { suggest } from './suggest.js';
+
+/**
+ * The one table of configurable fields. Each entry says where the value lives, what it
+ * accepts and which environment variable sets it; the environment reader, the file
+ * validator, the merge and the documentation test all walk this table, so a field's
+ * bounds are written here and nowhere else.
+ */
+
+/** Clients that have an instrumentation (everything in CLIENTS but `custom`). */
+export const INSTRUMENTATIONS = CLIENTS.filter((c): c is Exclude<(typeof CLIENTS)[number], 'custom'> => c !== 'custom');
+export type Instrumentation = (typeof INSTRUMENTATIONS)[number];
+
+/**
+ * Node's timers take at most 2^31 - 1 ms; a longer delay fires after 1 ms instead (with
+ * a TimeoutOverflowWarning), which would turn a 30-day timeout into none at all.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+export type Kind =
+  | { readonly type: 'integer'; readonly min: number; readonly max: number }
+  | { readonly type: 'number'; readonly min: number; readonly minExclusive: boolean; readonly max: number }
+  | { readonly type: 'boolean' }
+  | { readonly type: 'enum'; readonly values: readonly string[] }
+  | { readonly type: 'string' }
+  | { readonly type: 'instrumentations' }
+  | { readonly type: 'categories' };
+
+export interface Field {
+  /** Where the value lives: a top-level key (`maxTargets`) or a policy key (`timeoutMs`, `retry.maxAttempts`). */
+  readonly key: string;
+  /** `top`: one value for the process; `policy`: a default that targets may override. */
+  readonly scope: 'top' | 'policy';
+  readonly kind: Kind;
+  /** The environment variable that sets it, if any. */
+  readonly env?: string;
+  /** What 0 means, for fields where 0 switches the feature off. */
+  readonly zero?: string;
+}
+
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER): Kind => ({ type: 'integer', min, max });
+const millis = (min: number): Kind => integer(min, MAX_TIMER_MS);
+const number = (min: number, max = Number.MAX_VALUE, minExclusive = false): Kind => ({ type: 'number', min, max, minExclusive });
+const share = (minExclusive: boolean): Kind => number(0, 1, minExclusive);
+const oneOf = (values: readonly string[]): Kind => ({ type: 'enum', values });
+
+export const FIELDS: readonly Field[] = [
+  { key: 'enabled', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_ENABLED' },
+  { key: 'instrumentations', scope: 'top', kind: { type: 'instrumentations' }, env: 'BREAKWATER_INSTRUMENTATIONS' },
+  { key: 'maxTargets', scope: 'top', kind: integer(1), env: 'BREAKWATER_MAX_TARGETS' },
+
+  { key: 'name', scope: 'policy', kind: { type: 'string' } },
+  { key: 'telemetry', scope: 'policy', kind: { type: 'boolean' } },
+  { key: 'timeoutMs', scope: 'policy', kind: millis(0), env: 'BREAKWATER_TIMEOUT_MS', zero: 'no timeout' },
+  { key: 'deadlineMs', scope: 'policy', kind: millis(0), env: 'BREAKWATER_DEADLINE_MS', zero: 'no deadline' },
+
+  { key: 'retry.maxAttempts', scope: 'policy', kind: integer(1), env: 'BREAKWATER_RETRY_MAX_ATTEMPTS' },
+  { key: 'retry.baseDelayMs', scope: 'policy', kind: millis(0), env: 'BREAKWATER_RETRY_BASE_DELAY_MS' },
+  { key: 'retry.maxDelayMs', scope: 'policy', kind: millis(0), env: 'BREAKWATER_RETRY_MAX_DELAY_MS' },
+  { key: 'retry.multiplier', scope: 'policy', kind: number(1), env: 'BREAKWATER_RETRY_MULTIPLIER' },
+  { key: 'retry.jitter', scope: 'policy', kind: oneOf(JITTER_MODES), env: 'BREAKWATER_RETRY_JITTER' },
+  { key: 'retry.budgetRatio', scope: 'policy', kind: share(false), env: 'BREAKWATER_RETRY_BUDGET_RATIO' },
+  { key: 'retry.budgetMinPerSecond', scope: 'policy', kind: integer(0), env: 'BREAKWATER_RETRY_BUDGET_MIN_PER_SECOND' },
+  { key: 'retry.budgetWindowMs', scope: 'policy', kind: millis(1), env: 'BREAKWATER_RETRY_BUDGET_WINDOW_MS' },
+
+  { key: 'breaker.mode', scope: 'policy', kind: oneOf(BREAKER_MODES), env: 'BREAKWATER_BREAKER' },
+  { key: 'breaker.threshold', scope: 'policy', kind: integer(1), env: 'BREAKWATER_BREAKER_THRESHOLD' },
+  { key: 'breaker.failureRate', scope: 'policy', kind: share(true), env: 'BREAKWATER_BREAKER_FAILURE_RATE' },
+  { key: 'breaker.minCalls', scope: 'policy', kind: integer(1), env: 'BREAKWATER_BREAKER_MIN_CALLS' },
+  { key: 'breaker.windowMs', scope: 'policy', kind: millis(1), env: 'BREAKWATER_BREAKER_WINDOW_MS' },
+  { key: 'breaker.slowCallMs', scope: 'policy', kind: millis(0), env: 'BREAKWATER_BREAKER_SLOW_CALL_MS', zero: 'no slow-call rule' },
+  { key: 'breaker.slowCallRate', scope: 'policy', kind: share(true), env: 'BREAKWATER_BREAKER_SLOW_CALL_RATE' },
+  { key: 'breaker.openMs', scope: 'policy', kind: millis(1), env: 'BREAKWATER_BREAKER_OPEN_MS' },
+  { key: 'breaker.maxOpenMs', scope: 'policy', kind: millis(1), env: 'BREAKWATER_BREAKER_MAX_OPEN_MS' },
+  { key: 'breaker.halfOpenProbes', scope: 'policy', kind: integer(1), env: 'BREAKWATER_BREAKER_HALF_OPEN_PROBES' },
+  { key: 'breaker.failureCategories', scope: 'policy', kind: { type: 'categories' } },
+
+  { key: 'bulkhead.maxConcurrent', scope: 'policy', kind: integer(0), env: 'BREAKWATER_BULKHEAD_MAX_CONCURRENT', zero: 'no bulkhead' },
+  { key: 'bulkhead.maxQueue', scope: 'policy', kind: integer(0), env: 'BREAKWATER_BULKHEAD_MAX_QUEUE', zero: 'no queue: a call finding every slot taken is rejected at once' },
+];
+
+/** Pairs of policy fields where the first may not exceed the second. */
+export const ORDERED_PAIRS: ReadonlyArray<readonly [low: string, high: string]> = [
+  ['retry.baseDelayMs', 'retry.maxDelayMs'],
+  ['breaker.openMs', 'breaker.maxOpenMs'],
+];
+
+/** Policy sections a file may set to `false`, and the field value `false` stands for. */
+export const SECTION_OFF: Readonly<Record<string, readonly [key: string, value: unknown]>> = {
+  retry: ['retry.maxAttempts', 1],
+  breaker: ['breaker.mode', 'off'],
+  bulkhead: ['bulkhead.maxConcurrent', 0],
+};
+
+/** Where a raw value came from: decides how booleans and lists are spelled. */
+export type Origin = 'env' | 'file';
+
+/** What a field accepts, in words, for error messages. */
+export function describeField(field: Field, origin: Origin): string {
+  return describeKind(field.kind, origin) + (field.zero === undefined ? '' : ` (0 = ${field.zero})`);
+}
+
+function describeKind(kind: Kind, origin: Origin): string {
+  switch (kind.type) {
+    case 'integer':
+      return kind.max === Number.MAX_SAFE_INTEGER ? `an integer >= ${kind.min}` : `an integer from ${kind.min} to ${kind.max}`;
+    case 'number':
+      if (kind.max === Number.MAX_VALUE) return `a number ${kind.minExclusive ? '>' : '>='} ${kind.min}`;
+      return kind.minExclusive ? `a number > ${kind.min} and <= ${kind.max}` : `a number from ${kind.min} to ${kind.max}`;
+    case 'boolean':
+      return origin === 'env' ? 'true, false, 1 or 0' : 'true or false';
+    case 'enum':
+      return `one of ${kind.values.join(', ')}`;
+    case 'string':
+      return 'a non-empty string';
+    case 'instrumentations':
+      return origin === 'env'
+        ? `a comma-separated list of ${INSTRUMENTATIONS.join(', ')}, or all, or none`
+        : `a list of ${INSTRUMENTATIONS.join(', ')}, or "all", or "none"`;
+    case 'categories':
+      return `a list of error categories (${ERROR_CATEGORIES.join(', ')})`;
+  }
+}
+
+export type Checked = { ok: true; value: unknown } | { ok: false; hint?: string };
+
+/**
+ * Checks a typed value (a file's value, or an environment string already converted by
+ * parseEnvValue) against the field's kind and bounds, and returns it in canonical form
+ * (lists deduplicated and in a fixed order).
+ */
+export function checkValue(field: Field, value: unknown): Checked {
+  const kind = field.kind;
+  switch (kind.type) {
+    case 'integer':
+      return typeof value === 'number' && Number.isSafeInteger(value) && value >= kind.min && value <= kind.max
+        ? { ok: true, value: value + 0 } // + 0 turns -0 into 0
+        : { ok: false };
+    case 'number': {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value > kind.max) return { ok: false };
+      const aboveMin = kind.minExclusive ? value > kind.min : value >= kind.min;
+      return aboveMin ? { ok: true, value: value + 0 } : { ok: false };
+    }
+    case 'boolean':
+      return typeof value === 'boolean' ? { ok: true, value } : { ok: false };
+    case 'enum':
+      if (typeof value === 'string' && kind.values.includes(value)) return { ok: true, value };
+      return { ok: false, ...didYouMean(value, kind.values) };
+    case 'string':
+      return typeof value === 'string' && value.trim() !== '' ? { ok: true, value } : { ok: false };
+    case 'instrumentations':
+      return checkInstrumentations(value);
+    case 'categories':
+      return checkList(value, ERROR_CATEGORIES);
+  }
+}
+
+function didYouMean(value: unknown, candidates: readonly string[]): { hint?: string } {
+  const near = typeof value === 'string' ? suggest(value, candidates) : undefined;
+  return near === undefined ? {} : { hint: `did you mean ${near}?` };
+}
+
+function checkList<T extends string>(value: unknown, allowed: readonly T[]): Checked {
+  if (!Array.isArray(value)) return { ok: false };
+  for (const item of value) {
+    if (typeof item !== 'string' || !(allowed as readonly string[]).includes(item)) return { ok: false, ...didYouMean(item, allowed) };
+  }
+  return { ok: true, value: allowed.filter((a) => value.includes(a)) };
+}
+
+function checkInstrumentations(value: unknown): Checked {
+  const items = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
+  if (!Array.isArray(items)) return { ok: false };
+  if (items.length === 0) return { ok: true, value: [] }; // a file's `[]`: the environment's empty value means unset
+  if (items.length === 1 && items[0] === 'all') return { ok: true, value: [...INSTRUMENTATIONS] };
+  if (items.length === 1 && items[0] === 'none') return { ok: true, value: [] };
+  if (items.includes('all') || items.includes('none')) return { ok: false, hint: '"all" and "none" stand alone' };
+  return checkList(items, INSTRUMENTATIONS);
+}
+
+const INTEGER_TEXT = /^[+-]?\d+$/;
+const NUMBER_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Converts an environment variable's text to the field's type, then checks it. Enum,
+ * boolean and list values are case-insensitive, as the OpenTelemetry specification asks
+ * of environment variables; numbers must be plain decimals (no `0x`, `Infinity`, units).
+ */
+export function parseEnvValue(field: Field, raw: string): Checked {
+  const text = raw.trim();
+  switch (field.kind.type) {
+    case 'integer':
+      return INTEGER_TEXT.test(text) ? checkValue(field, Number(text)) : { ok: false };
+    case 'number':
+      return NUMBER_TEXT.test(text) ? checkValue(field, Number(text)) : { ok: false };
+    case 'boolean': {
+      const lower = text.toLowerCase();
+      if (lower === 'true' || lower === '1') return { ok: true, value: true };
+      if (lower === 'false' || lower === '0') return { ok: true, value: false };
+      return { ok: false };
+    }
+    case 'enum':
+    case 'instrumentations':
+      return checkValue(field, text.toLowerCase());
+    case 'string':
+      return checkValue(field, text);
+    case 'categories':
+      return checkValue(field, text.toLowerCase().split(',').map((s) => s.trim()));
+  }
+}

@@ -1,0 +1,135 @@
+import type { ClassificationRule } from '../classify/rule-types.js';
+import { BUILT_IN_DEFAULTS } from './defaults.js';
+import { FIELDS, ORDERED_PAIRS } from './fields.js';
+import type { EffectiveConfig, ResolvedPolicy } from './types.js';
+
+/**
+ * Precedence, lowest first (docs/configuration.md, "Precedence"):
+ *
+ *   built-in defaults < file `defaults` < file target policy < environment
+ *
+ * The environment is the operator's override for the whole service, so a variable wins
+ * over the file everywhere, target policies included: BREAKWATER_RETRY_MAX_ATTEMPTS=1
+ * turns retries off for every target, whatever the file says. Keys the environment does
+ * not set keep the file's per-target values.
+ */
+export const RANK = { builtin: 0, fileDefaults: 1, fileTarget: 2, env: 3 } as const;
+export type Rank = (typeof RANK)[keyof typeof RANK];
+
+/** One value with its provenance, so a conflict between two layers can name both. */
+export interface Entry {
+  readonly value: unknown;
+  readonly rank: Rank;
+  /** Where it was set, for citing: `BREAKWATER_RETRY_MAX_DELAY_MS`, `/etc/bw.yaml:4: defaults.retry.maxDelayMs`. */
+  readonly from: string;
+  /** How a problem with this value starts: `BREAKWATER_RETRY_MAX_DELAY_MS="50"`. */
+  readonly blame: string;
+}
+
+/** The values one source sets, by field key; `invalid` holds keys it set to a rejected value. */
+export class Layer {
+  readonly values = new Map<string, Entry>();
+  readonly invalid = new Set<string>();
+}
+
+export interface TargetLayer {
+  readonly match: string;
+  /** `targets[1] (match "https://api.example.com:*")`, for messages. */
+  readonly label: string;
+  readonly layer: Layer;
+}
+
+export interface Layers {
+  readonly env: Layer;
+  readonly fileTop?: Layer;
+  readonly fileDefaults?: Layer;
+  readonly targets: readonly TargetLayer[];
+  readonly rules: readonly ClassificationRule[];
+}
+
+export function builtinLayer(): Layer {
+  const layer = new Layer();
+  for (const field of FIELDS) {
+    const root: unknown = field.scope === 'top' ? BUILT_IN_DEFAULTS : BUILT_IN_DEFAULTS.policy;
+    const value = field.key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], root);
+    if (value !== undefined) layer.values.set(field.key, { value, rank: RANK.builtin, from: 'built-in default', blame: `built-in ${field.key}` });
+  }
+  return layer;
+}
+
+/** Layers the sources and checks what no single value can show (base delay above max delay). */
+export function resolve(layers: Layers, problems: string[]): Omit<EffectiveConfig, 'sources'> {
+  const builtin = builtinLayer();
+  const top = merge([builtin, layers.fileTop, layers.env]);
+  const reported = new Set<string>();
+  const defaultsLayers = [builtin, layers.fileDefaults, layers.env];
+  const defaults = resolvePolicy(defaultsLayers, undefined, reported, problems);
+  const targets = layers.targets.map(({ match, label, layer }) => {
+    // A target's policy is named by its own `name`, never the default's: unnamed, it takes its pattern.
+    const named = new Layer();
+    named.values.set('name', { value: match, rank: RANK.fileTarget, from: label, blame: label });
+    const policy = resolvePolicy([builtin, layers.fileDefaults, named, layer, layers.env], label, reported, problems);
+    return { match, policy };
+  });
+  return {
+    enabled: top.values.get('enabled')!.value as boolean,
+    instrumentations: copy(top.values.get('instrumentations')!.value) as EffectiveConfig['instrumentations'],
+    maxTargets: top.values.get('maxTargets')!.value as number,
+    defaults,
+    targets,
+    rules: [...layers.rules],
+  };
+}
+
+function merge(layers: ReadonlyArray<Layer | undefined>): Layer {
+  const out = new Layer();
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    for (const [key, entry] of layer.values) out.values.set(key, entry);
+    for (const key of layer.invalid) out.invalid.add(key);
+  }
+  return out;
+}
+
+function resolvePolicy(
+  layers: ReadonlyArray<Layer | undefined>,
+  label: string | undefined,
+  reported: Set<string>,
+  problems: string[],
+): ResolvedPolicy {
+  const merged = merge(layers);
+  for (const [lowKey, highKey] of ORDERED_PAIRS) {
+    // A pair with a rejected side is not judged: its problem is already reported, and
+    // the value standing in for it (a default) would only add a confusing second one.
+    if (merged.invalid.has(lowKey) || merged.invalid.has(highKey)) continue;
+    const low = merged.values.get(lowKey)!;
+    const high = merged.values.get(highKey)!;
+    if ((low.value as number) <= (high.value as number)) continue;
+    const key = `${low.from}\u0000${high.from}`;
+    if (reported.has(key)) continue; // the same two values, seen again in another target's policy
+    reported.add(key);
+    const blameHigh = high.rank >= low.rank;
+    const [blamed, other, relation, otherKey] = blameHigh ? [high, low, 'at least', lowKey] : [low, high, 'at most', highKey];
+    const where = label !== undefined && blamed.rank !== RANK.fileTarget ? ` in the policy for ${label}` : '';
+    problems.push(`${blamed.blame} is not accepted${where}: must be ${relation} ${otherKey}, which is ${String(other.value)} (${other.from})`);
+  }
+
+  const policy: Record<string, unknown> = {};
+  for (const field of FIELDS) {
+    if (field.scope !== 'policy') continue;
+    const entry = merged.values.get(field.key);
+    if (entry === undefined) continue;
+    const parts = field.key.split('.');
+    let node = policy;
+    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+    node[parts[parts.length - 1]!] = copy(entry.value);
+  }
+  const resolved = policy as unknown as ResolvedPolicy;
+  if (resolved.bulkhead !== false && resolved.bulkhead.maxConcurrent === 0) resolved.bulkhead = false;
+  return resolved;
+}
+
+/** Values are scalars or lists of strings; lists are copied so no two policies share one. */
+function copy(value: unknown): unknown {
+  return Array.isArray(value) ? [...value] : value;
+}

@@ -1,0 +1,86 @@
+import type { BreakerMode, JitterMode, PolicyOptions } from '../engine/options.js';
+import type { ErrorCategory } from '../classify/types.js';
+import type { ClassificationRule } from '../classify/rule-types.js';
+import type { Instrumentation } from './fields.js';
+
+export type { Instrumentation } from './fields.js';
+
+/** RetryOptions with every field filled in. `maxAttempts: 1` means no retries. */
+export interface ResolvedRetry {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  multiplier: number;
+  jitter: JitterMode;
+  budgetRatio: number;
+  budgetMinPerSecond: number;
+  budgetWindowMs: number;
+}
+
+/** BreakerOptions with every field filled in; `mode: 'off'` means no breaker. */
+export interface ResolvedBreaker {
+  mode: BreakerMode;
+  threshold: number;
+  failureRate: number;
+  minCalls: number;
+  windowMs: number;
+  /** 0 = no slow-call rule. */
+  slowCallMs: number;
+  slowCallRate: number;
+  openMs: number;
+  maxOpenMs: number;
+  halfOpenProbes: number;
+  /** Only present when the file sets it; absent, the engine's default applies (transient failures and external_service). */
+  failureCategories?: ErrorCategory[];
+}
+
+export interface ResolvedBulkhead {
+  maxConcurrent: number;
+  /** 0 = a call that finds every slot taken is rejected at once. */
+  maxQueue: number;
+}
+
+/**
+ * A policy with every value decided: plain data (no functions), printable as JSON, and
+ * assignable to PolicyOptions so it can be handed to the engine as it is.
+ */
+export interface ResolvedPolicy {
+  /** `resilience.policy` in telemetry. */
+  name: string;
+  telemetry: boolean;
+  /** Per attempt; 0 = none. */
+  timeoutMs: number;
+  /** Across all attempts and waits; 0 = none. */
+  deadlineMs: number;
+  retry: ResolvedRetry;
+  breaker: ResolvedBreaker;
+  /** `false`: no bulkhead (maxConcurrent 0 in the configuration). */
+  bulkhead: ResolvedBulkhead | false;
+}
+
+export interface EffectiveConfig {
+  enabled: boolean;
+  instrumentations: Instrumentation[];
+  /** Bound on distinct target keys; past it new targets share one key (design.md section 4). */
+  maxTargets: number;
+  defaults: ResolvedPolicy;
+  /** In file order; the first whose `match` glob matches a target key wins. */
+  targets: Array<{ match: string; policy: ResolvedPolicy }>;
+  /** User classification rules, in file order, validated. */
+  rules: ClassificationRule[];
+  sources: {
+    /** Absolute path of the configuration file, when BREAKWATER_CONFIG is set. */
+    file?: string;
+    /** The BREAKWATER_* variables that were set (non-empty), sorted. */
+    env: string[];
+  };
+}
+
+export interface LoadConfigOptions {
+  /** Reads the configuration file (UTF-8 text); default `fs.readFileSync(path, 'utf8')`. */
+  readFile?: (path: string) => string;
+}
+
+// Compile-time proof that a resolved policy can be passed to the engine unchanged.
+type AssertTrue<T extends true> = T;
+type ResolvedPolicyIsPolicyOptions = AssertTrue<ResolvedPolicy extends PolicyOptions ? true : false>;

@@ -1,0 +1,160 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { USAGE, main } from '../../src/cli.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const bin = join(root, 'bin', 'breakwater.cjs');
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/breakwater.cjs ...args` with only these variables (and PATH), never the test's own BREAKWATER_*. */
+function breakwater(args: string[], env: Record<string, string> = {}): Run {
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd: root,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function expectNoStack(run: Run): void {
+  expect(run.stderr).not.to.match(/^\s+at /m);
+}
+
+describe('cli: breakwater config', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bw-cli-'));
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('prints the effective configuration as JSON and exits 0', () => {
+    const path = file('good.yaml', 'defaults:\n  retry: { maxAttempts: 4 }\ntargets:\n  - match: "https://api.example.com:*"\n    policy: { name: api, breaker: { mode: consecutive } }\n');
+    const run = breakwater(['config'], { BREAKWATER_CONFIG: path, BREAKWATER_TIMEOUT_MS: '2500' });
+    expect(run.stderr).to.equal('');
+    expect(run.status).to.equal(0);
+    const config = JSON.parse(run.stdout);
+    expect(config.defaults.retry.maxAttempts).to.equal(4);
+    expect(config.defaults.timeoutMs).to.equal(2500);
+    expect(config.targets[0].policy).to.deep.include({ name: 'api', timeoutMs: 2500 });
+    expect(config.targets[0].policy.breaker.mode).to.equal('consecutive');
+    expect(config.sources).to.deep.equal({ file: path, env: ['BREAKWATER_CONFIG', 'BREAKWATER_TIMEOUT_MS'] });
+    expect(run.stdout).to.match(/^\{\n {2}"enabled": true,/); // pretty-printed
+  });
+
+  it('prints YAML with --format yaml', () => {
+    const run = breakwater(['config', '--format', 'yaml'], { BREAKWATER_RETRY_JITTER: 'equal' });
+    expect(run.status).to.equal(0);
+    expect(parse(run.stdout).defaults.retry.jitter).to.equal('equal');
+    expect(breakwater(['config', '--format=json']).status).to.equal(0);
+  });
+
+  it('exits 1 on a bad variable value, naming the variable, the value and what is accepted', () => {
+    const run = breakwater(['config'], { BREAKWATER_RETRY_JITTER: 'ful' });
+    expect(run.status).to.equal(1);
+    expect(run.stdout).to.equal('');
+    expect(run.stderr).to.equal(
+      'breakwater: invalid configuration (1 problem):\n  - BREAKWATER_RETRY_JITTER="ful" is not accepted: expected one of none, full, equal, decorrelated (did you mean full?)\n',
+    );
+    expectNoStack(run);
+  });
+
+  it('exits 1 on an unknown variable, suggesting the close one', () => {
+    const run = breakwater(['config'], { BREAKWATER_BREAKER_TRESHOLD: '5' });
+    expect(run.status).to.equal(1);
+    expect(run.stderr).to.include('BREAKWATER_BREAKER_TRESHOLD is not a breakwater variable (did you mean BREAKWATER_BREAKER_THRESHOLD?)');
+    expectNoStack(run);
+  });
+
+  it('exits 1 on a file that does not exist, naming it', () => {
+    const missing = join(dir, 'missing.yaml');
+    const run = breakwater(['config'], { BREAKWATER_CONFIG: missing });
+    expect(run.status).to.equal(1);
+    expect(run.stderr).to.include(`BREAKWATER_CONFIG="${missing}": cannot read ${missing}: ENOENT`);
+    expectNoStack(run);
+  });
+
+  it('exits 1 on a YAML syntax error, giving the line', () => {
+    const path = file('syntax.yaml', 'defaults:\n  retry: { maxAttempts: 2\n  timeoutMs: 5\n');
+    const run = breakwater(['config'], { BREAKWATER_CONFIG: path });
+    expect(run.status).to.equal(1);
+    expect(run.stderr).to.include(`${path}:3:`);
+    expectNoStack(run);
+  });
+
+  it('exits 1 on an unknown key in the file, giving the file, line and path', () => {
+    const path = file('key.yaml', 'targets:\n  - match: "a*"\n    policy: {}\n  - match: "b*"\n    policy:\n      retry: { maxAtempts: 2 }\n');
+    const run = breakwater(['config'], { BREAKWATER_CONFIG: path });
+    expect(run.status).to.equal(1);
+    expect(run.stderr).to.include(`${path}:6: targets[1].policy.retry.maxAtempts: unknown key (did you mean maxAttempts?)`);
+    expectNoStack(run);
+  });
+
+  it('lists every problem, from the file and the environment', () => {
+    const path = file('many.json', '{"defaults": {"timeoutMs": -1}, "maxTargets": 0}');
+    const run = breakwater(['config'], { BREAKWATER_CONFIG: path, BREAKWATER_BREAKER: 'sometimes' });
+    expect(run.status).to.equal(1);
+    expect(run.stderr).to.match(/^breakwater: invalid configuration \(3 problems\):\n/);
+    expect(run.stderr.split('\n').filter((l) => l.startsWith('  - '))).to.have.length(3);
+  });
+
+  it('prints usage: --help exits 0; an unknown command exits 2', () => {
+    const help = breakwater(['--help']);
+    expect(help.status).to.equal(0);
+    expect(help.stdout).to.match(/^Usage: breakwater <command>/);
+    const unknown = breakwater(['confg']);
+    expect(unknown.status).to.equal(2);
+    expect(unknown.stdout).to.equal('');
+    expect(unknown.stderr).to.match(/^breakwater: unknown command: confg\n\nUsage: breakwater <command>/);
+    expectNoStack(unknown);
+  });
+});
+
+describe('cli: main (in process)', () => {
+  function run(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+    let stdout = '';
+    let stderr = '';
+    const code = main(args, { env, stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+    return { code, stdout, stderr };
+  }
+
+  it('prints usage on stdout and exits 0 for -h, --help, help, config --help', () => {
+    for (const args of [['-h'], ['help'], ['config', '--help']]) {
+      const result = run(args);
+      expect(result.code, args.join(' ')).to.equal(0);
+      expect(result.stdout).to.equal(USAGE);
+    }
+  });
+
+  it('prints usage on stderr and exits 2 for no command, extra words, unknown options and formats', () => {
+    for (const args of [[], ['config', 'extra'], ['config', '--frmat', 'yaml'], ['config', '--format', 'toml'], ['config', '--format']]) {
+      const result = run(args);
+      expect(result.code, args.join(' ')).to.equal(2);
+      expect(result.stdout).to.equal('');
+      expect(result.stderr).to.match(/^breakwater: .+\n\nUsage: breakwater <command>/);
+    }
+  });
+
+  it('reads the environment it is given', () => {
+    const result = run(['config', '--format=json'], { BREAKWATER_BREAKER: 'off' });
+    expect(result.code).to.equal(0);
+    expect(JSON.parse(result.stdout).defaults.breaker.mode).to.equal('off');
+  });
+});

@@ -1,3 +1,10 @@
+// The public API of breakwater. createPolicy, classify and the names below are what
+// instrumentations and users build on; everything else is internal.
+export { createPolicy } from './engine/policy.js';
+export type { Policy, ExecuteOptions, CircuitHandle, ReplayDecision } from './engine/policy.js';
+export type { Attempt } from './engine/attempt.js';
+export type { CircuitState, CircuitStats } from './engine/breaker/circuit.js';
+export { classify, createClassifier, parseRetryAfter } from './classify/classify.js';
 export type { Classification, ClassifyHints, ErrorCategory, Severity, ClientName } from './classify/types.js';
 export { ERROR_CATEGORIES, SEVERITIES, CLIENTS } from './classify/types.js';
 export type { ClassificationRule, RuleCondition } from './classify/rule-types.js';
@@ -6,3 +13,5 @@ export type * from './engine/options.js';
 export { JITTER_MODES, BREAKER_MODES, SUPPRESS_REASONS } from './engine/options.js';
 export type { Clock } from './engine/clock.js';
 export { systemClock } from './engine/clock.js';
+export * as telemetryNames from './telemetry/names.js';
+export { setTargetLabelLimit, OVERFLOW_TARGET } from './telemetry/target-label.js';

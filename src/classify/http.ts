@@ -1,0 +1,197 @@
+import { makeResult, withRetryAfter } from './defaults.js';
+import { isObjectLike, readProperty } from './safe.js';
+import type { Classification, ErrorCategory } from './types.js';
+
+/**
+ * HTTP statuses on response-like objects: a fetch `Response` (`status`, `headers.get`),
+ * an `IncomingMessage` or undici response (`statusCode`, plain `headers` object), an
+ * HTTP client's error with the response nested (`err.response.status`, axios and got),
+ * undici's ResponseError (`statusCode` and `headers` on the error itself).
+ */
+
+export const HTTP_STATUS_RULE = 'builtin:http.status';
+/** A 1xx/2xx/3xx handed to the classifier: not a failure, so nothing to blame. */
+export const NOT_A_FAILURE_RULE = 'builtin:not_a_failure';
+
+function categoryOfStatus(status: number): { category: ErrorCategory; transient?: boolean } {
+  switch (status) {
+    case 408:
+    case 504:
+      return { category: 'timeout' };
+    case 429:
+      return { category: 'rate_limit' };
+    case 401:
+      return { category: 'authentication' };
+    case 403:
+      return { category: 'authorization' };
+    case 400:
+    case 405:
+    case 413:
+    case 415:
+    case 422:
+      return { category: 'validation' };
+    case 404:
+    case 410:
+      return { category: 'not_found' };
+    case 409:
+      // A conflict with the resource's current state: the same request conflicts again
+      // until something changes, so not transient (unlike pg's 40001).
+      return { category: 'concurrency', transient: false };
+    case 507:
+      return { category: 'resource' };
+    case 501:
+    case 505:
+      // Not implemented / version not supported: asking again gets the same answer.
+      return { category: 'external_service', transient: false };
+    default:
+      return status < 500 ? { category: 'business_logic' } : { category: 'external_service' };
+  }
+}
+
+function buildStatusResult(status: number): Classification {
+  const code = String(status);
+  if (status < 400) {
+    return makeResult('unknown', code, NOT_A_FAILURE_RULE, { severity: 'info', transient: false, userMessage: 'The request did not fail.' });
+  }
+  const { category, transient } = categoryOfStatus(status);
+  return makeResult(category, code, HTTP_STATUS_RULE, transient === undefined ? undefined : { transient });
+}
+
+const byStatus: Array<Classification | undefined> = new Array(600).fill(undefined);
+
+/** The shared, frozen classification of an HTTP status (100..599). */
+export function classifyHttpStatus(status: number): Classification {
+  let result = byStatus[status];
+  if (result === undefined) {
+    result = buildStatusResult(status);
+    byStatus[status] = result;
+  }
+  return result;
+}
+
+function validStatus(value: unknown): number | undefined {
+  return typeof value === 'number' && value >= 100 && value <= 599 && (value | 0) === value ? value : undefined;
+}
+
+/** A numeric `status` or `statusCode` on `obj`, when it is a plausible HTTP status. */
+export function ownStatus(obj: object): number | undefined {
+  return validStatus(readProperty(obj, 'status')) ?? validStatus(readProperty(obj, 'statusCode'));
+}
+
+/** The HTTP status of `node` or of its nested `response`. */
+export function httpStatusOf(node: object): number | undefined {
+  const status = ownStatus(node);
+  if (status !== undefined) return status;
+  const response = readProperty(node, 'response');
+  return isObjectLike(response) ? ownStatus(response) : undefined;
+}
+
+/**
+ * Classifies `node` by its HTTP status, or its nested `response`'s, with Retry-After
+ * parsed from the headers of whichever object carried the status. Undefined when
+ * there is no status.
+ */
+export function classifyHttp(node: object, nowMs?: number): Classification | undefined {
+  let holder: object = node;
+  let status = ownStatus(node);
+  if (status === undefined) {
+    const response = readProperty(node, 'response');
+    if (!isObjectLike(response)) return undefined;
+    status = ownStatus(response);
+    if (status === undefined) return undefined;
+    holder = response;
+  }
+  const result = classifyHttpStatus(status);
+  if (status < 400) return result;
+  const headers = readProperty(holder, 'headers');
+  if (!isObjectLike(headers)) return result;
+  const raw = retryAfterHeader(headers);
+  if (raw === undefined || raw === null) return result;
+  const retryAfterMs = parseRetryAfter(raw, nowMs);
+  return retryAfterMs === undefined ? result : withRetryAfter(result, retryAfterMs);
+}
+
+/** The raw Retry-After value of a `Headers`-like (with `get`) or a plain headers object. */
+export function retryAfterHeader(headers: object): unknown {
+  const get = readProperty(headers, 'get');
+  let value: unknown;
+  if (typeof get === 'function') {
+    try {
+      value = (get as (name: string) => unknown).call(headers, 'retry-after');
+    } catch {
+      return undefined;
+    }
+  } else {
+    value = readProperty(headers, 'retry-after');
+    if (value === undefined) value = readProperty(headers, 'Retry-After');
+  }
+  if (isObjectLike(value)) {
+    // Several Retry-After headers arrive as an array (node:http joins most headers, not all).
+    try {
+      return Array.isArray(value) ? (value[0] as unknown) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return value;
+}
+
+const DELTA_SECONDS = /^\d{1,15}(?:\.\d{1,6})?$/;
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const LONG_DAY = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)';
+const MONTH = '(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
+/** `Sun, 06 Nov 1994 08:49:37 GMT` (the preferred form). */
+const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`);
+/** `Sunday, 06-Nov-94 08:49:37 GMT` (obsolete). */
+const RFC850_DATE = new RegExp(`^${LONG_DAY}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
+/** `Sun Nov  6 08:49:37 1994` (obsolete; always UTC). */
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function utcMs(year: number, monthName: string, day: number, h: number, m: number, s: number): number | undefined {
+  const month = MONTHS.indexOf(monthName);
+  if (h > 23 || m > 59 || s > 60) return undefined;
+  const ms = Date.UTC(year, month, day, h, m, s);
+  // Date.UTC rolls 31 Feb over into March; an impossible date is garbage, not a date.
+  if (new Date(ms).getUTCDate() !== day) return undefined;
+  return ms;
+}
+
+function parseHttpDate(text: string, nowMs: number): number | undefined {
+  let m = IMF_FIXDATE.exec(text);
+  if (m !== null) return utcMs(Number(m[3]), m[2]!, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  m = RFC850_DATE.exec(text);
+  if (m !== null) {
+    // RFC 9110 5.6.7: a two-digit year more than 50 years in the future is in the past century.
+    let year = 2000 + Number(m[3]);
+    if (year > new Date(nowMs).getUTCFullYear() + 50) year -= 100;
+    return utcMs(year, m[2]!, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  }
+  m = ASCTIME_DATE.exec(text);
+  if (m !== null) return utcMs(Number(m[6]), m[1]!, Number(m[2]!.trim()), Number(m[3]), Number(m[4]), Number(m[5]));
+  return undefined;
+}
+
+/**
+ * A Retry-After value (delta seconds, or an HTTP-date in any of the three forms of RFC
+ * 9110) as milliseconds from `nowMs`. A date in the past gives 0; never negative.
+ * Anything else (empty, negative, `soon`, `1e3`, a date that does not exist, a value
+ * that is not a string or a finite non-negative number) gives undefined.
+ */
+export function parseRetryAfter(value: unknown, nowMs: number = Date.now()): number | undefined {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) && value >= 0 ? Math.ceil(value * 1000) : undefined;
+  }
+  if (typeof value !== 'string' || value.length > 64) return undefined;
+  const text = value.trim();
+  if (DELTA_SECONDS.test(text)) {
+    const ms = Math.ceil(Number(text) * 1000);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) return undefined;
+  const at = parseHttpDate(text, nowMs);
+  if (at === undefined) return undefined;
+  const delta = Math.ceil(at - nowMs);
+  return delta > 0 ? delta : 0;
+}

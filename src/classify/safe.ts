@@ -1,0 +1,86 @@
+/**
+ * Property reads that never throw.
+ *
+ * The classifier is handed whatever was thrown: errors from other libraries, plain
+ * objects, Proxies whose traps throw, revoked Proxies, objects whose `message` getter
+ * throws. Every read of a failure goes through these helpers, so one hostile property
+ * costs that property, not the whole classification. V8 optimises functions that
+ * contain try/catch, so a small helper per read is cheaper than it looks and keeps
+ * the try/catch out of the walk itself.
+ */
+
+/** Objects and functions: the values that can carry properties worth reading. */
+export function isObjectLike(value: unknown): value is object {
+  return (typeof value === 'object' && value !== null) || typeof value === 'function';
+}
+
+/** `obj[key]`, or undefined when the read throws. */
+export function readProperty(obj: object, key: string): unknown {
+  try {
+    return (obj as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+export function readString(obj: object, key: string): string | undefined {
+  const value = readProperty(obj, key);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The name of `obj.constructor`, for errors that never set `name` (node-redis's do not). */
+export function constructorName(obj: object): string | undefined {
+  const ctor = readProperty(obj, 'constructor');
+  if (typeof ctor !== 'function') return undefined;
+  const name = readProperty(ctor, 'name');
+  return typeof name === 'string' && name.length > 0 ? name : undefined;
+}
+
+/**
+ * The name that says what kind of error this is: `err.name`, unless that is missing or
+ * the generic `Error`/`error` (pg's DatabaseError is named `error`, node-redis's errors
+ * are all named `Error`), in which case the constructor's name.
+ */
+export function effectiveName(obj: object, name: string | undefined): string | undefined {
+  if (name !== undefined && name !== 'Error' && name !== 'error' && name.length > 0) return name;
+  return constructorName(obj) ?? name;
+}
+
+/** The elements of an array-valued property (`AggregateError.errors`), at most `max`. */
+export function readArray(obj: object, key: string, max: number): unknown[] | undefined {
+  const value = readProperty(obj, key);
+  if (!isObjectLike(value)) return undefined;
+  try {
+    if (!Array.isArray(value)) return undefined;
+    const length = value.length;
+    const n = length < max ? length : max;
+    const out: unknown[] = [];
+    for (let i = 0; i < n; i++) out.push(value[i]);
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+const TOKEN_MAX = 64;
+
+/**
+ * A value fit for the low-cardinality `code` field: a short word of letters, digits and
+ * `_ . : -`. Anything else (a sentence, a URL, an object) is refused, so message-like
+ * text never leaks into a metric label.
+ */
+export function asToken(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const n = value.length;
+  if (n === 0 || n > TOKEN_MAX) return undefined;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    const ok =
+      (c >= 48 && c <= 57) || // 0-9
+      (c >= 65 && c <= 90) || // A-Z
+      (c >= 97 && c <= 122) || // a-z
+      c === 95 || c === 46 || c === 58 || c === 45; // _ . : -
+    if (!ok) return undefined;
+  }
+  return value;
+}

@@ -1,0 +1,543 @@
+import { context } from '@opentelemetry/api';
+import { classify as builtinClassify } from '../classify/classify.js';
+import type { Classification, ClassifyHints, ErrorCategory } from '../classify/types.js';
+import {
+  attachClassification,
+  AttemptTimeoutError,
+  BulkheadRejectedError,
+  CircuitOpenError,
+  DeadlineExceededError,
+} from '../errors.js';
+import { recordCircuitTransition } from '../telemetry/circuit-transition.js';
+import { registerCircuitSource } from '../telemetry/circuit-sources.js';
+import type { Outcome } from '../telemetry/names.js';
+import { OperationTelemetry, type AttemptRecord, type AttemptSpanOptions } from '../telemetry/operation.js';
+import { AttemptContext, raceAttempt, sleep, type Attempt } from './attempt.js';
+import { INITIAL_BACKOFF, nextBackoff, type BackoffSettings, type BackoffState } from './backoff.js';
+import { ADMITTED, Circuit, REJECTED, type Admission, type CircuitState, type CircuitStats } from './breaker/circuit.js';
+import { ConsecutiveRule } from './breaker/consecutive-rule.js';
+import { RateRule } from './breaker/rate-rule.js';
+import type { BreakerRule } from './breaker/rule.js';
+import { Bulkhead } from './bulkhead.js';
+import { systemClock, type Clock } from './clock.js';
+import type { BreakerOptions, Classifier, Fallback, PolicyOptions, SuppressReason } from './options.js';
+import { RetryBudget, type RetryBudgetSettings } from './retry-budget.js';
+import { TargetRegistry } from './target-registry.js';
+
+/** Whether a failed call may be sent again: true, or why not. */
+export type ReplayDecision = true | Extract<SuppressReason, 'not_idempotent' | 'in_transaction'>;
+
+export interface ExecuteOptions<T> {
+  /** The target key (`https://api.example.com:443`); per-target breaker, budget and bulkhead. */
+  target: string;
+  /** Only idempotent operations are retried (design.md section 3). Default false. */
+  idempotent?: boolean;
+  /**
+   * An adapter's finer replay decision, given the failure: a pg statement that provably
+   * never ran may be retried even if not idempotent. Overrides `idempotent`.
+   */
+  canReplay?: (failure: unknown, classification: Classification, attempt: number) => ReplayDecision;
+  /** The caller's signal: cancels the running attempt or the backoff wait at once. */
+  signal?: AbortSignal;
+  /** `resilience.client`; default `custom`. */
+  client?: string;
+  /** For the classifier's hints (an HTTP method, a Redis command). */
+  method?: string;
+  /**
+   * For results that are failures without throwing (an HTTP 503 response): returns the
+   * failure to classify, or undefined for a success. When breakwater gives up on such
+   * a result, the caller gets the last result itself, as without breakwater.
+   */
+  failureOf?: (result: T) => unknown;
+  /** How the per-attempt span should look (an adapter makes it a CLIENT span). */
+  attemptSpan?: AttemptSpanOptions;
+}
+
+export interface CircuitHandle {
+  readonly target: string;
+  readonly state: CircuitState;
+  readonly stats: CircuitStats & { bulkhead?: { running: number; queued: number }; retryBudget?: { firstAttempts: number; retries: number } };
+  /** Forces the breaker open (every call rejected) until reset(). */
+  isolate(): void;
+  /** Closes the breaker and forgets its history. */
+  reset(): void;
+}
+
+export interface Policy {
+  readonly name: string;
+  execute<T>(operation: (attempt: Attempt) => T | PromiseLike<T>, options: ExecuteOptions<T>): Promise<T>;
+  circuit(target: string): CircuitHandle;
+  /** Every target this policy currently keeps state for. */
+  targets(): string[];
+}
+
+interface TargetState {
+  readonly circuit: Circuit;
+  readonly budget: RetryBudget | undefined;
+  readonly bulkhead: Bulkhead | undefined;
+}
+
+const DEFAULTS = {
+  maxAttempts: 3,
+  baseDelayMs: 100,
+  maxDelayMs: 10_000,
+  multiplier: 2,
+  jitter: 'full',
+  budgetRatio: 0.2,
+  budgetMinPerSecond: 10,
+  budgetWindowMs: 10_000,
+  threshold: 5,
+  failureRate: 0.5,
+  minCalls: 20,
+  windowMs: 30_000,
+  slowCallMs: 0,
+  slowCallRate: 1,
+  openMs: 5_000,
+  maxOpenMs: 60_000,
+  halfOpenProbes: 1,
+  maxTargets: 1000,
+} as const;
+
+/** Outcomes that say nothing about the dependency's health are never breaker failures. */
+const NEVER_BREAKER_FAILURES: ReadonlySet<ErrorCategory> = new Set(['cancelled', 'circuit_open']);
+
+function breakerFailurePredicate(options: BreakerOptions): (c: Classification) => boolean {
+  if (options.isFailure) {
+    const custom = options.isFailure;
+    return (c) => {
+      if (NEVER_BREAKER_FAILURES.has(c.category)) return false;
+      try {
+        return custom(c) === true;
+      } catch {
+        return false;
+      }
+    };
+  }
+  if (options.failureCategories) {
+    const set = new Set(options.failureCategories);
+    return (c) => set.has(c.category) && !NEVER_BREAKER_FAILURES.has(c.category);
+  }
+  // A 404 or a validation error is the caller's problem, not the dependency's.
+  return (c) => (c.transient || c.category === 'external_service') && !NEVER_BREAKER_FAILURES.has(c.category);
+}
+
+function breakerRule(options: BreakerOptions): BreakerRule {
+  switch (options.mode ?? 'rate') {
+    case 'consecutive':
+      return new ConsecutiveRule(options.threshold ?? DEFAULTS.threshold);
+    case 'rate':
+      return new RateRule({
+        failureRate: options.failureRate ?? DEFAULTS.failureRate,
+        minCalls: options.minCalls ?? DEFAULTS.minCalls,
+        windowMs: options.windowMs ?? DEFAULTS.windowMs,
+        slowCallMs: options.slowCallMs ?? DEFAULTS.slowCallMs,
+        slowCallRate: options.slowCallRate ?? DEFAULTS.slowCallRate,
+      });
+    case 'off':
+      return { record: () => false, reset: () => {}, snapshot: () => ({ calls: 0, failures: 0, slowCalls: 0, consecutiveFailures: 0 }) };
+  }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+export function createPolicy<P = unknown>(options: PolicyOptions<P> = {}): Policy {
+  return new ResiliencePolicy(options as PolicyOptions<unknown>);
+}
+
+class ResiliencePolicy implements Policy {
+  readonly name: string;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly classifier: Classifier;
+  private readonly maxAttempts: number;
+  private readonly backoff: BackoffSettings;
+  private readonly budgetSettings: RetryBudgetSettings | undefined;
+  private readonly timeoutMs: number;
+  private readonly deadlineMs: number;
+  private readonly breakerOptions: BreakerOptions;
+  private readonly countsAsBreakerFailure: (c: Classification) => boolean;
+  private readonly fallback: Fallback<unknown> | undefined;
+  private readonly telemetryOn: boolean;
+  private readonly registry: TargetRegistry<TargetState>;
+  /**
+   * The call and attempt whose admission or result is being recorded, so a breaker
+   * transition fired synchronously by it lands on their spans. Set and cleared around
+   * each call into the breaker (no await in between), never held across attempts.
+   */
+  private causeTelemetry: OperationTelemetry | undefined;
+  private causeAttempt: AttemptRecord | undefined;
+
+  constructor(options: PolicyOptions<unknown>) {
+    this.name = options.name ?? 'default';
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.classifier = options.classifier ?? builtinClassify;
+    const retry = options.retry === false ? { maxAttempts: 1 } : (options.retry ?? {});
+    this.maxAttempts = retry.maxAttempts ?? DEFAULTS.maxAttempts;
+    this.backoff = {
+      baseDelayMs: retry.baseDelayMs ?? DEFAULTS.baseDelayMs,
+      maxDelayMs: retry.maxDelayMs ?? DEFAULTS.maxDelayMs,
+      multiplier: retry.multiplier ?? DEFAULTS.multiplier,
+      jitter: retry.jitter ?? DEFAULTS.jitter,
+    };
+    const ratio = retry.budgetRatio ?? DEFAULTS.budgetRatio;
+    this.budgetSettings =
+      this.maxAttempts > 1 && ratio < Infinity
+        ? { ratio, minPerSecond: retry.budgetMinPerSecond ?? DEFAULTS.budgetMinPerSecond, windowMs: retry.budgetWindowMs ?? DEFAULTS.budgetWindowMs }
+        : undefined;
+    this.timeoutMs = options.timeoutMs && options.timeoutMs > 0 ? options.timeoutMs : Infinity;
+    this.deadlineMs = options.deadlineMs && options.deadlineMs > 0 ? options.deadlineMs : Infinity;
+    this.breakerOptions = options.breaker === false ? { mode: 'off' } : (options.breaker ?? {});
+    this.countsAsBreakerFailure = breakerFailurePredicate(this.breakerOptions);
+    this.fallback = options.fallback;
+    this.telemetryOn = options.telemetry !== false;
+    const bulkhead = options.bulkhead || undefined;
+    this.registry = new TargetRegistry(options.maxTargets ?? DEFAULTS.maxTargets, (target) => ({
+      circuit: new Circuit(
+        breakerRule(this.breakerOptions),
+        {
+          openMs: this.breakerOptions.openMs ?? DEFAULTS.openMs,
+          maxOpenMs: this.breakerOptions.maxOpenMs ?? DEFAULTS.maxOpenMs,
+          halfOpenProbes: this.breakerOptions.halfOpenProbes ?? DEFAULTS.halfOpenProbes,
+        },
+        (from, to) => this.onTransition(target, from, to),
+      ),
+      budget: this.budgetSettings ? new RetryBudget(this.budgetSettings) : undefined,
+      bulkhead: bulkhead ? new Bulkhead(bulkhead.maxConcurrent, bulkhead.maxQueue ?? 0) : undefined,
+    }));
+    if (this.telemetryOn) {
+      registerCircuitSource({
+        policyName: this.name,
+        forEachCircuit: (visit) => this.registry.forEach((state, target) => visit(target, state.circuit.refresh(this.clock.now()))),
+      });
+    }
+  }
+
+  circuit(target: string): CircuitHandle {
+    const state = this.registry.get(target);
+    const clock = this.clock;
+    return {
+      target,
+      get state() {
+        return state.circuit.refresh(clock.now());
+      },
+      get stats() {
+        const now = clock.now();
+        return { ...state.circuit.stats(now), bulkhead: state.bulkhead?.stats(), retryBudget: state.budget?.stats(now) };
+      },
+      isolate: () => state.circuit.isolate(),
+      reset: () => state.circuit.reset(),
+    };
+  }
+
+  targets(): string[] {
+    const targets: string[] = [];
+    this.registry.forEach((_, target) => targets.push(target));
+    return targets;
+  }
+
+  execute<T>(operation: (attempt: Attempt) => T | PromiseLike<T>, options: ExecuteOptions<T>): Promise<T> {
+    // Not async itself: the common case (no bulkhead) goes straight into run(), one
+    // async frame instead of two on the path every call takes.
+    try {
+      const state = this.registry.get(options.target);
+      const telemetry = this.telemetryOn
+        ? OperationTelemetry.begin({ policy: this.name, target: options.target, client: options.client ?? 'custom', attemptSpan: options.attemptSpan })
+        : undefined;
+      const startedAt = this.clock.now();
+      if (options.signal?.aborted) return this.cancelled(options.signal, telemetry, startedAt, 0);
+      if (state.bulkhead === undefined) return this.run(operation, options, state, telemetry, startedAt);
+      return this.runInBulkhead(operation, options, state, state.bulkhead, telemetry, startedAt);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private async runInBulkhead<T>(
+    operation: (attempt: Attempt) => T | PromiseLike<T>,
+    options: ExecuteOptions<T>,
+    state: TargetState,
+    bulkhead: Bulkhead,
+    telemetry: OperationTelemetry | undefined,
+    startedAt: number,
+  ): Promise<T> {
+    const callerSignal = options.signal;
+    if (!bulkhead.tryEnter()) {
+      if (!bulkhead.canQueue()) {
+        return this.rejected(new BulkheadRejectedError(options.target, bulkhead.maxConcurrent, bulkhead.maxQueue), options, telemetry, startedAt, false);
+      }
+      try {
+        await this.waitForSlot(bulkhead, options.target, startedAt, callerSignal);
+      } catch (reason) {
+        if (callerSignal?.aborted) return this.cancelled(callerSignal, telemetry, startedAt, 0);
+        return this.rejected(reason as Error, options, telemetry, startedAt, false);
+      }
+    }
+    try {
+      return await this.run(operation, options, state, telemetry, startedAt);
+    } finally {
+      bulkhead.leave();
+    }
+  }
+
+  private async run<T>(
+    operation: (attempt: Attempt) => T | PromiseLike<T>,
+    options: ExecuteOptions<T>,
+    state: TargetState,
+    telemetry: OperationTelemetry | undefined,
+    startedAt: number,
+  ): Promise<T> {
+    const clock = this.clock;
+    const circuit = state.circuit;
+    const target = options.target;
+    const callerSignal = options.signal;
+    const deadlineAt = startedAt + this.deadlineMs;
+    state.budget?.recordFirstAttempt(startedAt);
+    let backoff: BackoffState = INITIAL_BACKOFF;
+    let delayBefore = 0;
+    let lastFailure: unknown;
+    let lastClassification: Classification | undefined;
+    let lastResult: { value: T } | undefined;
+    let attemptStart = startedAt;
+
+    for (let attempt = 1; ; attempt++) {
+      this.causeTelemetry = telemetry;
+      const admission: Admission = circuit.tryAcquire(attemptStart);
+      this.causeTelemetry = undefined;
+      if (admission === REJECTED) {
+        const rejection = new CircuitOpenError(target, circuit.retryAfterMs(attemptStart));
+        if (attempt === 1) return this.rejected(rejection, options, telemetry, startedAt, true);
+        telemetry?.rejected(this.classifier(rejection, { client: options.client ?? 'custom', target }), true);
+        telemetry?.retrySuppressed(attempt - 1, 'breaker_open');
+        return this.giveUp(lastFailure, lastClassification!, lastResult, telemetry, startedAt, attempt - 1);
+      }
+      const generation = circuit.generation;
+      const record = telemetry?.attemptStarted(attempt, delayBefore, circuit.state);
+      const attemptContext = new AttemptContext(attempt, target, record?.span);
+      const timeoutMs = Math.min(this.timeoutMs, deadlineAt - attemptStart);
+      let failure: unknown;
+      let failed = false;
+      let result: T | undefined;
+      lastResult = undefined;
+      try {
+        const pending = record ? context.with(record.context, operation, undefined, attemptContext) : operation(attemptContext);
+        if (isThenable(pending)) {
+          result =
+            timeoutMs === Infinity && callerSignal === undefined
+              ? await pending
+              : await raceAttempt(pending, attemptContext, clock, timeoutMs, () => this.timeoutError(target, timeoutMs, deadlineAt, attemptStart), callerSignal);
+        } else {
+          result = pending;
+        }
+      } catch (error) {
+        failed = true;
+        failure = error;
+      }
+      const attemptEnd = clock.now();
+      const durationMs = attemptEnd - attemptStart;
+
+      if (!failed && options.failureOf) {
+        const resultFailure = this.safeFailureOf(options.failureOf, result as T);
+        if (resultFailure !== undefined) {
+          failed = true;
+          failure = resultFailure;
+          lastResult = { value: result as T };
+        }
+      }
+      if (!failed) {
+        this.recordResult(circuit, admission, generation, false, attemptEnd, durationMs, telemetry, record);
+        if (telemetry) {
+          if (record) telemetry.attemptEnded(record, 'success', undefined, durationMs);
+          telemetry.ended('success', undefined, attemptEnd - startedAt, attempt);
+        }
+        return result as T;
+      }
+
+      if (callerSignal?.aborted) {
+        circuit.release(admission, generation);
+        if (record) telemetry!.attemptEnded(record, 'cancelled', undefined, durationMs);
+        return this.cancelled(callerSignal, telemetry, startedAt, attempt);
+      }
+      const classification = this.classifier(failure, { client: options.client ?? 'custom', target, method: options.method, callerSignal });
+      this.recordResult(circuit, admission, generation, this.countsAsBreakerFailure(classification), attemptEnd, durationMs, telemetry, record);
+      if (record) telemetry!.attemptEnded(record, 'failure', classification, durationMs);
+      lastFailure = failure;
+      lastClassification = classification;
+
+      const [delay, nextState] = nextBackoff(this.backoff, backoff, this.random);
+      const waitMs = Math.max(delay, Math.min(classification.retryAfterMs ?? 0, this.backoff.maxDelayMs));
+      const suppressed = this.suppressReason(failure, classification, attempt, options, circuit, attemptEnd, waitMs, deadlineAt, state.budget);
+      if (suppressed !== undefined) {
+        telemetry?.retrySuppressed(attempt, suppressed);
+        return this.giveUp(failure, classification, lastResult, telemetry, startedAt, attempt);
+      }
+      backoff = nextState;
+      delayBefore = waitMs;
+      telemetry?.retryScheduled(attempt + 1, waitMs);
+      try {
+        await sleep(waitMs, clock, callerSignal);
+      } catch {
+        return this.cancelled(callerSignal!, telemetry, startedAt, attempt);
+      }
+      attemptStart = clock.now();
+    }
+  }
+
+  /** The first reason, in this order, why this failure must not be retried; undefined to retry. */
+  private suppressReason<T>(
+    failure: unknown,
+    classification: Classification,
+    attempt: number,
+    options: ExecuteOptions<T>,
+    circuit: Circuit,
+    now: number,
+    waitMs: number,
+    deadlineAt: number,
+    budget: RetryBudget | undefined,
+  ): SuppressReason | undefined {
+    if (!classification.transient) return 'not_transient';
+    if (attempt >= this.maxAttempts) return 'max_attempts';
+    const replay = this.replayDecision(failure, classification, attempt, options);
+    if (replay !== true) return replay;
+    if (circuit.state === 'open') return 'breaker_open';
+    if (now + waitMs >= deadlineAt) return 'deadline';
+    if (budget && !budget.tryAcquireRetry(now)) return 'budget';
+    return undefined;
+  }
+
+  private replayDecision<T>(failure: unknown, classification: Classification, attempt: number, options: ExecuteOptions<T>): ReplayDecision {
+    if (options.canReplay) {
+      try {
+        const decision = options.canReplay(failure, classification, attempt);
+        return decision === true || decision === 'in_transaction' ? decision : 'not_idempotent';
+      } catch {
+        return 'not_idempotent'; // when unsure, never send twice
+      }
+    }
+    return options.idempotent === true ? true : 'not_idempotent';
+  }
+
+  private recordResult(
+    circuit: Circuit,
+    admission: Admission,
+    generation: number,
+    failed: boolean,
+    now: number,
+    durationMs: number,
+    telemetry: OperationTelemetry | undefined,
+    record: AttemptRecord | undefined,
+  ): void {
+    this.causeTelemetry = telemetry;
+    this.causeAttempt = record;
+    circuit.record(now, admission, generation, failed, durationMs);
+    this.causeTelemetry = undefined;
+    this.causeAttempt = undefined;
+  }
+
+  private onTransition(target: string, from: CircuitState, to: CircuitState): void {
+    if (!this.telemetryOn) return;
+    const telemetry = this.causeTelemetry;
+    const attempt = this.causeAttempt;
+    telemetry?.circuitTransition(attempt, from, to);
+    recordCircuitTransition(this.name, target, from, to, attempt?.context ?? telemetry?.context);
+  }
+
+  private timeoutError(target: string, timeoutMs: number, deadlineAt: number, attemptStart: number): Error {
+    return attemptStart + this.timeoutMs >= deadlineAt ? new DeadlineExceededError(target, this.deadlineMs) : new AttemptTimeoutError(target, timeoutMs);
+  }
+
+  private safeFailureOf<T>(failureOf: (result: T) => unknown, result: T): unknown {
+    try {
+      return failureOf(result);
+    } catch {
+      return undefined; // a broken predicate must not turn a success into a failure
+    }
+  }
+
+  private async giveUp<T>(
+    failure: unknown,
+    classification: Classification,
+    lastResult: { value: T } | undefined,
+    telemetry: OperationTelemetry | undefined,
+    startedAt: number,
+    attempts: number,
+  ): Promise<T> {
+    attachClassification(failure, classification);
+    if (this.fallback) return this.useFallback<T>(failure, classification, telemetry, startedAt, attempts);
+    this.end(telemetry, 'failure', classification, startedAt, attempts);
+    if (lastResult !== undefined) return lastResult.value;
+    throw failure;
+  }
+
+  private async rejected<T>(
+    rejection: Error,
+    options: ExecuteOptions<T>,
+    telemetry: OperationTelemetry | undefined,
+    startedAt: number,
+    byCircuit: boolean,
+  ): Promise<T> {
+    const classification = this.classifier(rejection, { client: options.client ?? 'custom', target: options.target });
+    attachClassification(rejection, classification);
+    telemetry?.rejected(classification, byCircuit);
+    if (this.fallback) return this.useFallback<T>(rejection, classification, telemetry, startedAt, 0);
+    this.end(telemetry, 'rejected', classification, startedAt, 0);
+    throw rejection;
+  }
+
+  private async useFallback<T>(
+    failure: unknown,
+    classification: Classification,
+    telemetry: OperationTelemetry | undefined,
+    startedAt: number,
+    attempts: number,
+  ): Promise<T> {
+    try {
+      const value = (await this.fallback!(failure, classification)) as T;
+      this.end(telemetry, 'fallback', classification, startedAt, attempts);
+      return value;
+    } catch (fallbackError) {
+      // The fallback is the caller's own code: its error is theirs to see.
+      this.end(telemetry, 'failure', classification, startedAt, attempts);
+      throw fallbackError;
+    }
+  }
+
+  private cancelled(signal: AbortSignal, telemetry: OperationTelemetry | undefined, startedAt: number, attempts: number): Promise<never> {
+    this.end(telemetry, 'cancelled', undefined, startedAt, attempts);
+    return Promise.reject(signal.reason);
+  }
+
+  private end(telemetry: OperationTelemetry | undefined, outcome: Outcome, classification: Classification | undefined, startedAt: number, attempts: number): void {
+    telemetry?.ended(outcome, classification, this.clock.now() - startedAt, attempts);
+  }
+
+  /** Waits for a bulkhead slot, within the deadline and the caller's signal. */
+  private waitForSlot(bulkhead: Bulkhead, target: string, startedAt: number, callerSignal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: unknown;
+      const cleanUp = () => {
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        callerSignal?.removeEventListener('abort', onAbort);
+      };
+      const cancel = bulkhead.enqueue(() => {
+        cleanUp();
+        resolve();
+      });
+      const onAbort = () => {
+        cancel();
+        cleanUp();
+        reject(callerSignal!.reason);
+      };
+      callerSignal?.addEventListener('abort', onAbort, { once: true });
+      if (this.deadlineMs !== Infinity) {
+        timer = this.clock.setTimeout(() => {
+          cancel();
+          cleanUp();
+          reject(new DeadlineExceededError(target, this.deadlineMs));
+        }, Math.max(0, startedAt + this.deadlineMs - this.clock.now()));
+      }
+    });
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Every telemetry name breakwater emits (design.md section 4), in one place: the pattern
+ * rules and dashboards read exactly these, and a test checks them against this file.
+ */
+export const INSTRUMENTATION_SCOPE = 'breakwater';
+
+export const ATTR_TARGET = 'resilience.target';
+export const ATTR_CLIENT = 'resilience.client';
+export const ATTR_POLICY = 'resilience.policy';
+export const ATTR_ATTEMPT = 'resilience.attempt';
+export const ATTR_OUTCOME = 'resilience.outcome';
+export const ATTR_ERROR_CATEGORY = 'resilience.error.category';
+export const ATTR_ERROR_SEVERITY = 'resilience.error.severity';
+export const ATTR_ERROR_TRANSIENT = 'resilience.error.transient';
+export const ATTR_ERROR_RULE = 'resilience.error.rule';
+export const ATTR_RETRY_DELAY_MS = 'resilience.retry.delay_ms';
+export const ATTR_RETRY_SUPPRESSED = 'resilience.retry.suppressed';
+export const ATTR_CIRCUIT_STATE = 'resilience.circuit.state';
+export const ATTR_CIRCUIT_FROM = 'resilience.circuit.from';
+export const ATTR_CIRCUIT_TO = 'resilience.circuit.to';
+export const ATTR_PATTERN = 'resilience.pattern';
+
+/** Semantic-convention attributes breakwater sets. */
+export const ATTR_ERROR_TYPE = 'error.type';
+export const ATTR_HTTP_RESEND_COUNT = 'http.request.resend_count';
+
+export const METRIC_ATTEMPTS = 'resilience.attempts';
+export const METRIC_ERRORS = 'resilience.errors';
+export const METRIC_ATTEMPT_DURATION = 'resilience.attempt.duration';
+export const METRIC_OPERATION_DURATION = 'resilience.operation.duration';
+export const METRIC_RETRY_DELAY = 'resilience.retry.delay';
+export const METRIC_RETRIES_SUPPRESSED = 'resilience.retries.suppressed';
+export const METRIC_CIRCUIT_STATE = 'resilience.circuit.state';
+export const METRIC_CIRCUIT_TRANSITIONS = 'resilience.circuit.transitions';
+export const METRIC_CIRCUIT_REJECTIONS = 'resilience.circuit.rejections';
+export const METRIC_PATTERN_DETECTED = 'resilience.pattern.detected';
+
+/** Span events. */
+export const EVENT_CIRCUIT_TRANSITION = 'resilience.circuit.transition';
+export const EVENT_RETRY_SCHEDULED = 'resilience.retry.scheduled';
+export const EVENT_RETRY_SUPPRESSED = 'resilience.retry.suppressed';
+export const EVENT_REJECTED = 'resilience.rejected';
+
+export const OUTCOMES = ['success', 'failure', 'rejected', 'fallback', 'cancelled'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Every metric with its kind and unit, as exported; the Prometheus names follow the exporter's rules. */
+export const METRICS = [
+  { name: METRIC_ATTEMPTS, kind: 'counter', unit: '{attempt}', prometheus: 'resilience_attempts_total' },
+  { name: METRIC_ERRORS, kind: 'counter', unit: '{error}', prometheus: 'resilience_errors_total' },
+  { name: METRIC_ATTEMPT_DURATION, kind: 'histogram', unit: 's', prometheus: 'resilience_attempt_duration_seconds' },
+  { name: METRIC_OPERATION_DURATION, kind: 'histogram', unit: 's', prometheus: 'resilience_operation_duration_seconds' },
+  { name: METRIC_RETRY_DELAY, kind: 'histogram', unit: 's', prometheus: 'resilience_retry_delay_seconds' },
+  { name: METRIC_RETRIES_SUPPRESSED, kind: 'counter', unit: '{retry}', prometheus: 'resilience_retries_suppressed_total' },
+  { name: METRIC_CIRCUIT_STATE, kind: 'gauge', unit: '1', prometheus: 'resilience_circuit_state' },
+  { name: METRIC_CIRCUIT_TRANSITIONS, kind: 'counter', unit: '{transition}', prometheus: 'resilience_circuit_transitions_total' },
+  { name: METRIC_CIRCUIT_REJECTIONS, kind: 'counter', unit: '{call}', prometheus: 'resilience_circuit_rejections_total' },
+  { name: METRIC_PATTERN_DETECTED, kind: 'counter', unit: '{pattern}', prometheus: 'resilience_pattern_detected_total' },
+] as const;
+
+/** Histogram buckets in seconds: from a fast loopback call (1 ms) to a long deadline (60 s). */
+export const DURATION_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];

@@ -1,0 +1,368 @@
+import { expect } from 'chai';
+import { createPolicy, type ExecuteOptions } from '../../src/engine/policy.js';
+import type { PolicyOptions } from '../../src/engine/options.js';
+import { BulkheadRejectedError, CircuitOpenError, getClassification } from '../../src/errors.js';
+import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.js';
+
+const TARGET = 'https://api.example.com:443';
+
+function resetError(): Error {
+  return Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' });
+}
+
+class NotFoundError extends Error {
+  status = 404;
+}
+
+function setup(options: PolicyOptions = {}) {
+  const clock = new FakeClock();
+  const policy = createPolicy({
+    name: 'test',
+    clock,
+    random: () => 0.5,
+    retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1000, jitter: 'none', budgetRatio: 10 },
+    breaker: { mode: 'consecutive', threshold: 100 },
+    ...options,
+  });
+  return { clock, policy };
+}
+
+/** Runs execute while advancing the fake clock until it settles. */
+async function settle<T>(clock: FakeClock, promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
+  let done = false;
+  const result: { value?: T; error?: unknown } = {};
+  promise.then(
+    (v) => ((result.value = v), (done = true)),
+    (e) => ((result.error = e), (done = true)),
+  );
+  for (let i = 0; i < 1000 && !done; i++) await clock.advance(10);
+  expect(done, 'execute settled').to.equal(true);
+  return result;
+}
+
+const idempotent = (extra: Partial<ExecuteOptions<any>> = {}): ExecuteOptions<any> => ({ target: TARGET, idempotent: true, ...extra });
+
+describe('policy.execute', () => {
+  it('retries transient failures of an idempotent call with exponential backoff, then succeeds', async () => {
+    const { clock, policy } = setup();
+    const startedAt: number[] = [];
+    const { value } = await settle(
+      clock,
+      policy.execute(async ({ attempt }) => {
+        startedAt.push(clock.now());
+        if (attempt < 3) throw resetError();
+        return 'ok';
+      }, idempotent()),
+    );
+    expect(value).to.equal('ok');
+    expect(startedAt).to.deep.equal([0, 100, 300]); // waits of 100 then 200
+  });
+
+  it('gives up after maxAttempts and rethrows the operation\'s own last error, classification attached', async () => {
+    const { clock, policy } = setup();
+    const errors: Error[] = [];
+    const { error } = await settle(
+      clock,
+      policy.execute(async () => {
+        const e = resetError();
+        errors.push(e);
+        throw e;
+      }, idempotent()),
+    );
+    expect(errors).to.have.length(4);
+    expect(error).to.equal(errors[3]);
+    expect((error as NodeJS.ErrnoException).code).to.equal('ECONNRESET');
+    expect(error).to.be.instanceOf(Error);
+    expect(Object.keys(error as object)).to.deep.equal(['code', 'syscall']);
+    expect(getClassification(error)).to.include({ category: 'network', transient: true });
+  });
+
+  it('never retries a call not marked idempotent', async () => {
+    const { clock, policy } = setup();
+    let calls = 0;
+    const { error } = await settle(
+      clock,
+      policy.execute(async () => {
+        calls++;
+        throw resetError();
+      }, { target: TARGET }),
+    );
+    expect(calls).to.equal(1);
+    expect((error as NodeJS.ErrnoException).code).to.equal('ECONNRESET');
+  });
+
+  it('an adapter\'s canReplay overrides idempotent (in_transaction, or a statement that never ran)', async () => {
+    const { clock, policy } = setup();
+    let calls = 0;
+    await settle(
+      clock,
+      policy.execute(async () => {
+        calls++;
+        throw resetError();
+      }, { target: TARGET, idempotent: true, canReplay: () => 'in_transaction' }),
+    );
+    expect(calls).to.equal(1);
+    calls = 0;
+    await settle(
+      clock,
+      policy.execute(async () => {
+        calls++;
+        throw resetError();
+      }, { target: TARGET, idempotent: false, canReplay: () => true }),
+    );
+    expect(calls).to.equal(4);
+  });
+
+  it('does not retry failures that are not transient', async () => {
+    const { clock, policy } = setup();
+    let calls = 0;
+    const { error } = await settle(
+      clock,
+      policy.execute(async () => {
+        calls++;
+        throw new NotFoundError('no such thing');
+      }, idempotent()),
+    );
+    expect(calls).to.equal(1);
+    expect(error).to.be.instanceOf(NotFoundError);
+    expect(getClassification(error)?.category).to.equal('not_found');
+  });
+
+  it('honours Retry-After up to maxDelayMs', async () => {
+    const { clock, policy } = setup({ retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 2000, jitter: 'none', budgetRatio: 10 } });
+    const startedAt: number[] = [];
+    const rateLimited = (seconds: string) => Object.assign(new Error('slow down'), { status: 429, headers: { 'retry-after': seconds } });
+    await settle(
+      clock,
+      policy.execute(async ({ attempt }) => {
+        startedAt.push(clock.now());
+        if (attempt === 1) throw rateLimited('1');
+        if (attempt === 2) throw rateLimited('30');
+        return 'ok';
+      }, idempotent()),
+    );
+    expect(startedAt).to.deep.equal([0, 1000, 3000]); // 1 s asked; 30 s asked, capped at 2 s
+  });
+
+  it('aborts an attempt at its timeout through the signal and retries it', async () => {
+    const { clock, policy } = setup({ timeoutMs: 50 });
+    const reasons: unknown[] = [];
+    const { value } = await settle(
+      clock,
+      policy.execute(({ attempt, signal }) => {
+        if (attempt === 2) return 'second';
+        return new Promise((_, reject) => signal.addEventListener('abort', () => (reasons.push(signal.reason), reject(signal.reason))));
+      }, idempotent()),
+    );
+    expect(value).to.equal('second');
+    expect(reasons).to.have.length(1);
+    expect((reasons[0] as Error).name).to.equal('TimeoutError');
+    expect((reasons[0] as NodeJS.ErrnoException).code).to.equal('BREAKWATER_TIMEOUT');
+  });
+
+  it('times out an operation that ignores its signal', async () => {
+    const { clock, policy } = setup({ timeoutMs: 50, retry: false });
+    const { error } = await settle(clock, policy.execute(() => new Promise(() => {}), idempotent()));
+    expect((error as Error).name).to.equal('TimeoutError');
+    expect(getClassification(error)?.category).to.equal('timeout');
+  });
+
+  it('stops retrying when the next wait would pass the deadline, and trims the last attempt to it', async () => {
+    const { clock, policy } = setup({ deadlineMs: 350, timeoutMs: 1000 });
+    const startedAt: number[] = [];
+    const { error } = await settle(
+      clock,
+      policy.execute(({ attempt, signal }) => {
+        startedAt.push(clock.now());
+        if (attempt < 3) return Promise.reject(resetError());
+        return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      }, idempotent()),
+    );
+    expect(startedAt).to.deep.equal([0, 100, 300]);
+    expect((error as NodeJS.ErrnoException).code).to.equal('BREAKWATER_DEADLINE_EXCEEDED');
+    expect(clock.now()).to.be.lessThan(400);
+  });
+
+  it('the caller\'s signal cancels the running attempt at once', async () => {
+    const { clock, policy } = setup({ timeoutMs: 10_000 });
+    const controller = new AbortController();
+    let attemptSignal: AbortSignal | undefined;
+    const promise = policy.execute(({ signal }) => {
+      attemptSignal = signal;
+      return new Promise(() => {});
+    }, idempotent({ signal: controller.signal }));
+    await flushMicrotasks();
+    const reason = new Error('user went away');
+    controller.abort(reason);
+    const { error } = await settle(clock, promise);
+    expect(error).to.equal(reason);
+    expect(attemptSignal?.aborted).to.equal(true);
+    expect(clock.now()).to.be.lessThan(100);
+  });
+
+  it('the caller\'s signal cancels a backoff wait at once, with no further attempt', async () => {
+    const { clock, policy } = setup({ retry: { maxAttempts: 5, baseDelayMs: 10_000, jitter: 'none', budgetRatio: 10 } });
+    const controller = new AbortController();
+    let calls = 0;
+    const promise = policy.execute(async () => {
+      calls++;
+      throw resetError();
+    }, idempotent({ signal: controller.signal }));
+    await clock.advance(1);
+    controller.abort();
+    const { error } = await settle(clock, promise);
+    expect((error as Error).name).to.equal('AbortError');
+    expect(calls).to.equal(1);
+    expect(clock.pendingTimers).to.equal(0);
+  });
+
+  it('an already-aborted signal fails at once without calling the operation', async () => {
+    const { policy } = setup();
+    let calls = 0;
+    const controller = new AbortController();
+    controller.abort();
+    let caught: unknown;
+    await policy.execute(() => calls++, idempotent({ signal: controller.signal })).catch((e) => (caught = e));
+    expect(calls).to.equal(0);
+    expect((caught as Error).name).to.equal('AbortError');
+  });
+
+  it('opens the breaker after consecutive failures; an open breaker rejects without calling the operation', async () => {
+    const { clock, policy } = setup({ retry: false, breaker: { mode: 'consecutive', threshold: 3, openMs: 1000 } });
+    let calls = 0;
+    const failing = () => policy.execute(async () => (calls++, Promise.reject(resetError())), idempotent());
+    for (let i = 0; i < 3; i++) await settle(clock, failing());
+    expect(policy.circuit(TARGET).state).to.equal('open');
+    const { error } = await settle(clock, failing());
+    expect(calls).to.equal(3);
+    expect(error).to.be.instanceOf(CircuitOpenError);
+    expect((error as CircuitOpenError).code).to.equal('BREAKWATER_CIRCUIT_OPEN');
+    expect(getClassification(error)?.category).to.equal('circuit_open');
+    await clock.advance(1000);
+    const { value } = await settle(clock, policy.execute(async () => 'probe ok', idempotent()));
+    expect(value).to.equal('probe ok');
+    expect(policy.circuit(TARGET).state).to.equal('closed');
+  });
+
+  it('a 404 or a validation error does not count against the dependency', async () => {
+    const { clock, policy } = setup({ retry: false, breaker: { mode: 'consecutive', threshold: 2 } });
+    for (let i = 0; i < 5; i++) await settle(clock, policy.execute(async () => Promise.reject(new NotFoundError('x')), idempotent()));
+    expect(policy.circuit(TARGET).state).to.equal('closed');
+  });
+
+  it('which classifications count is configurable', async () => {
+    const { clock, policy } = setup({ retry: false, breaker: { mode: 'consecutive', threshold: 2, failureCategories: ['not_found'] } });
+    for (let i = 0; i < 2; i++) await settle(clock, policy.execute(async () => Promise.reject(new NotFoundError('x')), idempotent()));
+    expect(policy.circuit(TARGET).state).to.equal('open');
+  });
+
+  it('stops retrying once the breaker opened (breaker_open), returning the last own error', async () => {
+    const { clock, policy } = setup({ breaker: { mode: 'consecutive', threshold: 2 } });
+    let calls = 0;
+    const { error } = await settle(clock, policy.execute(async () => (calls++, Promise.reject(resetError())), idempotent()));
+    expect(calls).to.equal(2);
+    expect((error as NodeJS.ErrnoException).code).to.equal('ECONNRESET');
+  });
+
+  it('the retry budget caps retries across calls to a target', async () => {
+    const { clock, policy } = setup({ retry: { maxAttempts: 3, baseDelayMs: 1, jitter: 'none', budgetRatio: 0.5, budgetMinPerSecond: 0 } });
+    let calls = 0;
+    const runs = [];
+    for (let i = 0; i < 10; i++) runs.push(settle(clock, policy.execute(async () => (calls++, Promise.reject(resetError())), idempotent())));
+    await Promise.all(runs);
+    expect(calls).to.equal(15); // 10 first attempts + 5 retries allowed by the budget
+  });
+
+  it('the bulkhead queues within bounds and rejects the rest, classified resource', async () => {
+    const { clock, policy } = setup({ retry: false, bulkhead: { maxConcurrent: 1, maxQueue: 1 } });
+    const releases: Array<() => void> = [];
+    const op = () => new Promise<string>((resolve) => releases.push(() => resolve('done')));
+    const first = policy.execute(op, idempotent());
+    const second = policy.execute(op, idempotent());
+    const third = policy.execute(op, idempotent());
+    const thirdResult = await third.catch((e) => e);
+    expect(thirdResult).to.be.instanceOf(BulkheadRejectedError);
+    expect(getClassification(thirdResult)?.category).to.equal('resource');
+    await clock.advance(1);
+    expect(releases).to.have.length(1);
+    releases[0]!();
+    expect(await first).to.equal('done');
+    await clock.advance(1);
+    releases[1]!();
+    expect(await second).to.equal('done');
+  });
+
+  it('a fallback\'s value is returned when giving up, with the error and classification', async () => {
+    const seen: unknown[] = [];
+    const { clock, policy } = setup({
+      retry: false,
+      fallback: (error, classification) => {
+        seen.push(error, classification.category);
+        return 'cached';
+      },
+    });
+    const original = resetError();
+    const { value } = await settle(clock, policy.execute(async () => Promise.reject(original), idempotent()));
+    expect(value).to.equal('cached');
+    expect(seen).to.deep.equal([original, 'network']);
+  });
+
+  it('a fallback also answers for an open breaker', async () => {
+    const { clock, policy } = setup({ retry: false, fallback: (_e, c) => `fallback:${c.category}` });
+    policy.circuit(TARGET).isolate();
+    const { value } = await settle(clock, policy.execute(async () => 'never', idempotent()));
+    expect(value).to.equal('fallback:circuit_open');
+  });
+
+  it('retries failed results (failureOf) and gives the caller the last real result', async () => {
+    const { clock, policy } = setup();
+    const responses = [{ status: 503 }, { status: 503 }, { status: 503 }, { status: 503 }];
+    let i = 0;
+    const { value } = await settle(
+      clock,
+      policy.execute(async () => responses[i++]!, idempotent({ failureOf: (r: { status: number }) => (r.status >= 500 ? r : undefined) })),
+    );
+    expect(i).to.equal(4);
+    expect(value).to.equal(responses[3]);
+  });
+
+  it('accepts synchronous operations, values and throws', async () => {
+    const { clock, policy } = setup({ retry: false });
+    expect((await settle(clock, policy.execute(() => 42, idempotent()))).value).to.equal(42);
+    const boom = new TypeError('bug');
+    const { error } = await settle(
+      clock,
+      policy.execute(() => {
+        throw boom;
+      }, idempotent()),
+    );
+    expect(error).to.equal(boom);
+    expect(getClassification(boom)?.category).to.equal('system');
+  });
+
+  it('circuit(target) exposes state, stats, isolate() and reset()', async () => {
+    const { clock, policy } = setup({ retry: false });
+    const handle = policy.circuit(TARGET);
+    expect(handle.state).to.equal('closed');
+    handle.isolate();
+    expect(handle.state).to.equal('open');
+    const { error } = await settle(clock, policy.execute(async () => 'x', idempotent()));
+    expect(error).to.be.instanceOf(CircuitOpenError);
+    expect(handle.stats.rejections).to.equal(1);
+    handle.reset();
+    expect(handle.state).to.equal('closed');
+    expect(policy.targets()).to.deep.equal([TARGET]);
+  });
+
+  it('keeps per-target state bounded', async () => {
+    const { clock, policy } = setup({ retry: false, maxTargets: 5 });
+    for (let i = 0; i < 50; i++) await settle(clock, policy.execute(async () => 'x', { target: `https://h${i}:443` }));
+    expect(policy.targets()).to.have.length(5);
+  });
+
+  it('leaves no timer behind after a call settles', async () => {
+    const { clock, policy } = setup({ timeoutMs: 1000, deadlineMs: 5000 });
+    await settle(clock, policy.execute(async () => 'fast', idempotent()));
+    expect(clock.pendingTimers).to.equal(0);
+  });
+});

@@ -26,7 +26,7 @@ import {
   EVENT_RETRY_SUPPRESSED,
   type Outcome,
 } from './names.js';
-import { activeTracer } from './providers.js';
+import { activeTracer, anyProviderRegistered } from './providers.js';
 import { targetLabel } from './target-label.js';
 
 /** How an adapter wants its per-attempt span to look (an HTTP adapter makes it a CLIENT span). */
@@ -77,6 +77,7 @@ export class OperationTelemetry {
 
   /** undefined when no SDK is registered: the engine then records nothing at all. */
   static begin(info: OperationInfo): OperationTelemetry | undefined {
+    if (!anyProviderRegistered()) return undefined;
     try {
       const tracer = activeTracer();
       const instruments = activeInstruments();

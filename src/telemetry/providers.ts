@@ -14,6 +14,16 @@ const NoopMeter = createNoopMeter().constructor;
 let lastTracerDelegate: unknown;
 let tracer: Tracer | undefined;
 
+// Where @opentelemetry/api 1.x keeps everything registered (shared by every copy of the
+// API in the process). While it does not exist nothing is registered, and one property
+// read answers for both signals.
+const API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
+
+/** False only when certainly no OpenTelemetry provider of any kind is registered. */
+export function anyProviderRegistered(): boolean {
+  return (globalThis as Record<symbol, unknown>)[API_GLOBAL] !== undefined;
+}
+
 export function activeTracer(): Tracer | undefined {
   const provider = trace.getTracerProvider();
   const delegate = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;

@@ -365,4 +365,22 @@ describe('policy.execute', () => {
     await settle(clock, policy.execute(async () => 'fast', idempotent()));
     expect(clock.pendingTimers).to.equal(0);
   });
+
+  it('the untimed fast path (consecutive breaker, no budget, deadline or SDK) reads no clock and sets no timer on success', async () => {
+    const clock = new FakeClock();
+    let reads = 0;
+    let timers = 0;
+    const counting = {
+      now: () => (reads++, clock.now()),
+      setTimeout: (cb: () => void, ms: number) => (timers++, clock.setTimeout(cb, ms)),
+      clearTimeout: (h: unknown) => clock.clearTimeout(h),
+    };
+    const policy = createPolicy({ clock: counting, telemetry: false, retry: { maxAttempts: 3, baseDelayMs: 1, jitter: 'none', budgetRatio: Infinity }, breaker: { mode: 'consecutive', threshold: 5 } });
+    expect(await policy.execute(async () => 'ok', idempotent())).to.equal('ok');
+    expect({ reads, timers }).to.deep.equal({ reads: 0, timers: 0 });
+    // a failure still gets timed and retried correctly
+    const { value } = await settle(clock, policy.execute(async ({ attempt }) => (attempt === 1 ? Promise.reject(resetError()) : 'second'), idempotent()));
+    expect(value).to.equal('second');
+    expect(timers, 'one backoff wait, no attempt timer').to.equal(1);
+  });
 });

@@ -2,6 +2,7 @@ import type { BreakerRule, BreakerRuleSnapshot } from './rule.js';
 
 /** Opens after `threshold` failures in a row; any success starts the count again. */
 export class ConsecutiveRule implements BreakerRule {
+  readonly timeBased = false;
   private failures = 0;
 
   constructor(private readonly threshold: number) {}

@@ -20,6 +20,7 @@ export interface RateRuleSettings {
  * (resilience4j's time-based sliding window, with its slow-call rule).
  */
 export class RateRule implements BreakerRule {
+  readonly timeBased = true;
   private readonly window: WindowCounter;
   private consecutiveFailures = 0;
 

@@ -3,6 +3,8 @@
  * result. The open / half-open state machine is written once, in circuit.ts.
  */
 export interface BreakerRule {
+  /** Whether record() reads `now` or the duration; if not, the engine skips reading the clock on successes. */
+  readonly timeBased: boolean;
   /** Records an attempt's result; true when the breaker should open. */
   record(now: number, failed: boolean, durationMs: number): boolean;
   /** Forgets everything (on close). */

@@ -1,4 +1,4 @@
-import { isObjectLike, readArray, readProperty } from './safe.js';
+import { isObjectLike, readArray, readCause } from './safe.js';
 
 /**
  * The errors a failure is made of: itself, its `cause` chain and the members of
@@ -22,14 +22,13 @@ function enqueue(queue: object[], value: unknown): void {
 /** Appends `node`'s cause and aggregated errors to `queue`, skipping ones already in it. */
 export function enqueueChildren(node: object, queue: object[]): void {
   if (queue.length >= MAX_NODES) return;
-  enqueue(queue, readProperty(node, 'cause'));
-  const members = readArray(node, 'errors', MAX_AGGREGATE);
-  if (members !== undefined) for (const member of members) enqueue(queue, member);
+  enqueueRead(queue, readCause(node), readArray(node, 'errors', MAX_AGGREGATE));
 }
 
-/** Does `node` wrap anything the walk would visit? (Lets the common single-error case skip the queue.) */
-export function hasChildren(node: object): boolean {
-  return isObjectLike(readProperty(node, 'cause')) || readArray(node, 'errors', 1) !== undefined;
+/** Appends an already read cause and aggregated errors to `queue`. */
+export function enqueueRead(queue: object[], cause: unknown, members: unknown[] | undefined): void {
+  enqueue(queue, cause);
+  if (members !== undefined) for (const member of members) enqueue(queue, member);
 }
 
 /** Every error in the failure, outermost first; a primitive failure is a chain of itself. */

@@ -1,5 +1,5 @@
 import { classifyBreakwaterCode } from './breakwater.js';
-import { enqueueChildren, hasChildren } from './chain.js';
+import { enqueueChildren, enqueueRead, MAX_AGGREGATE } from './chain.js';
 import { makeResult, ResultCache, withRetryAfter } from './defaults.js';
 import { classifyHttp } from './http.js';
 import {
@@ -10,14 +10,16 @@ import {
   classifyRuntimeError,
   FETCH_FAILED,
   isRuntimeErrorName,
+  NODE_ERROR_NAMES,
   NODE_MESSAGES,
   TIMEOUT_BY_NAME,
 } from './node-errors.js';
 import { classifySqlstate, PG_MESSAGES, sqlstateOf } from './pg.js';
+import { PrefixTable } from './prefix-table.js';
 import { classifyRedisReply, REDIS_ERROR_NAMES, REDIS_MESSAGE_PREFIXES, REDIS_MESSAGES, redisPrefixOf } from './redis.js';
 import { compileRules, firstMatchingRule } from './rules.js';
 import type { ClassificationRule } from './rule-types.js';
-import { asToken, effectiveName, isObjectLike, readProperty, readString } from './safe.js';
+import { asToken, effectiveName, isObjectLike, readArray, readCause, readCode, readMessage, readName, readProperty, readString } from './safe.js';
 import type { Classification, ClassifyHints } from './types.js';
 
 export { parseRetryAfter } from './http.js';
@@ -34,8 +36,8 @@ export { parseRetryAfter } from './http.js';
  * 2. The failure and the errors it wraps (`cause`, `AggregateError.errors`; see chain.ts)
  *    are looked at outermost first. Each error is recognised by shape, never by
  *    `instanceof`, with three strengths of evidence:
- *    - structured: breakwater's own code, a system/undici code, an HTTP status (own or
- *      `response.status`), a SQLSTATE, a Redis reply prefix, a known error class name
+ *    - structured: breakwater's own code, a system/undici code, a SQLSTATE, an HTTP
+ *      status (own or `response.status`), a Redis reply prefix, a known error class name
  *      (`TimeoutError`, node-redis's `SocketClosedUnexpectedlyError`...);
  *    - a client library's known message (pg's "Connection terminated unexpectedly",
  *      ioredis's "Connection is closed.");
@@ -56,9 +58,9 @@ const FALLBACK = makeResult('unknown', 'unknown', FALLBACK_RULE);
 const fallbackCache = new ResultCache(256);
 const cancelledCache = new ResultCache(64);
 
-const STRONG_NAMES: ReadonlyMap<string, Classification> = new Map([...REDIS_ERROR_NAMES, ['TimeoutError', TIMEOUT_BY_NAME]]);
+const STRONG_NAMES: ReadonlyMap<string, Classification> = new Map([...REDIS_ERROR_NAMES, ...NODE_ERROR_NAMES, ['TimeoutError', TIMEOUT_BY_NAME]]);
 const KNOWN_MESSAGES: ReadonlyMap<string, Classification> = new Map([...PG_MESSAGES, ...REDIS_MESSAGES, ...NODE_MESSAGES]);
-const MESSAGE_PREFIXES = REDIS_MESSAGE_PREFIXES;
+const MESSAGE_PREFIXES = new PrefixTable(REDIS_MESSAGE_PREFIXES);
 /** Longer messages are never a known exact message; skip hashing them. */
 const KNOWN_MESSAGE_MAX = 128;
 
@@ -74,8 +76,8 @@ const STRUCTURED = 3;
  */
 let nodeTier = NONE;
 
-function classifyNode(node: object, client: string | undefined, nowMs: number | undefined): Classification | undefined {
-  const rawCode = readProperty(node, 'code');
+function classifyNode(node: object, client: string | undefined): Classification | undefined {
+  const rawCode = readCode(node);
   const code = typeof rawCode === 'string' ? rawCode : undefined;
   let result: Classification | undefined;
   if (code !== undefined) {
@@ -85,16 +87,14 @@ function classifyNode(node: object, client: string | undefined, nowMs: number | 
       return result;
     }
   }
-  result = classifyHttp(node, nowMs);
-  if (result === undefined) {
-    const sqlstate = sqlstateOf(node, code);
-    if (sqlstate !== undefined) result = classifySqlstate(sqlstate);
-  }
+  const sqlstate = sqlstateOf(node, code);
+  result = sqlstate !== undefined ? classifySqlstate(sqlstate) : classifyHttp(node);
   if (result !== undefined) {
     nodeTier = STRUCTURED;
     return result;
   }
-  const name = effectiveName(node, readString(node, 'name'));
+  const rawName = readName(node);
+  const name = effectiveName(node, typeof rawName === 'string' ? rawName : undefined);
   if (name !== undefined) {
     result = STRONG_NAMES.get(name);
     if (result !== undefined) {
@@ -102,7 +102,8 @@ function classifyNode(node: object, client: string | undefined, nowMs: number | 
       return result;
     }
   }
-  const message = readString(node, 'message');
+  const rawMessage = readMessage(node);
+  const message = typeof rawMessage === 'string' ? rawMessage : undefined;
   if (message !== undefined) {
     const prefix = redisPrefixOf(message, name, client);
     if (prefix !== undefined) {
@@ -110,14 +111,7 @@ function classifyNode(node: object, client: string | undefined, nowMs: number | 
       return classifyRedisReply(prefix, message);
     }
     if (message.length <= KNOWN_MESSAGE_MAX) result = KNOWN_MESSAGES.get(message);
-    if (result === undefined) {
-      for (const [start, byPrefix] of MESSAGE_PREFIXES) {
-        if (message.startsWith(start)) {
-          result = byPrefix;
-          break;
-        }
-      }
-    }
+    if (result === undefined) result = MESSAGE_PREFIXES.match(message);
     if (result !== undefined) {
       nodeTier = MESSAGE;
       return result;
@@ -169,16 +163,20 @@ function classifyUnsafe(failure: unknown, hints: ClassifyHints | undefined): Cla
   if (failure === callerReason) return cancelledByCaller(failure);
   if (!isObjectLike(failure)) return FALLBACK;
 
-  let best = classifyNode(failure, client, undefined);
+  let best = classifyNode(failure, client);
   let bestTier = nodeTier;
-  if (bestTier === STRUCTURED || !hasChildren(failure)) return best ?? fallbackFor(failure);
+  if (bestTier === STRUCTURED) return best!;
+  // Most failures wrap nothing: no queue for them.
+  const cause = readCause(failure);
+  const members = readArray(failure, 'errors', MAX_AGGREGATE);
+  if (!isObjectLike(cause) && members === undefined) return best ?? fallbackFor(failure);
 
   const queue: object[] = [failure];
-  enqueueChildren(failure, queue);
+  enqueueRead(queue, cause, members);
   for (let i = 1; i < queue.length; i++) {
     const node = queue[i]!;
     if (node === callerReason) return cancelledByCaller(node);
-    const result = classifyNode(node, client, undefined);
+    const result = classifyNode(node, client);
     const tier = nodeTier;
     if (tier === STRUCTURED) return result!;
     if (tier > bestTier) {

@@ -159,6 +159,15 @@ export function classifyAbortCode(code: string): Classification | undefined {
  */
 export const TIMEOUT_BY_NAME = makeResult('timeout', 'timeout', ABORT_RULE);
 
+/**
+ * Errors known by name when their code is missing: undici's HTTPParserError has
+ * `code: undefined` for some parser failures (Node 24's fetch on a response that is not
+ * HTTP at all), where Node 20's had `HPE_INVALID_CONSTANT`.
+ */
+export const NODE_ERROR_NAMES: ReadonlyMap<string, Classification> = new Map([
+  ['HTTPParserError', makeResult('external_service', 'HTTPParserError', NODE_CODE_RULE, { transient: false })],
+]);
+
 /** An `AbortError` (DOMException, node-redis's) with no more telling code. */
 export const ABORT_BY_NAME = makeResult('cancelled', 'AbortError', ABORT_RULE);
 

@@ -1,4 +1,5 @@
 import { makeResult, ResultCache, type ResultOverrides } from './defaults.js';
+import { PrefixTable } from './prefix-table.js';
 import type { Classification, ErrorCategory } from './types.js';
 
 /**
@@ -83,10 +84,13 @@ const ERR_EXCEPTIONS: ReadonlyArray<readonly [string, Entry]> = [
   // An operator ended a long script (SCRIPT KILL): operator intervention, like pg's 57P01.
   ['ERR Script killed by user', { category: 'external_service' }],
 ];
-const errExceptionResults: ReadonlyArray<readonly [string, Classification]> = ERR_EXCEPTIONS.map(
-  ([text, entry]) => [text, makeResult(entry.category, 'ERR', REDIS_PREFIX_RULE, entry)] as const,
+/** Indexed by the character after `ERR ` (see prefix-table.ts). */
+const errExceptions = new PrefixTable(
+  ERR_EXCEPTIONS.map(([text, entry]) => [text, makeResult(entry.category, 'ERR', REDIS_PREFIX_RULE, entry)] as const),
+  4,
 );
 
+const KNOWN_PREFIXES: ReadonlySet<string> = new Set(Object.keys(PREFIXES));
 const cache = new ResultCache(512);
 
 function buildPrefixResult(prefix: string): Classification {
@@ -97,7 +101,7 @@ function buildPrefixResult(prefix: string): Classification {
 
 /** Is `prefix` one the built-in table knows (so worth trusting on a plain Error)? */
 export function isKnownPrefix(prefix: string): boolean {
-  return Object.prototype.hasOwnProperty.call(PREFIXES, prefix);
+  return KNOWN_PREFIXES.has(prefix);
 }
 
 /**
@@ -116,7 +120,8 @@ export function redisPrefixOf(message: string, name: string | undefined, client:
 /** The classification of a reply whose first word is `prefix`; `message` refines `ERR`. */
 export function classifyRedisReply(prefix: string, message: string): Classification {
   if (prefix === 'ERR') {
-    for (const [text, result] of errExceptionResults) if (message.startsWith(text)) return result;
+    const exception = errExceptions.match(message);
+    if (exception !== undefined) return exception;
   }
   return cache.lookup(prefix) ?? cache.remember(prefix, buildPrefixResult(prefix));
 }

@@ -22,7 +22,8 @@ import { ERROR_CATEGORIES, SEVERITIES, type Classification, type ClassifyHints, 
  *   around a refused connection.
  * - `target` and `client` come from the hints and hold or not for the whole failure.
  * - `all`, `any` and `not` combine nested conditions; every key of one object must hold.
- *   `not: { code: X }` means no error in the chain has code X. `{}` matches everything.
+ *   `not: { code: X }` means no error in the chain has code X. A condition object needs
+ *   at least one key, and `all`/`any` at least one condition (the config file's rules).
  * - A list value means "any of". `code` compares as strings, `name` is the error's `name`
  *   or its constructor's name, `status` also reads `response.status`/`statusCode`,
  *   `redisPrefix` is the first word of a Redis reply error.
@@ -30,12 +31,12 @@ import { ERROR_CATEGORIES, SEVERITIES, type Classification, type ClassifyHints, 
 
 /** What a rule's predicates look at: the errors of the failure and the adapter's hints. */
 interface MatchInput {
-  readonly chain: readonly unknown[];
+  readonly chain: readonly ErrorFacts[];
   readonly target: string | undefined;
   readonly client: string | undefined;
 }
 
-type ErrorTest = (error: unknown, input: MatchInput) => boolean;
+type ErrorTest = (error: ErrorFacts) => boolean;
 type Predicate = (input: MatchInput) => boolean;
 
 export interface CompiledRule {
@@ -89,18 +90,71 @@ function stringList(id: string, key: string, value: unknown): string[] {
 }
 
 // ---------------------------------------------------------------------------
-// What one error shows a rule.
+// What one error shows a rule: read once, on first use, however many rules ask.
 
-function messageOf(error: unknown): string | undefined {
-  if (typeof error === 'string') return error; // `throw 'text'`: the text is its message
-  return isObjectLike(error) ? readString(error, 'message') : undefined;
-}
+const UNREAD: unique symbol = Symbol('unread');
 
-function codeOf(error: unknown): string | undefined {
-  if (!isObjectLike(error)) return undefined;
-  const code = readProperty(error, 'code');
-  if (typeof code === 'string') return code;
-  return typeof code === 'number' && Number.isFinite(code) ? String(code) : undefined;
+class ErrorFacts {
+  private _message: string | undefined | typeof UNREAD = UNREAD;
+  private _name: string | undefined | typeof UNREAD = UNREAD;
+  private _constructorName: string | undefined | typeof UNREAD = UNREAD;
+  private _code: string | undefined | typeof UNREAD = UNREAD;
+  private _status: number | undefined | typeof UNREAD = UNREAD;
+  private _sqlstate: string | undefined | typeof UNREAD = UNREAD;
+  private _redisPrefix: string | undefined | typeof UNREAD = UNREAD;
+
+  constructor(
+    private readonly error: unknown,
+    private readonly client: string | undefined,
+  ) {}
+
+  /** The message; a thrown string is its own message. */
+  get message(): string | undefined {
+    if (this._message === UNREAD) {
+      const e = this.error;
+      this._message = typeof e === 'string' ? e : isObjectLike(e) ? readString(e, 'message') : undefined;
+    }
+    return this._message;
+  }
+
+  get name(): string | undefined {
+    if (this._name === UNREAD) this._name = isObjectLike(this.error) ? readString(this.error, 'name') : undefined;
+    return this._name;
+  }
+
+  get constructorName(): string | undefined {
+    if (this._constructorName === UNREAD) this._constructorName = isObjectLike(this.error) ? constructorName(this.error) : undefined;
+    return this._constructorName;
+  }
+
+  /** `code` as a string (numbers too: MySQL's 1205, gRPC's 14). */
+  get code(): string | undefined {
+    if (this._code === UNREAD) {
+      const code = isObjectLike(this.error) ? readProperty(this.error, 'code') : undefined;
+      this._code = typeof code === 'string' ? code : typeof code === 'number' && Number.isFinite(code) ? String(code) : undefined;
+    }
+    return this._code;
+  }
+
+  get status(): number | undefined {
+    if (this._status === UNREAD) this._status = isObjectLike(this.error) ? httpStatusOf(this.error) : undefined;
+    return this._status;
+  }
+
+  get sqlstate(): string | undefined {
+    if (this._sqlstate === UNREAD) this._sqlstate = isObjectLike(this.error) ? sqlstateOf(this.error, this.code) : undefined;
+    return this._sqlstate;
+  }
+
+  get redisPrefix(): string | undefined {
+    if (this._redisPrefix === UNREAD) {
+      const message = this.message;
+      const error = this.error;
+      this._redisPrefix =
+        message === undefined || !isObjectLike(error) ? undefined : redisPrefixOf(message, effectiveName(error, this.name), this.client);
+    }
+    return this._redisPrefix;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -135,12 +189,12 @@ function compileSqlstate(id: string, value: unknown): (sqlstate: string) => bool
 function compileRegex(id: string, source: unknown, flags: unknown): RegExp {
   if (typeof source !== 'string') throw new RuleError(id, `messageRegex must be a string, got ${describe(source)}`);
   if (flags !== undefined && typeof flags !== 'string') throw new RuleError(id, `messageRegexFlags must be a string, got ${describe(flags)}`);
-  // `g` and `y` would make test() remember lastIndex between failures.
-  const safeFlags = (flags ?? '').replace(/[gy]/g, '');
+  // `g` and `y` would make test() remember lastIndex: a match would depend on the previous one.
+  if (flags !== undefined && /[gy]/.test(flags)) throw new RuleError(id, `messageRegexFlags "${flags}": g and y are not allowed (they make a match depend on the previous one)`);
   try {
-    return new RegExp(source, safeFlags);
+    return new RegExp(source, flags);
   } catch (error) {
-    throw new RuleError(id, `invalid messageRegex /${source}/${safeFlags}: ${(error as Error).message}`);
+    throw new RuleError(id, `invalid messageRegex /${source}/${flags ?? ''}: ${(error as Error).message}`);
   }
 }
 
@@ -150,12 +204,12 @@ function compileErrorTests(id: string, c: RuleCondition): ErrorTest[] {
   if (c.message !== undefined) {
     if (typeof c.message !== 'string') throw new RuleError(id, `message must be a string, got ${describe(c.message)}`);
     const needle = c.message;
-    tests.push((error) => messageOf(error)?.includes(needle) === true);
+    tests.push((error) => error.message?.includes(needle) === true);
   }
   if (c.messageRegex !== undefined) {
     const regex = compileRegex(id, c.messageRegex, c.messageRegexFlags);
     tests.push((error) => {
-      const message = messageOf(error);
+      const message = error.message;
       return message !== undefined && regex.test(message);
     });
   } else if (c.messageRegexFlags !== undefined) {
@@ -164,53 +218,57 @@ function compileErrorTests(id: string, c: RuleCondition): ErrorTest[] {
   if (c.name !== undefined) {
     const names = new Set(stringList(id, 'name', c.name));
     tests.push((error) => {
-      if (!isObjectLike(error)) return false;
-      const name = readString(error, 'name');
+      const name = error.name;
       if (name !== undefined && names.has(name)) return true;
-      const ctor = constructorName(error);
+      const ctor = error.constructorName;
       return ctor !== undefined && names.has(ctor);
     });
   }
   if (c.code !== undefined) {
     const codes = new Set(stringList(id, 'code', c.code));
     tests.push((error) => {
-      const code = codeOf(error);
+      const code = error.code;
       return code !== undefined && codes.has(code);
     });
   }
   if (c.status !== undefined) {
     const matches = compileStatus(id, c.status);
     tests.push((error) => {
-      if (!isObjectLike(error)) return false;
-      const status = httpStatusOf(error);
+      const status = error.status;
       return status !== undefined && matches(status);
     });
   }
   if (c.sqlstate !== undefined) {
     const matches = compileSqlstate(id, c.sqlstate);
     tests.push((error) => {
-      if (!isObjectLike(error)) return false;
-      const code = readProperty(error, 'code');
-      const sqlstate = sqlstateOf(error, typeof code === 'string' ? code : undefined);
+      const sqlstate = error.sqlstate;
       return sqlstate !== undefined && matches(sqlstate);
     });
   }
   if (c.redisPrefix !== undefined) {
     const prefixes = new Set(stringList(id, 'redisPrefix', c.redisPrefix).map((p) => p.toUpperCase()));
-    tests.push((error, input) => {
-      if (!isObjectLike(error)) return false;
-      const message = readString(error, 'message');
-      if (message === undefined) return false;
-      const prefix = redisPrefixOf(message, effectiveName(error, readString(error, 'name')), input.client);
+    tests.push((error) => {
+      const prefix = error.redisPrefix;
       return prefix !== undefined && prefixes.has(prefix);
     });
   }
   return tests;
 }
 
+/** All of the predicates (a loop, not Array#every: no closure per call). */
+function every(predicates: readonly Predicate[]): Predicate {
+  return (input) => {
+    for (const predicate of predicates) if (!predicate(input)) return false;
+    return true;
+  };
+}
+
 function compileCondition(id: string, c: unknown, path: string): Predicate {
   if (!isObjectLike(c) || Array.isArray(c)) throw new RuleError(id, `${path} must be an object, got ${describe(c)}`);
-  for (const key of Object.keys(c)) {
+  const keys = Object.keys(c);
+  // An empty condition would match every failure: almost always a mistake in a config file.
+  if (keys.length === 0) throw new RuleError(id, `${path} has no condition keys (known: ${[...CONDITION_KEYS].join(', ')})`);
+  for (const key of keys) {
     if (!CONDITION_KEYS.has(key)) {
       throw new RuleError(id, `unknown condition key "${key}" in ${path} (known: ${[...CONDITION_KEYS].join(', ')})`);
     }
@@ -218,13 +276,27 @@ function compileCondition(id: string, c: unknown, path: string): Predicate {
   const condition = c as RuleCondition;
   const parts: Predicate[] = [];
 
+  if (condition.target !== undefined) {
+    const globs = stringList(id, 'target', condition.target).map((pattern) => compileGlob(pattern));
+    parts.push((input) => {
+      const target = input.target;
+      if (target === undefined) return false;
+      for (const glob of globs) if (glob.test(target)) return true;
+      return false;
+    });
+  }
+  if (condition.client !== undefined) {
+    const clients = new Set(stringList(id, 'client', condition.client));
+    parts.push((input) => input.client !== undefined && clients.has(input.client));
+  }
+  // After the hint keys, which cost nothing to test and often rule the rule out.
   const errorTests = compileErrorTests(id, condition);
   if (errorTests.length > 0) {
     parts.push((input) => {
       for (const error of input.chain) {
         let all = true;
         for (const test of errorTests) {
-          if (!test(error, input)) {
+          if (!test(error)) {
             all = false;
             break;
           }
@@ -234,31 +306,25 @@ function compileCondition(id: string, c: unknown, path: string): Predicate {
       return false;
     });
   }
-  if (condition.target !== undefined) {
-    const globs = stringList(id, 'target', condition.target).map((pattern) => compileGlob(pattern));
-    parts.push((input) => input.target !== undefined && globs.some((glob) => glob.test(input.target!)));
-  }
-  if (condition.client !== undefined) {
-    const clients = new Set(stringList(id, 'client', condition.client));
-    parts.push((input) => input.client !== undefined && clients.has(input.client));
-  }
   if (condition.all !== undefined) {
-    if (!Array.isArray(condition.all)) throw new RuleError(id, `${path}.all must be a list of conditions`);
+    if (!Array.isArray(condition.all) || condition.all.length === 0) throw new RuleError(id, `${path}.all must be a non-empty list of conditions`);
     const subs = condition.all.map((sub, i) => compileCondition(id, sub, `${path}.all[${i}]`));
-    parts.push((input) => subs.every((sub) => sub(input)));
+    parts.push(every(subs));
   }
   if (condition.any !== undefined) {
-    if (!Array.isArray(condition.any)) throw new RuleError(id, `${path}.any must be a list of conditions`);
+    if (!Array.isArray(condition.any) || condition.any.length === 0) throw new RuleError(id, `${path}.any must be a non-empty list of conditions`);
     const subs = condition.any.map((sub, i) => compileCondition(id, sub, `${path}.any[${i}]`));
-    parts.push((input) => subs.some((sub) => sub(input)));
+    parts.push((input) => {
+      for (const sub of subs) if (sub(input)) return true;
+      return false;
+    });
   }
   if (condition.not !== undefined) {
     const sub = compileCondition(id, condition.not, `${path}.not`);
     parts.push((input) => !sub(input));
   }
-  if (parts.length === 0) return () => true;
   if (parts.length === 1) return parts[0]!;
-  return (input) => parts.every((part) => part(input));
+  return every(parts);
 }
 
 function compileRule(rule: unknown, index: number, seen: Set<string>): CompiledRule {
@@ -266,6 +332,7 @@ function compileRule(rule: unknown, index: number, seen: Set<string>): CompiledR
   const r = rule as Partial<ClassificationRule>;
   if (typeof r.id !== 'string' || r.id.length === 0) throw new Error(`classification rule #${index + 1} needs a non-empty string id`);
   const id = r.id;
+  if (id.startsWith('builtin:')) throw new RuleError(id, 'ids starting with "builtin:" are reserved for the built-in rules');
   if (seen.has(id)) throw new RuleError(id, 'duplicate rule id');
   seen.add(id);
   if (typeof r.category !== 'string' || !(ERROR_CATEGORIES as readonly string[]).includes(r.category)) {
@@ -276,7 +343,7 @@ function compileRule(rule: unknown, index: number, seen: Set<string>): CompiledR
   }
   if (r.transient !== undefined && typeof r.transient !== 'boolean') throw new RuleError(id, `transient must be true or false, got ${describe(r.transient)}`);
   if (r.userMessage !== undefined && typeof r.userMessage !== 'string') throw new RuleError(id, `userMessage must be a string, got ${describe(r.userMessage)}`);
-  if (r.when === undefined) throw new RuleError(id, 'needs a "when" condition ({} matches everything)');
+  if (r.when === undefined) throw new RuleError(id, 'needs a "when" condition');
   const when = compileCondition(id, r.when, 'when');
 
   const category = r.category;
@@ -311,7 +378,7 @@ export function firstMatchingRule(rules: readonly CompiledRule[], failure: unkno
   } catch {
     chain = [failure];
   }
-  const input: MatchInput = { chain, target, client };
+  const input: MatchInput = { chain: chain.map((error) => new ErrorFacts(error, client)), target, client };
   for (const rule of rules) {
     try {
       if (rule.when(input)) return rule;

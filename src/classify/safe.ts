@@ -23,6 +23,60 @@ export function readProperty(obj: object, key: string): unknown {
   }
 }
 
+/*
+ * One reader per hot key: `obj[key]` with a variable key goes through one megamorphic
+ * keyed-load site for every key and shape; a named load per key keeps its own cache.
+ */
+export function readCode(obj: object): unknown {
+  try {
+    return (obj as { code?: unknown }).code;
+  } catch {
+    return undefined;
+  }
+}
+export function readName(obj: object): unknown {
+  try {
+    return (obj as { name?: unknown }).name;
+  } catch {
+    return undefined;
+  }
+}
+export function readMessage(obj: object): unknown {
+  try {
+    return (obj as { message?: unknown }).message;
+  } catch {
+    return undefined;
+  }
+}
+export function readCause(obj: object): unknown {
+  try {
+    return (obj as { cause?: unknown }).cause;
+  } catch {
+    return undefined;
+  }
+}
+export function readStatus(obj: object): unknown {
+  try {
+    return (obj as { status?: unknown }).status;
+  } catch {
+    return undefined;
+  }
+}
+export function readStatusCode(obj: object): unknown {
+  try {
+    return (obj as { statusCode?: unknown }).statusCode;
+  } catch {
+    return undefined;
+  }
+}
+export function readResponse(obj: object): unknown {
+  try {
+    return (obj as { response?: unknown }).response;
+  } catch {
+    return undefined;
+  }
+}
+
 export function readString(obj: object, key: string): string | undefined {
   const value = readProperty(obj, key);
   return typeof value === 'string' ? value : undefined;

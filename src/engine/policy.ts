@@ -168,6 +168,8 @@ class ResiliencePolicy implements Policy {
    * breaker with no telemetry and no deadline reads it only when something fails.
    */
   private readonly alwaysTimed: boolean;
+  private lastClockRead = NaN;
+  private callsSinceClockRead = 0;
   /**
    * The call and attempt whose admission or result is being recorded, so a breaker
    * transition fired synchronously by it lands on their spans. Set and cleared around
@@ -255,7 +257,7 @@ class ResiliencePolicy implements Policy {
         ? OperationTelemetry.begin({ policy: this.name, target: options.target, client: options.client ?? 'custom', attemptSpan: options.attemptSpan })
         : undefined;
       // NaN when nothing needs the start time (see alwaysTimed); a retry budget does.
-      const startedAt = this.alwaysTimed || telemetry !== undefined || state.budget !== undefined ? this.clock.now() : NaN;
+      const startedAt = this.alwaysTimed || telemetry !== undefined ? this.readClock() : NaN;
       if (options.signal?.aborted) return this.cancelled(options.signal, telemetry, startedAt, 0);
       if (state.bulkhead === undefined) return this.run(operation, options, state, telemetry, startedAt);
       return this.runInBulkhead(operation, options, state, state.bulkhead, telemetry, startedAt);
@@ -304,7 +306,7 @@ class ResiliencePolicy implements Policy {
     const callerSignal = options.signal;
     const deadlineAt = this.deadlineMs === Infinity ? Infinity : startedAt + this.deadlineMs;
     const timed = this.alwaysTimed || telemetry !== undefined;
-    state.budget?.recordFirstAttempt(startedAt);
+    state.budget?.recordFirstAttempt(Number.isNaN(startedAt) ? this.recentTime() : startedAt);
     let backoff: BackoffState = INITIAL_BACKOFF;
     let delayBefore = 0;
     let lastFailure: unknown;
@@ -315,7 +317,7 @@ class ResiliencePolicy implements Policy {
     for (let attempt = 1; ; attempt++) {
       let admission: Admission = ADMITTED;
       if (circuit.state !== 'closed') {
-        if (Number.isNaN(attemptStart)) attemptStart = clock.now();
+        if (Number.isNaN(attemptStart)) attemptStart = this.readClock();
         this.causeTelemetry = telemetry;
         admission = circuit.tryAcquire(attemptStart);
         this.causeTelemetry = undefined;
@@ -359,7 +361,7 @@ class ResiliencePolicy implements Policy {
       }
       // Untimed successes skip the clock; durations are then NaN and read by nobody
       // (only telemetry and time-based breaker rules use them, and both make it timed).
-      const attemptEnd = timed || failed ? clock.now() : NaN;
+      const attemptEnd = timed || failed ? this.readClock() : NaN;
       const durationMs = attemptEnd - attemptStart;
       if (!failed) {
         this.recordResult(circuit, admission, generation, false, attemptEnd, durationMs, telemetry, record);
@@ -396,8 +398,24 @@ class ResiliencePolicy implements Policy {
       } catch {
         return this.cancelled(callerSignal!, telemetry, startedAt, attempt);
       }
-      attemptStart = clock.now();
+      attemptStart = this.readClock();
     }
+  }
+
+  private readClock(): number {
+    this.callsSinceClockRead = 0;
+    return (this.lastClockRead = this.clock.now());
+  }
+
+  /**
+   * A time good enough for counting first attempts in the retry budget's one-second
+   * buckets: the last clock reading, refreshed every 64 calls and whenever anything
+   * else reads the clock (every failure does). A stale reading can only put first
+   * attempts in an older bucket, so the budget errs towards fewer retries, never more.
+   */
+  private recentTime(): number {
+    if (++this.callsSinceClockRead >= 64 || Number.isNaN(this.lastClockRead)) return this.readClock();
+    return this.lastClockRead;
   }
 
   /** The first reason, in this order, why this failure must not be retried; undefined to retry. */

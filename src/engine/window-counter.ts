@@ -9,6 +9,7 @@ export class WindowCounter {
   /** The bucket number (time / bucketMs) each slot was last used for. */
   private readonly epochs: Float64Array;
   private readonly totals: Float64Array;
+  private newestEpoch = -Infinity;
 
   constructor(
     windowMs: number,
@@ -43,6 +44,7 @@ export class WindowCounter {
   }
 
   clear(): void {
+    this.newestEpoch = -Infinity;
     this.counts.fill(0);
     this.totals.fill(0);
     this.epochs.fill(-Infinity);
@@ -50,7 +52,10 @@ export class WindowCounter {
 
   /** Drops buckets that fell out of the window; returns the current bucket's slot. */
   advance(now: number): number {
-    const epoch = Math.floor(now / this.bucketMs);
+    // Never backwards: a slightly stale reading counts in the newest bucket instead of
+    // re-labelling a live bucket with an old epoch.
+    const epoch = Math.max(Math.floor(now / this.bucketMs), this.newestEpoch);
+    this.newestEpoch = epoch;
     const slot = ((epoch % this.buckets) + this.buckets) % this.buckets;
     if (this.epochs[slot] === epoch) return slot;
     for (let i = 0; i < this.buckets; i++) {

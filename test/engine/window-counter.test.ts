@@ -38,3 +38,14 @@ describe('WindowCounter', () => {
     );
   });
 });
+
+describe('WindowCounter with a stale reading', () => {
+  it('counts a reading older than the newest one in the newest bucket, never corrupting a live bucket', () => {
+    const w = new WindowCounter(1000, 10, 1);
+    w.add(950, 0);
+    w.add(120, 0); // stale: lands in the [900,1000) bucket
+    expect(w.total(999, 0)).to.equal(2);
+    expect(w.total(1899, 0)).to.equal(2);
+    expect(w.total(1900, 0)).to.equal(0);
+  });
+});

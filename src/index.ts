@@ -3,6 +3,7 @@
 export { createPolicy } from './engine/policy.js';
 export type { Policy, ExecuteOptions, CircuitHandle, ReplayDecision } from './engine/policy.js';
 export type { Attempt } from './engine/attempt.js';
+export type { PolicyEvents, PolicyEventName, PolicyListener } from './engine/events.js';
 export type { CircuitState, CircuitStats } from './engine/breaker/circuit.js';
 export { classify, createClassifier, parseRetryAfter } from './classify/classify.js';
 export type { Classification, ClassifyHints, ErrorCategory, Severity, ClientName } from './classify/types.js';

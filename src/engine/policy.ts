@@ -19,6 +19,7 @@ import { ConsecutiveRule } from './breaker/consecutive-rule.js';
 import { RateRule } from './breaker/rate-rule.js';
 import type { BreakerRule } from './breaker/rule.js';
 import { Bulkhead } from './bulkhead.js';
+import { PolicyEmitter, type PolicyEventName, type PolicyListener } from './events.js';
 import { systemClock, type Clock } from './clock.js';
 import type { BreakerOptions, Classifier, Fallback, PolicyOptions, SuppressReason } from './options.js';
 import { RetryBudget, type RetryBudgetSettings } from './retry-budget.js';
@@ -67,6 +68,8 @@ export interface Policy {
   readonly name: string;
   execute<T>(operation: (attempt: Attempt) => T | PromiseLike<T>, options: ExecuteOptions<T>): Promise<T>;
   circuit(target: string): CircuitHandle;
+  /** Listens to retries, give-ups, rejections, fallbacks and breaker transitions; returns a function that stops listening. */
+  on<K extends PolicyEventName>(event: K, listener: PolicyListener<K>): () => void;
   /** Every target this policy currently keeps state for. */
   targets(): string[];
 }
@@ -168,6 +171,7 @@ class ResiliencePolicy implements Policy {
    * breaker with no telemetry and no deadline reads it only when something fails.
    */
   private readonly alwaysTimed: boolean;
+  private readonly events = new PolicyEmitter();
   private lastClockRead = NaN;
   private callsSinceClockRead = 0;
   /**
@@ -240,6 +244,10 @@ class ResiliencePolicy implements Policy {
       isolate: () => state.circuit.isolate(),
       reset: () => state.circuit.reset(),
     };
+  }
+
+  on<K extends PolicyEventName>(event: K, listener: PolicyListener<K>): () => void {
+    return this.events.on(event, listener);
   }
 
   targets(): string[] {
@@ -326,8 +334,7 @@ class ResiliencePolicy implements Policy {
         const rejection = new CircuitOpenError(target, circuit.retryAfterMs(attemptStart));
         if (attempt === 1) return this.rejected(rejection, options, telemetry, startedAt, true);
         telemetry?.rejected(this.classifier(rejection, { client: options.client ?? 'custom', target }), true);
-        telemetry?.retrySuppressed(attempt - 1, 'breaker_open');
-        return this.giveUp(lastFailure, lastClassification!, lastResult, telemetry, startedAt, attempt - 1);
+        return this.giveUp(target, 'breaker_open', lastFailure, lastClassification!, lastResult, telemetry, startedAt, attempt - 1);
       }
       const generation = circuit.generation;
       const record = telemetry?.attemptStarted(attempt, delayBefore, circuit.state);
@@ -387,12 +394,12 @@ class ResiliencePolicy implements Policy {
       const waitMs = Math.max(delay, Math.min(classification.retryAfterMs ?? 0, this.backoff.maxDelayMs));
       const suppressed = this.suppressReason(failure, classification, attempt, options, circuit, attemptEnd, waitMs, deadlineAt, state.budget);
       if (suppressed !== undefined) {
-        telemetry?.retrySuppressed(attempt, suppressed);
-        return this.giveUp(failure, classification, lastResult, telemetry, startedAt, attempt);
+        return this.giveUp(target, suppressed, failure, classification, lastResult, telemetry, startedAt, attempt);
       }
       backoff = nextState;
       delayBefore = waitMs;
       telemetry?.retryScheduled(attempt + 1, waitMs);
+      this.events.emit('retry', { target, attempt: attempt + 1, delayMs: waitMs, error: failure, classification });
       try {
         await sleep(waitMs, clock, callerSignal);
       } catch {
@@ -470,6 +477,7 @@ class ResiliencePolicy implements Policy {
   }
 
   private onTransition(target: string, from: CircuitState, to: CircuitState): void {
+    this.events.emit('transition', { target, from, to });
     if (!this.telemetryOn) return;
     const telemetry = this.causeTelemetry;
     const attempt = this.causeAttempt;
@@ -490,6 +498,8 @@ class ResiliencePolicy implements Policy {
   }
 
   private async giveUp<T>(
+    target: string,
+    reason: SuppressReason,
     failure: unknown,
     classification: Classification,
     lastResult: { value: T } | undefined,
@@ -497,8 +507,10 @@ class ResiliencePolicy implements Policy {
     startedAt: number,
     attempts: number,
   ): Promise<T> {
+    telemetry?.retrySuppressed(attempts, reason);
     attachClassification(failure, classification);
-    if (this.fallback) return this.useFallback<T>(failure, classification, telemetry, startedAt, attempts);
+    this.events.emit('giveUp', { target, attempts, reason, error: failure, classification });
+    if (this.fallback) return this.useFallback<T>(target, failure, classification, telemetry, startedAt, attempts);
     this.end(telemetry, 'failure', classification, startedAt, attempts);
     if (lastResult !== undefined) return lastResult.value;
     throw failure;
@@ -514,12 +526,14 @@ class ResiliencePolicy implements Policy {
     const classification = this.classifier(rejection, { client: options.client ?? 'custom', target: options.target });
     attachClassification(rejection, classification);
     telemetry?.rejected(classification, byCircuit);
-    if (this.fallback) return this.useFallback<T>(rejection, classification, telemetry, startedAt, 0);
+    this.events.emit('rejected', { target: options.target, error: rejection, classification });
+    if (this.fallback) return this.useFallback<T>(options.target, rejection, classification, telemetry, startedAt, 0);
     this.end(telemetry, 'rejected', classification, startedAt, 0);
     throw rejection;
   }
 
   private async useFallback<T>(
+    target: string,
     failure: unknown,
     classification: Classification,
     telemetry: OperationTelemetry | undefined,
@@ -528,6 +542,7 @@ class ResiliencePolicy implements Policy {
   ): Promise<T> {
     try {
       const value = (await this.fallback!(failure, classification)) as T;
+      this.events.emit('fallback', { target, error: failure, classification });
       this.end(telemetry, 'fallback', classification, startedAt, attempts);
       return value;
     } catch (fallbackError) {

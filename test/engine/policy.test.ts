@@ -383,4 +383,20 @@ describe('policy.execute', () => {
     expect(value).to.equal('second');
     expect(timers, 'one backoff wait, no attempt timer').to.equal(1);
   });
+
+  it('tells listeners about retries, give-ups, rejections, fallbacks and transitions; a throwing listener is ignored', async () => {
+    const { clock, policy } = setup({ breaker: { mode: 'consecutive', threshold: 3, openMs: 1000 } });
+    const seen: string[] = [];
+    policy.on('retry', (e) => seen.push(`retry ${e.attempt} after ${e.delayMs} (${e.classification.category})`));
+    policy.on('giveUp', (e) => seen.push(`giveUp after ${e.attempts}: ${e.reason}`));
+    policy.on('transition', (e) => seen.push(`${e.from}->${e.to}`));
+    policy.on('rejected', (e) => seen.push(`rejected ${e.classification.category}`));
+    const stop = policy.on('retry', () => {
+      throw new Error('observer bug');
+    });
+    await settle(clock, policy.execute(async () => Promise.reject(resetError()), idempotent()));
+    stop();
+    await settle(clock, policy.execute(async () => 'x', idempotent()));
+    expect(seen).to.deep.equal(['retry 2 after 100 (network)', 'retry 3 after 200 (network)', 'closed->open', 'giveUp after 3: breaker_open', 'rejected circuit_open']);
+  });
 });

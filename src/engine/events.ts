@@ -1,0 +1,47 @@
+import type { Classification } from '../classify/types.js';
+import type { CircuitState } from './breaker/circuit.js';
+import type { SuppressReason } from './options.js';
+
+/** What a policy tells its listeners, as cockatiel's onRetry/onBreak/onGiveUp and opossum's events do. */
+export interface PolicyEvents {
+  /** A retry is scheduled: `attempt` is the one about to run after `delayMs`. */
+  retry: { target: string; attempt: number; delayMs: number; error: unknown; classification: Classification };
+  /** The call failed for good (before any fallback); `reason` is why it was not retried. */
+  giveUp: { target: string; attempts: number; reason: SuppressReason; error: unknown; classification: Classification };
+  /** An open breaker or a full bulkhead turned the call away without calling the operation. */
+  rejected: { target: string; error: Error; classification: Classification };
+  /** A fallback's value was used. */
+  fallback: { target: string; error: unknown; classification: Classification };
+  /** A breaker changed state. */
+  transition: { target: string; from: CircuitState; to: CircuitState };
+}
+
+export type PolicyEventName = keyof PolicyEvents;
+export type PolicyListener<K extends PolicyEventName> = (event: PolicyEvents[K]) => void;
+
+/**
+ * Listeners per event. Nothing is emitted on the success path, and a listener that
+ * throws is ignored: the caller's call must not fail because of an observer.
+ */
+export class PolicyEmitter {
+  private readonly listeners = new Map<PolicyEventName, Set<(event: never) => void>>();
+
+  on<K extends PolicyEventName>(event: K, listener: PolicyListener<K>): () => void {
+    let set = this.listeners.get(event);
+    if (set === undefined) this.listeners.set(event, (set = new Set()));
+    set.add(listener as (event: never) => void);
+    return () => set.delete(listener as (event: never) => void);
+  }
+
+  emit<K extends PolicyEventName>(event: K, payload: PolicyEvents[K]): void {
+    const set = this.listeners.get(event);
+    if (set === undefined) return;
+    for (const listener of set) {
+      try {
+        (listener as PolicyListener<K>)(payload);
+      } catch {
+        // an observer's bug is not the caller's failure
+      }
+    }
+  }
+}

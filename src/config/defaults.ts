@@ -1,3 +1,4 @@
+import { BREAKER_DEFAULTS, MAX_TARGETS_DEFAULT, RETRY_DEFAULTS } from '../engine/defaults.js';
 import { INSTRUMENTATIONS } from './fields.js';
 import type { Instrumentation, ResolvedBreaker, ResolvedBulkhead, ResolvedPolicy, ResolvedRetry } from './types.js';
 
@@ -21,34 +22,14 @@ export interface BuiltInDefaults {
 export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   enabled: true,
   instrumentations: [...INSTRUMENTATIONS],
-  maxTargets: 1000,
+  maxTargets: MAX_TARGETS_DEFAULT,
   policy: {
     name: 'default',
     telemetry: true,
     timeoutMs: 10_000,
     deadlineMs: 30_000,
-    retry: {
-      maxAttempts: 3,
-      baseDelayMs: 100,
-      maxDelayMs: 10_000,
-      multiplier: 2,
-      jitter: 'full',
-      budgetRatio: 0.2,
-      budgetMinPerSecond: 10,
-      budgetWindowMs: 10_000,
-    },
-    breaker: {
-      mode: 'rate',
-      threshold: 5,
-      failureRate: 0.5,
-      minCalls: 20,
-      windowMs: 30_000,
-      slowCallMs: 0,
-      slowCallRate: 1,
-      openMs: 5_000,
-      maxOpenMs: 60_000,
-      halfOpenProbes: 1,
-    },
+    retry: { ...RETRY_DEFAULTS },
+    breaker: { ...BREAKER_DEFAULTS },
     bulkhead: {
       maxConcurrent: 0,
       maxQueue: 0,

@@ -19,6 +19,7 @@ import { ConsecutiveRule } from './breaker/consecutive-rule.js';
 import { RateRule } from './breaker/rate-rule.js';
 import type { BreakerRule } from './breaker/rule.js';
 import { Bulkhead } from './bulkhead.js';
+import { BREAKER_DEFAULTS, MAX_TARGETS_DEFAULT, RETRY_DEFAULTS } from './defaults.js';
 import { PolicyEmitter, type PolicyEventName, type PolicyListener } from './events.js';
 import { systemClock, type Clock } from './clock.js';
 import type { BreakerOptions, Classifier, Fallback, PolicyOptions, SuppressReason } from './options.js';
@@ -80,26 +81,6 @@ interface TargetState {
   readonly bulkhead: Bulkhead | undefined;
 }
 
-const DEFAULTS = {
-  maxAttempts: 3,
-  baseDelayMs: 100,
-  maxDelayMs: 10_000,
-  multiplier: 2,
-  jitter: 'full',
-  budgetRatio: 0.2,
-  budgetMinPerSecond: 10,
-  budgetWindowMs: 10_000,
-  threshold: 5,
-  failureRate: 0.5,
-  minCalls: 20,
-  windowMs: 30_000,
-  slowCallMs: 0,
-  slowCallRate: 1,
-  openMs: 5_000,
-  maxOpenMs: 60_000,
-  halfOpenProbes: 1,
-  maxTargets: 1000,
-} as const;
 
 /** Outcomes that say nothing about the dependency's health are never breaker failures. */
 const NEVER_BREAKER_FAILURES: ReadonlySet<ErrorCategory> = new Set(['cancelled', 'circuit_open']);
@@ -125,16 +106,16 @@ function breakerFailurePredicate(options: BreakerOptions): (c: Classification) =
 }
 
 function breakerRule(options: BreakerOptions): BreakerRule {
-  switch (options.mode ?? 'rate') {
+  switch (options.mode ?? BREAKER_DEFAULTS.mode) {
     case 'consecutive':
-      return new ConsecutiveRule(options.threshold ?? DEFAULTS.threshold);
+      return new ConsecutiveRule(options.threshold ?? BREAKER_DEFAULTS.threshold);
     case 'rate':
       return new RateRule({
-        failureRate: options.failureRate ?? DEFAULTS.failureRate,
-        minCalls: options.minCalls ?? DEFAULTS.minCalls,
-        windowMs: options.windowMs ?? DEFAULTS.windowMs,
-        slowCallMs: options.slowCallMs ?? DEFAULTS.slowCallMs,
-        slowCallRate: options.slowCallRate ?? DEFAULTS.slowCallRate,
+        failureRate: options.failureRate ?? BREAKER_DEFAULTS.failureRate,
+        minCalls: options.minCalls ?? BREAKER_DEFAULTS.minCalls,
+        windowMs: options.windowMs ?? BREAKER_DEFAULTS.windowMs,
+        slowCallMs: options.slowCallMs ?? BREAKER_DEFAULTS.slowCallMs,
+        slowCallRate: options.slowCallRate ?? BREAKER_DEFAULTS.slowCallRate,
       });
     case 'off':
       return { timeBased: false, record: () => false, reset: () => {}, snapshot: () => ({ calls: 0, failures: 0, slowCalls: 0, consecutiveFailures: 0 }) };
@@ -188,17 +169,17 @@ class ResiliencePolicy implements Policy {
     this.random = options.random ?? Math.random;
     this.classifier = options.classifier ?? builtinClassify;
     const retry = options.retry === false ? { maxAttempts: 1 } : (options.retry ?? {});
-    this.maxAttempts = retry.maxAttempts ?? DEFAULTS.maxAttempts;
+    this.maxAttempts = retry.maxAttempts ?? RETRY_DEFAULTS.maxAttempts;
     this.backoff = {
-      baseDelayMs: retry.baseDelayMs ?? DEFAULTS.baseDelayMs,
-      maxDelayMs: retry.maxDelayMs ?? DEFAULTS.maxDelayMs,
-      multiplier: retry.multiplier ?? DEFAULTS.multiplier,
-      jitter: retry.jitter ?? DEFAULTS.jitter,
+      baseDelayMs: retry.baseDelayMs ?? RETRY_DEFAULTS.baseDelayMs,
+      maxDelayMs: retry.maxDelayMs ?? RETRY_DEFAULTS.maxDelayMs,
+      multiplier: retry.multiplier ?? RETRY_DEFAULTS.multiplier,
+      jitter: retry.jitter ?? RETRY_DEFAULTS.jitter,
     };
-    const ratio = retry.budgetRatio ?? DEFAULTS.budgetRatio;
+    const ratio = retry.budgetRatio ?? RETRY_DEFAULTS.budgetRatio;
     this.budgetSettings =
       this.maxAttempts > 1 && ratio < Infinity
-        ? { ratio, minPerSecond: retry.budgetMinPerSecond ?? DEFAULTS.budgetMinPerSecond, windowMs: retry.budgetWindowMs ?? DEFAULTS.budgetWindowMs }
+        ? { ratio, minPerSecond: retry.budgetMinPerSecond ?? RETRY_DEFAULTS.budgetMinPerSecond, windowMs: retry.budgetWindowMs ?? RETRY_DEFAULTS.budgetWindowMs }
         : undefined;
     this.timeoutMs = options.timeoutMs && options.timeoutMs > 0 ? options.timeoutMs : Infinity;
     this.deadlineMs = options.deadlineMs && options.deadlineMs > 0 ? options.deadlineMs : Infinity;
@@ -206,15 +187,15 @@ class ResiliencePolicy implements Policy {
     this.countsAsBreakerFailure = breakerFailurePredicate(this.breakerOptions);
     this.fallback = options.fallback;
     this.telemetryOn = options.telemetry !== false;
-    this.alwaysTimed = this.deadlineMs !== Infinity || (this.breakerOptions.mode ?? 'rate') === 'rate';
+    this.alwaysTimed = this.deadlineMs !== Infinity || (this.breakerOptions.mode ?? BREAKER_DEFAULTS.mode) === 'rate';
     const bulkhead = options.bulkhead || undefined;
-    this.registry = new TargetRegistry(options.maxTargets ?? DEFAULTS.maxTargets, (target) => ({
+    this.registry = new TargetRegistry(options.maxTargets ?? MAX_TARGETS_DEFAULT, (target) => ({
       circuit: new Circuit(
         breakerRule(this.breakerOptions),
         {
-          openMs: this.breakerOptions.openMs ?? DEFAULTS.openMs,
-          maxOpenMs: this.breakerOptions.maxOpenMs ?? DEFAULTS.maxOpenMs,
-          halfOpenProbes: this.breakerOptions.halfOpenProbes ?? DEFAULTS.halfOpenProbes,
+          openMs: this.breakerOptions.openMs ?? BREAKER_DEFAULTS.openMs,
+          maxOpenMs: this.breakerOptions.maxOpenMs ?? BREAKER_DEFAULTS.maxOpenMs,
+          halfOpenProbes: this.breakerOptions.halfOpenProbes ?? BREAKER_DEFAULTS.halfOpenProbes,
         },
         (from, to) => this.onTransition(target, from, to),
       ),

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# The whole test suite: build once, then run it on this machine's Node (20), 22 and 24.
+# The whole test suite: build once, then run it on this machine's Node (20), 22 and 24,
+# and close with one line of totals over the three runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent build:test
 mapfile -t nodes < <(bash scripts/node-versions.sh)
-status=0
+status=0 passed=0 failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for node in "${nodes[@]}"; do
   echo "=== tests on Node $("$node" -v)"
-  "$node" node_modules/mocha/bin/mocha.js --config .mocharc.cjs "$@" || status=1
+  "$node" node_modules/mocha/bin/mocha.js --config .mocharc.cjs "$@" 2>&1 | tee "$log" || status=1
+  p=$(grep -Eo '^ +[0-9]+ passing' "$log" | grep -Eo '[0-9]+' || echo 0)
+  f=$(grep -Eo '^ +[0-9]+ failing' "$log" | grep -Eo '[0-9]+' || echo 0)
+  [ "$p" -gt 0 ] || status=1  # a run that executed no test is a failure
+  passed=$((passed + p)) failed=$((failed + f))
 done
+echo "tests: $passed passed, $failed failed"
 exit $status

@@ -398,8 +398,9 @@ class ResiliencePolicy implements Policy {
   /**
    * A time good enough for counting first attempts in the retry budget's one-second
    * buckets: the last clock reading, refreshed every 64 calls and whenever anything
-   * else reads the clock (every failure does). A stale reading can only put first
-   * attempts in an older bucket, so the budget errs towards fewer retries, never more.
+   * else reads the clock (every failure does). A stale reading can only count first
+   * attempts earlier than they happened, so they leave the window sooner and the budget
+   * errs towards fewer retries, never more.
    */
   private recentTime(): number {
     if (++this.callsSinceClockRead >= 64 || Number.isNaN(this.lastClockRead)) return this.readClock();

@@ -1,4 +1,4 @@
-import { isObjectLike, readArray, readCause } from './safe.js';
+import { isObjectLike, readCause, readErrorList } from './safe.js';
 
 /**
  * The errors a failure is made of: itself, its `cause` chain and the members of
@@ -22,7 +22,7 @@ function enqueue(queue: object[], value: unknown): void {
 /** Appends `node`'s cause and aggregated errors to `queue`, skipping ones already in it. */
 export function enqueueChildren(node: object, queue: object[]): void {
   if (queue.length >= MAX_NODES) return;
-  enqueueRead(queue, readCause(node), readArray(node, 'errors', MAX_AGGREGATE));
+  enqueueRead(queue, readCause(node), readErrorList(node, MAX_AGGREGATE));
 }
 
 /** Appends an already read cause and aggregated errors to `queue`. */

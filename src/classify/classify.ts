@@ -1,6 +1,7 @@
 import { classifyBreakwaterCode } from './breakwater.js';
 import { enqueueChildren, enqueueRead, MAX_AGGREGATE } from './chain.js';
 import { makeResult, ResultCache, withRetryAfter } from './defaults.js';
+import { FailureFacts } from './facts.js';
 import { classifyHttp } from './http.js';
 import {
   ABORT_BY_NAME,
@@ -19,7 +20,20 @@ import { PrefixTable } from './prefix-table.js';
 import { classifyRedisReply, REDIS_ERROR_NAMES, REDIS_MESSAGE_PREFIXES, REDIS_MESSAGES, redisPrefixOf } from './redis.js';
 import { compileRules, firstMatchingRule } from './rules.js';
 import type { ClassificationRule } from './rule-types.js';
-import { asToken, effectiveName, isObjectLike, readArray, readCause, readCode, readMessage, readName, readProperty, readString } from './safe.js';
+import {
+  asToken,
+  effectiveName,
+  isObjectLike,
+  readCallerSignal,
+  readCause,
+  readClient,
+  readCode,
+  readErrorList,
+  readMessage,
+  readName,
+  readProperty,
+  readString,
+} from './safe.js';
 import type { Classification, ClassifyHints } from './types.js';
 
 export { parseRetryAfter } from './http.js';
@@ -146,20 +160,22 @@ function cancelledByCaller(reason: unknown): Classification {
 /** A value no failure can be identical to: "the caller's signal is not aborted". */
 const NOT_ABORTED = Symbol('not aborted');
 
-function callerReasonOf(hints: object): unknown {
-  const signal = readProperty(hints, 'callerSignal');
+function callerReasonOf(hints: unknown): unknown {
+  if (!isObjectLike(hints)) return NOT_ABORTED;
+  const signal = readCallerSignal(hints);
   if (!isObjectLike(signal) || readProperty(signal, 'aborted') !== true) return NOT_ABORTED;
   const reason = readProperty(signal, 'reason');
   return reason === undefined ? NOT_ABORTED : reason;
 }
 
-function classifyUnsafe(failure: unknown, hints: ClassifyHints | undefined): Classification {
-  let callerReason: unknown = NOT_ABORTED;
-  let client: string | undefined;
-  if (isObjectLike(hints)) {
-    callerReason = callerReasonOf(hints);
-    client = readString(hints, 'client');
-  }
+function clientOf(hints: unknown): string | undefined {
+  if (!isObjectLike(hints)) return undefined;
+  const client = readClient(hints);
+  return typeof client === 'string' ? client : undefined;
+}
+
+/** The built-in classification, given what the hints say (read once by the caller). */
+function classifyUnsafe(failure: unknown, callerReason: unknown, client: string | undefined): Classification {
   if (failure === callerReason) return cancelledByCaller(failure);
   if (!isObjectLike(failure)) return FALLBACK;
 
@@ -168,7 +184,7 @@ function classifyUnsafe(failure: unknown, hints: ClassifyHints | undefined): Cla
   if (bestTier === STRUCTURED) return best!;
   // Most failures wrap nothing: no queue for them.
   const cause = readCause(failure);
-  const members = readArray(failure, 'errors', MAX_AGGREGATE);
+  const members = readErrorList(failure, MAX_AGGREGATE);
   if (!isObjectLike(cause) && members === undefined) return best ?? fallbackFor(failure);
 
   const queue: object[] = [failure];
@@ -194,7 +210,7 @@ function classifyUnsafe(failure: unknown, hints: ClassifyHints | undefined): Cla
  */
 export function classify(failure: unknown, hints?: ClassifyHints): Classification {
   try {
-    return classifyUnsafe(failure, hints);
+    return classifyUnsafe(failure, callerReasonOf(hints), clientOf(hints));
   } catch {
     return FALLBACK;
   }
@@ -213,8 +229,9 @@ export function createClassifier(rules: readonly ClassificationRule[]): (failure
   if (compiled.length === 0) return classify;
   return function classifyWithRules(failure: unknown, hints?: ClassifyHints): Classification {
     try {
-      const rule = firstMatchingRule(compiled, failure, hints);
-      const builtin = classifyUnsafe(failure, hints);
+      const facts = new FailureFacts(failure, hints);
+      const rule = firstMatchingRule(compiled, facts);
+      const builtin = classifyUnsafe(failure, callerReasonOf(hints), facts.client);
       if (rule === undefined) return builtin;
       const result = rule.resultFor(builtin.code);
       return builtin.retryAfterMs === undefined ? result : withRetryAfter(result, builtin.retryAfterMs);

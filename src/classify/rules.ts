@@ -1,16 +1,33 @@
 import { compileGlob } from '../util/glob.js';
-import { collectChain } from './chain.js';
 import { makeResult, ResultCache } from './defaults.js';
-import { httpStatusOf } from './http.js';
-import { sqlstateOf } from './pg.js';
-import { redisPrefixOf } from './redis.js';
+import type { FailureFacts } from './facts.js';
+import {
+  allOf,
+  anyOf,
+  clientIs,
+  codeIs,
+  messageIncludes,
+  messageMatches,
+  nameIs,
+  not,
+  redisPrefixIs,
+  someErrorPasses,
+  sqlstateIs,
+  statusIs,
+  targetMatches,
+  type Condition,
+  type ErrorTest,
+  type Predicate,
+  type TargetGlobs,
+} from './match.js';
 import type { ClassificationRule, RuleCondition } from './rule-types.js';
-import { constructorName, effectiveName, isObjectLike, readProperty, readString } from './safe.js';
-import { ERROR_CATEGORIES, SEVERITIES, type Classification, type ClassifyHints, type ErrorCategory } from './types.js';
+import { isObjectLike } from './safe.js';
+import { ERROR_CATEGORIES, SEVERITIES, type Classification, type ErrorCategory } from './types.js';
 
 /**
  * User classification rules: validated and compiled once by createClassifier, matched
- * before the built-ins, first match wins.
+ * before the built-ins, first match wins. Conditions compile to the predicates of
+ * match.ts, which read the failure through facts.ts (each fact once, on first use).
  *
  * How a condition matches (docs/classification.md says the same for users):
  * - The error keys (`message`, `messageRegex`, `name`, `code`, `status`, `sqlstate`,
@@ -29,20 +46,18 @@ import { ERROR_CATEGORIES, SEVERITIES, type Classification, type ClassifyHints, 
  *   `redisPrefix` is the first word of a Redis reply error.
  */
 
-/** What a rule's predicates look at: the errors of the failure and the adapter's hints. */
-interface MatchInput {
-  readonly chain: readonly ErrorFacts[];
-  readonly target: string | undefined;
-  readonly client: string | undefined;
-}
-
-type ErrorTest = (error: ErrorFacts) => boolean;
-type Predicate = (input: MatchInput) => boolean;
-
 export interface CompiledRule {
   readonly id: string;
   readonly category: ErrorCategory;
-  readonly when: Predicate;
+  /**
+   * The `client` and `target` conditions of the rule's top level, checked first and
+   * without a call through a predicate: a rule for another client or target then costs
+   * a Set lookup, however many such rules there are.
+   */
+  readonly clients: ReadonlySet<string> | undefined;
+  readonly targets: TargetGlobs | undefined;
+  /** The rest of the condition; undefined when those hints are all it asks. */
+  readonly when: Predicate | undefined;
   /** The rule's classification for a failure whose built-in code is `code`. */
   resultFor(code: string): Classification;
 }
@@ -90,100 +105,33 @@ function stringList(id: string, key: string, value: unknown): string[] {
 }
 
 // ---------------------------------------------------------------------------
-// What one error shows a rule: read once, on first use, however many rules ask.
-
-const UNREAD: unique symbol = Symbol('unread');
-
-class ErrorFacts {
-  private _message: string | undefined | typeof UNREAD = UNREAD;
-  private _name: string | undefined | typeof UNREAD = UNREAD;
-  private _constructorName: string | undefined | typeof UNREAD = UNREAD;
-  private _code: string | undefined | typeof UNREAD = UNREAD;
-  private _status: number | undefined | typeof UNREAD = UNREAD;
-  private _sqlstate: string | undefined | typeof UNREAD = UNREAD;
-  private _redisPrefix: string | undefined | typeof UNREAD = UNREAD;
-
-  constructor(
-    private readonly error: unknown,
-    private readonly client: string | undefined,
-  ) {}
-
-  /** The message; a thrown string is its own message. */
-  get message(): string | undefined {
-    if (this._message === UNREAD) {
-      const e = this.error;
-      this._message = typeof e === 'string' ? e : isObjectLike(e) ? readString(e, 'message') : undefined;
-    }
-    return this._message;
-  }
-
-  get name(): string | undefined {
-    if (this._name === UNREAD) this._name = isObjectLike(this.error) ? readString(this.error, 'name') : undefined;
-    return this._name;
-  }
-
-  get constructorName(): string | undefined {
-    if (this._constructorName === UNREAD) this._constructorName = isObjectLike(this.error) ? constructorName(this.error) : undefined;
-    return this._constructorName;
-  }
-
-  /** `code` as a string (numbers too: MySQL's 1205, gRPC's 14). */
-  get code(): string | undefined {
-    if (this._code === UNREAD) {
-      const code = isObjectLike(this.error) ? readProperty(this.error, 'code') : undefined;
-      this._code = typeof code === 'string' ? code : typeof code === 'number' && Number.isFinite(code) ? String(code) : undefined;
-    }
-    return this._code;
-  }
-
-  get status(): number | undefined {
-    if (this._status === UNREAD) this._status = isObjectLike(this.error) ? httpStatusOf(this.error) : undefined;
-    return this._status;
-  }
-
-  get sqlstate(): string | undefined {
-    if (this._sqlstate === UNREAD) this._sqlstate = isObjectLike(this.error) ? sqlstateOf(this.error, this.code) : undefined;
-    return this._sqlstate;
-  }
-
-  get redisPrefix(): string | undefined {
-    if (this._redisPrefix === UNREAD) {
-      const message = this.message;
-      const error = this.error;
-      this._redisPrefix =
-        message === undefined || !isObjectLike(error) ? undefined : redisPrefixOf(message, effectiveName(error, this.name), this.client);
-    }
-    return this._redisPrefix;
-  }
-}
-
-// ---------------------------------------------------------------------------
 // Compiling the keys of one condition object.
 
-function compileStatus(id: string, value: unknown): (status: number) => boolean {
+/** The statuses named, as a table indexed by status: a class like "5xx" sets 500 to 599. */
+function compileStatus(id: string, value: unknown): boolean[] {
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0) throw new RuleError(id, 'status must not be an empty list');
-  const exact = new Set<number>();
-  const classes = new Set<number>();
+  const statuses = new Array<boolean>(600).fill(false);
   for (const item of list) {
     const text = typeof item === 'number' ? String(item) : typeof item === 'string' ? item.trim() : undefined;
-    if (text !== undefined && /^[1-5][0-9][0-9]$/.test(text)) exact.add(Number(text));
-    else if (text !== undefined && /^[1-5]xx$/i.test(text)) classes.add(Number(text[0]));
-    else throw new RuleError(id, `status must be an HTTP status (100-599) or a class like "5xx", got ${describe(item)}`);
+    if (text !== undefined && /^[1-5][0-9][0-9]$/.test(text)) statuses[Number(text)] = true;
+    else if (text !== undefined && /^[1-5]xx$/i.test(text)) {
+      const first = Number(text[0]) * 100;
+      statuses.fill(true, first, first + 100);
+    } else throw new RuleError(id, `status must be an HTTP status (100-599) or a class like "5xx", got ${describe(item)}`);
   }
-  return (status) => exact.has(status) || classes.has(Math.floor(status / 100));
+  return statuses;
 }
 
-function compileSqlstate(id: string, value: unknown): (sqlstate: string) => boolean {
-  const codes = new Set<string>();
-  const classes = new Set<string>();
-  for (const item of stringList(id, 'sqlstate', value)) {
-    const upper = item.toUpperCase();
-    if (/^[0-9A-Z]{5}$/.test(upper)) codes.add(upper);
-    else if (/^[0-9A-Z]{2}$/.test(upper)) classes.add(upper);
-    else throw new RuleError(id, `sqlstate must be a 5-character SQLSTATE or a 2-character class, got ${describe(item)}`);
-  }
-  return (sqlstate) => codes.has(sqlstate) || classes.has(sqlstate.slice(0, 2));
+/** The SQLSTATEs (5 characters) and classes (2) named: one set, as the two lengths never meet. */
+function compileSqlstate(id: string, value: unknown): Set<string> {
+  return new Set(
+    stringList(id, 'sqlstate', value).map((item) => {
+      const upper = item.toUpperCase();
+      if (/^[0-9A-Z]{5}$/.test(upper) || /^[0-9A-Z]{2}$/.test(upper)) return upper;
+      throw new RuleError(id, `sqlstate must be a 5-character SQLSTATE or a 2-character class, got ${describe(item)}`);
+    }),
+  );
 }
 
 function compileRegex(id: string, source: unknown, flags: unknown): RegExp {
@@ -198,72 +146,32 @@ function compileRegex(id: string, source: unknown, flags: unknown): RegExp {
   }
 }
 
-/** The tests of one condition object's error keys, ANDed; empty when it has none. */
+/**
+ * The tests of one condition object's error keys, ANDed; empty when it has none. They are
+ * validated in the order of the documentation but run cheapest first, since the first
+ * one that fails decides: one read and a comparison (code) before a regular expression.
+ */
 function compileErrorTests(id: string, c: RuleCondition): ErrorTest[] {
-  const tests: ErrorTest[] = [];
+  let message: ErrorTest | undefined;
   if (c.message !== undefined) {
     if (typeof c.message !== 'string') throw new RuleError(id, `message must be a string, got ${describe(c.message)}`);
-    const needle = c.message;
-    tests.push((error) => error.message?.includes(needle) === true);
+    message = messageIncludes(c.message);
   }
-  if (c.messageRegex !== undefined) {
-    const regex = compileRegex(id, c.messageRegex, c.messageRegexFlags);
-    tests.push((error) => {
-      const message = error.message;
-      return message !== undefined && regex.test(message);
-    });
-  } else if (c.messageRegexFlags !== undefined) {
-    throw new RuleError(id, 'messageRegexFlags given without messageRegex');
-  }
-  if (c.name !== undefined) {
-    const names = new Set(stringList(id, 'name', c.name));
-    tests.push((error) => {
-      const name = error.name;
-      if (name !== undefined && names.has(name)) return true;
-      const ctor = error.constructorName;
-      return ctor !== undefined && names.has(ctor);
-    });
-  }
-  if (c.code !== undefined) {
-    const codes = new Set(stringList(id, 'code', c.code));
-    tests.push((error) => {
-      const code = error.code;
-      return code !== undefined && codes.has(code);
-    });
-  }
-  if (c.status !== undefined) {
-    const matches = compileStatus(id, c.status);
-    tests.push((error) => {
-      const status = error.status;
-      return status !== undefined && matches(status);
-    });
-  }
-  if (c.sqlstate !== undefined) {
-    const matches = compileSqlstate(id, c.sqlstate);
-    tests.push((error) => {
-      const sqlstate = error.sqlstate;
-      return sqlstate !== undefined && matches(sqlstate);
-    });
-  }
-  if (c.redisPrefix !== undefined) {
-    const prefixes = new Set(stringList(id, 'redisPrefix', c.redisPrefix).map((p) => p.toUpperCase()));
-    tests.push((error) => {
-      const prefix = error.redisPrefix;
-      return prefix !== undefined && prefixes.has(prefix);
-    });
-  }
-  return tests;
+  let messageRegex: ErrorTest | undefined;
+  if (c.messageRegex !== undefined) messageRegex = messageMatches(compileRegex(id, c.messageRegex, c.messageRegexFlags));
+  else if (c.messageRegexFlags !== undefined) throw new RuleError(id, 'messageRegexFlags given without messageRegex');
+  const name = c.name === undefined ? undefined : nameIs(new Set(stringList(id, 'name', c.name)));
+  const code = c.code === undefined ? undefined : codeIs(new Set(stringList(id, 'code', c.code)));
+  const status = c.status === undefined ? undefined : statusIs(compileStatus(id, c.status));
+  const sqlstate = c.sqlstate === undefined ? undefined : sqlstateIs(compileSqlstate(id, c.sqlstate));
+  const redisPrefix =
+    c.redisPrefix === undefined ? undefined : redisPrefixIs(new Set(stringList(id, 'redisPrefix', c.redisPrefix).map((p) => p.toUpperCase())));
+  const cheapestFirst = [code, sqlstate, message, name, status, messageRegex, redisPrefix];
+  return cheapestFirst.filter((test): test is ErrorTest => test !== undefined);
 }
 
-/** All of the predicates (a loop, not Array#every: no closure per call). */
-function every(predicates: readonly Predicate[]): Predicate {
-  return (input) => {
-    for (const predicate of predicates) if (!predicate(input)) return false;
-    return true;
-  };
-}
-
-function compileCondition(id: string, c: unknown, path: string): Predicate {
+/** The parts of one condition object, ANDed; an `all` adds its conditions' parts to them. */
+function compileParts(id: string, c: unknown, path: string): Condition[] {
   if (!isObjectLike(c) || Array.isArray(c)) throw new RuleError(id, `${path} must be an object, got ${describe(c)}`);
   const keys = Object.keys(c);
   // An empty condition would match every failure: almost always a mistake in a config file.
@@ -273,58 +181,29 @@ function compileCondition(id: string, c: unknown, path: string): Predicate {
       throw new RuleError(id, `unknown condition key "${key}" in ${path} (known: ${[...CONDITION_KEYS].join(', ')})`);
     }
   }
-  const condition = c as RuleCondition;
-  const parts: Predicate[] = [];
+  const given = c as RuleCondition;
+  const parts: Condition[] = [];
 
-  if (condition.target !== undefined) {
-    const globs = stringList(id, 'target', condition.target).map((pattern) => compileGlob(pattern));
-    parts.push((input) => {
-      const target = input.target;
-      if (target === undefined) return false;
-      for (const glob of globs) if (glob.test(target)) return true;
-      return false;
-    });
+  if (given.target !== undefined) parts.push(targetMatches(stringList(id, 'target', given.target).map((pattern) => compileGlob(pattern))));
+  if (given.client !== undefined) parts.push(clientIs(new Set(stringList(id, 'client', given.client))));
+  const errorTests = compileErrorTests(id, given);
+  if (errorTests.length > 0) parts.push(someErrorPasses(errorTests));
+  if (given.all !== undefined) {
+    if (!Array.isArray(given.all) || given.all.length === 0) throw new RuleError(id, `${path}.all must be a non-empty list of conditions`);
+    // An `all` inside an AND is more of the same AND: its parts join this one's, so that
+    // its hint checks run first too (`all: [{ sqlstate: X }, { client: pg }]`).
+    given.all.forEach((sub, i) => parts.push(...compileParts(id, sub, `${path}.all[${i}]`)));
   }
-  if (condition.client !== undefined) {
-    const clients = new Set(stringList(id, 'client', condition.client));
-    parts.push((input) => input.client !== undefined && clients.has(input.client));
+  if (given.any !== undefined) {
+    if (!Array.isArray(given.any) || given.any.length === 0) throw new RuleError(id, `${path}.any must be a non-empty list of conditions`);
+    parts.push(anyOf(given.any.map((sub, i) => compileCondition(id, sub, `${path}.any[${i}]`))));
   }
-  // After the hint keys, which cost nothing to test and often rule the rule out.
-  const errorTests = compileErrorTests(id, condition);
-  if (errorTests.length > 0) {
-    parts.push((input) => {
-      for (const error of input.chain) {
-        let all = true;
-        for (const test of errorTests) {
-          if (!test(error)) {
-            all = false;
-            break;
-          }
-        }
-        if (all) return true;
-      }
-      return false;
-    });
-  }
-  if (condition.all !== undefined) {
-    if (!Array.isArray(condition.all) || condition.all.length === 0) throw new RuleError(id, `${path}.all must be a non-empty list of conditions`);
-    const subs = condition.all.map((sub, i) => compileCondition(id, sub, `${path}.all[${i}]`));
-    parts.push(every(subs));
-  }
-  if (condition.any !== undefined) {
-    if (!Array.isArray(condition.any) || condition.any.length === 0) throw new RuleError(id, `${path}.any must be a non-empty list of conditions`);
-    const subs = condition.any.map((sub, i) => compileCondition(id, sub, `${path}.any[${i}]`));
-    parts.push((input) => {
-      for (const sub of subs) if (sub(input)) return true;
-      return false;
-    });
-  }
-  if (condition.not !== undefined) {
-    const sub = compileCondition(id, condition.not, `${path}.not`);
-    parts.push((input) => !sub(input));
-  }
-  if (parts.length === 1) return parts[0]!;
-  return every(parts);
+  if (given.not !== undefined) parts.push(not(compileCondition(id, given.not, `${path}.not`)));
+  return parts;
+}
+
+function compileCondition(id: string, c: unknown, path: string): Condition {
+  return allOf(compileParts(id, c, path));
 }
 
 function compileRule(rule: unknown, index: number, seen: Set<string>): CompiledRule {
@@ -344,7 +223,10 @@ function compileRule(rule: unknown, index: number, seen: Set<string>): CompiledR
   if (r.transient !== undefined && typeof r.transient !== 'boolean') throw new RuleError(id, `transient must be true or false, got ${describe(r.transient)}`);
   if (r.userMessage !== undefined && typeof r.userMessage !== 'string') throw new RuleError(id, `userMessage must be a string, got ${describe(r.userMessage)}`);
   if (r.when === undefined) throw new RuleError(id, 'needs a "when" condition');
-  const when = compileCondition(id, r.when, 'when');
+  const parts = compileParts(id, r.when, 'when');
+  const clientPart = parts.find((part) => part.clients !== undefined);
+  const targetPart = parts.find((part) => part.targets !== undefined);
+  const rest = parts.filter((part) => part !== clientPart && part !== targetPart);
 
   const category = r.category;
   const overrides = { severity: r.severity, transient: r.transient, userMessage: r.userMessage };
@@ -352,7 +234,9 @@ function compileRule(rule: unknown, index: number, seen: Set<string>): CompiledR
   return {
     id,
     category,
-    when,
+    clients: clientPart?.clients,
+    targets: targetPart?.targets,
+    when: rest.length === 0 ? undefined : allOf(rest).test,
     resultFor: (code) => cache.lookup(code) ?? cache.remember(code, makeResult(category, code, id, overrides)),
   };
 }
@@ -364,24 +248,15 @@ export function compileRules(rules: readonly ClassificationRule[]): CompiledRule
   return rules.map((rule, index) => compileRule(rule, index, seen));
 }
 
-/** The first rule that matches `failure`, or undefined. Never throws. */
-export function firstMatchingRule(rules: readonly CompiledRule[], failure: unknown, hints: ClassifyHints | undefined): CompiledRule | undefined {
-  let target: string | undefined;
-  let client: string | undefined;
-  if (isObjectLike(hints)) {
-    target = readString(hints, 'target');
-    client = readString(hints, 'client');
-  }
-  let chain: unknown[];
-  try {
-    chain = collectChain(failure);
-  } catch {
-    chain = [failure];
-  }
-  const input: MatchInput = { chain: chain.map((error) => new ErrorFacts(error, client)), target, client };
-  for (const rule of rules) {
+/** The first rule that matches the failure, or undefined. Never throws. */
+export function firstMatchingRule(rules: readonly CompiledRule[], failure: FailureFacts): CompiledRule | undefined {
+  const client = failure.client;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
     try {
-      if (rule.when(input)) return rule;
+      if (rule.clients !== undefined && (client === undefined || !rule.clients.has(client))) continue;
+      if (rule.targets !== undefined && !rule.targets.matches(failure.target)) continue;
+      if (rule.when === undefined || rule.when(failure)) return rule;
     } catch {
       // A predicate met something stranger than its safe reads expect: not a match.
     }

@@ -76,6 +76,42 @@ export function readResponse(obj: object): unknown {
     return undefined;
   }
 }
+export function readErrors(obj: object): unknown {
+  try {
+    return (obj as { errors?: unknown }).errors;
+  } catch {
+    return undefined;
+  }
+}
+export function readConstructor(obj: object): unknown {
+  try {
+    return (obj as { constructor?: unknown }).constructor;
+  } catch {
+    return undefined;
+  }
+}
+/* The hints' keys (ClassifyHints), read on every call: hints are read as safely as failures. */
+export function readCallerSignal(obj: object): unknown {
+  try {
+    return (obj as { callerSignal?: unknown }).callerSignal;
+  } catch {
+    return undefined;
+  }
+}
+export function readClient(obj: object): unknown {
+  try {
+    return (obj as { client?: unknown }).client;
+  } catch {
+    return undefined;
+  }
+}
+export function readTarget(obj: object): unknown {
+  try {
+    return (obj as { target?: unknown }).target;
+  } catch {
+    return undefined;
+  }
+}
 
 export function readString(obj: object, key: string): string | undefined {
   const value = readProperty(obj, key);
@@ -84,9 +120,9 @@ export function readString(obj: object, key: string): string | undefined {
 
 /** The name of `obj.constructor`, for errors that never set `name` (node-redis's do not). */
 export function constructorName(obj: object): string | undefined {
-  const ctor = readProperty(obj, 'constructor');
+  const ctor = readConstructor(obj);
   if (typeof ctor !== 'function') return undefined;
-  const name = readProperty(ctor, 'name');
+  const name = readName(ctor);
   return typeof name === 'string' && name.length > 0 ? name : undefined;
 }
 
@@ -100,9 +136,9 @@ export function effectiveName(obj: object, name: string | undefined): string | u
   return constructorName(obj) ?? name;
 }
 
-/** The elements of an array-valued property (`AggregateError.errors`), at most `max`. */
-export function readArray(obj: object, key: string, max: number): unknown[] | undefined {
-  const value = readProperty(obj, key);
+/** The elements of `obj.errors` (`AggregateError`) when it is an array, at most `max`. */
+export function readErrorList(obj: object, max: number): unknown[] | undefined {
+  const value = readErrors(obj);
   if (!isObjectLike(value)) return undefined;
   try {
     if (!Array.isArray(value)) return undefined;

@@ -399,8 +399,8 @@ async function startPgServer(): Promise<PgServer> {
   }
 
   const enc = encodeURIComponent;
-  const ops = serializer();
-  let destroyed = false;
+  // Fast shutdown (SIGINT): sessions get 57P01, as in a real restart.
+  const life = lifecycle('PostgreSQL', 'postgres', 'SIGINT', base, startProcess, proc!);
   const server: PgServer = {
     host: HOST,
     port,
@@ -413,31 +413,11 @@ async function startPgServer(): Promise<PgServer> {
       password: adminPassword,
       url: `postgresql://${enc(adminUser)}:${enc(adminPassword)}@${HOST}:${port}/postgres`,
     },
-    // Fast shutdown (SIGINT): sessions get 57P01, as in a real restart.
-    stop: () =>
-      ops(async () => {
-        if (proc && !proc.hasExited) await terminate(proc, 'SIGINT');
-      }),
-    start: () =>
-      ops(async () => {
-        if (destroyed) throw new Error('this PostgreSQL server was removed by stopAllServers(); call postgres() again');
-        if (!proc || proc.hasExited) proc = await startProcess();
-      }),
-    restart: async () => {
-      await server.stop();
-      await server.start();
-    },
+    stop: life.stop,
+    start: life.start,
+    restart: life.restart,
   };
-  registry.set(server, {
-    destroy: async () => {
-      await ops(async () => {
-        destroyed = true;
-        if (proc) await terminate(proc, 'SIGINT');
-      });
-      await fsp.rm(base, { recursive: true, force: true });
-      tempDirs.delete(base);
-    },
-  });
+  registry.set(server, { destroy: life.destroy });
   return server;
 }
 
@@ -504,37 +484,17 @@ async function startRedisServer(): Promise<RedisServer> {
     tempDirs.delete(base);
     throw err;
   }
-  const ops = serializer();
-  let destroyed = false;
+  const life = lifecycle('Redis', 'redis', 'SIGTERM', base, startProcess, proc);
   const server: RedisServer = {
     host: HOST,
     port,
     password,
     url: `redis://:${encodeURIComponent(password)}@${HOST}:${port}`,
-    stop: () =>
-      ops(async () => {
-        if (!proc.hasExited) await terminate(proc, 'SIGTERM');
-      }),
-    start: () =>
-      ops(async () => {
-        if (destroyed) throw new Error('this Redis server was removed by stopAllServers(); call redis() again');
-        if (proc.hasExited) proc = await startProcess();
-      }),
-    restart: async () => {
-      await server.stop();
-      await server.start();
-    },
+    stop: life.stop,
+    start: life.start,
+    restart: life.restart,
   };
-  registry.set(server, {
-    destroy: async () => {
-      await ops(async () => {
-        destroyed = true;
-        await terminate(proc, 'SIGTERM');
-      });
-      await fsp.rm(base, { recursive: true, force: true });
-      tempDirs.delete(base);
-    },
-  });
+  registry.set(server, { destroy: life.destroy });
   return server;
 }
 
@@ -573,6 +533,41 @@ async function waitReady(name: string, proc: Managed, logFile: string, probe: ()
 }
 
 /** Runs start/stop operations of one server one at a time. */
+/**
+ * Stop, start, restart and removal of one server process, serialized so that a test's
+ * stop() and restart() never overlap; `stopSignal` is the server's graceful shutdown.
+ */
+function lifecycle(name: string, factory: string, stopSignal: NodeJS.Signals, base: string, startProcess: () => Promise<Managed>, first: Managed) {
+  const ops = serializer();
+  let proc = first;
+  let destroyed = false;
+  const stop = () =>
+    ops(async () => {
+      if (!proc.hasExited) await terminate(proc, stopSignal);
+    });
+  const start = () =>
+    ops(async () => {
+      if (destroyed) throw new Error(`this ${name} server was removed by stopAllServers(); call ${factory}() again`);
+      if (proc.hasExited) proc = await startProcess();
+    });
+  return {
+    stop,
+    start,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    destroy: async () => {
+      await ops(async () => {
+        destroyed = true;
+        await terminate(proc, stopSignal);
+      });
+      await fsp.rm(base, { recursive: true, force: true });
+      tempDirs.delete(base);
+    },
+  };
+}
+
 function serializer(): <T>(op: () => Promise<T>) => Promise<T> {
   let chain: Promise<unknown> = Promise.resolve();
   return <T>(op: () => Promise<T>): Promise<T> => {

@@ -7,6 +7,8 @@ export interface BuiltInDefaults {
   readonly enabled: boolean;
   readonly instrumentations: readonly Instrumentation[];
   readonly maxTargets: number;
+  readonly statusPort: number;
+  readonly statusHost: string;
   readonly policy: Readonly<Omit<ResolvedPolicy, 'retry' | 'breaker' | 'bulkhead'>> & {
     readonly retry: Readonly<ResolvedRetry>;
     readonly breaker: Readonly<Omit<ResolvedBreaker, 'failureCategories'>>;
@@ -23,6 +25,8 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   enabled: true,
   instrumentations: [...INSTRUMENTATIONS],
   maxTargets: MAX_TARGETS_DEFAULT,
+  statusPort: 0,
+  statusHost: '127.0.0.1',
   policy: {
     name: 'default',
     telemetry: true,

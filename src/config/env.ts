@@ -6,13 +6,18 @@ import { suggest } from './suggest.js';
 
 /** Names the configuration file; not a field of the configuration itself. */
 export const CONFIG_VARIABLE = 'BREAKWATER_CONFIG';
+/**
+ * The status endpoint's bearer token. Known, so it is not reported as a misspelling, but
+ * never read into the configuration: the configuration is printed, a secret must not be.
+ */
+export const STATUS_TOKEN_VARIABLE = 'BREAKWATER_STATUS_TOKEN';
 
 const FIELD_BY_VARIABLE: ReadonlyMap<string, Field> = new Map(
   FIELDS.filter((f) => f.env !== undefined).map((f) => [f.env!, f]),
 );
 
 /** Every BREAKWATER_* variable breakwater reads, sorted. */
-export const ENV_VARIABLES: readonly string[] = [...FIELD_BY_VARIABLE.keys(), CONFIG_VARIABLE].sort();
+export const ENV_VARIABLES: readonly string[] = [...FIELD_BY_VARIABLE.keys(), CONFIG_VARIABLE, STATUS_TOKEN_VARIABLE].sort();
 
 /** The namespace is checked case-insensitively, so `breakwater_enabled` is caught as a typo too. */
 const PREFIX = /^BREAKWATER_/i;
@@ -39,7 +44,7 @@ export function readEnv(env: NodeJS.ProcessEnv, problems: string[]): EnvSettings
   for (const name of Object.keys(env).sort()) {
     if (!PREFIX.test(name)) continue;
     const raw = env[name];
-    const known = name === CONFIG_VARIABLE || FIELD_BY_VARIABLE.has(name);
+    const known = name === CONFIG_VARIABLE || name === STATUS_TOKEN_VARIABLE || FIELD_BY_VARIABLE.has(name);
     if (!known) {
       problems.push(unknownVariable(name, listed));
       listed = true;
@@ -47,6 +52,7 @@ export function readEnv(env: NodeJS.ProcessEnv, problems: string[]): EnvSettings
     }
     if (raw === undefined || raw.trim() === '') continue;
     names.push(name);
+    if (name === STATUS_TOKEN_VARIABLE) continue;
     if (name === CONFIG_VARIABLE) {
       configPath = raw.trim();
       continue;

@@ -11,7 +11,7 @@ import type { FileSettings } from './validate.js';
 
 export { ConfigError } from './errors.js';
 export { BUILT_IN_DEFAULTS } from './defaults.js';
-export { ENV_VARIABLES, CONFIG_VARIABLE } from './env.js';
+export { ENV_VARIABLES, CONFIG_VARIABLE, STATUS_TOKEN_VARIABLE } from './env.js';
 export { INSTRUMENTATIONS, MAX_TIMER_MS } from './fields.js';
 export type {
   EffectiveConfig,

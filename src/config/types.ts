@@ -63,6 +63,10 @@ export interface EffectiveConfig {
   instrumentations: Instrumentation[];
   /** Bound on distinct target keys; past it new targets share one key (design.md section 4). */
   maxTargets: number;
+  /** The status endpoint's port (register); 0 = none. */
+  statusPort: number;
+  /** The address it binds; loopback unless told otherwise. */
+  statusHost: string;
   defaults: ResolvedPolicy;
   /** In file order; the first whose `match` glob matches a target key wins. */
   targets: Array<{ match: string; policy: ResolvedPolicy }>;

@@ -178,6 +178,18 @@ const VARIABLES: Record<string, VariableCase> = {
     bad: ['0', '-1', ...INT_NOT_INT],
     accepts: 'an integer >= 1',
   },
+  BREAKWATER_STATUS_PORT: {
+    path: 'statusPort',
+    good: [['0', 0], ['9464', 9464], ['65535', 65535]],
+    bad: ['-1', '65536', ...INT_NOT_INT],
+    accepts: 'an integer from 0 to 65535 (0 = no status endpoint)',
+  },
+  BREAKWATER_STATUS_HOST: {
+    path: 'statusHost',
+    good: [['0.0.0.0', '0.0.0.0'], ['::1', '::1']],
+    bad: [], // any non-empty text is an address to try; an empty one means unset
+    accepts: 'a non-empty string',
+  },
   BREAKWATER_INSTRUMENTATIONS: {
     path: 'instrumentations',
     good: [
@@ -195,7 +207,7 @@ const VARIABLES: Record<string, VariableCase> = {
 
 describe('config: environment variables', () => {
   it('has a case for every variable it reads', () => {
-    const covered = [...Object.keys(VARIABLES), 'BREAKWATER_CONFIG'].sort();
+    const covered = [...Object.keys(VARIABLES), 'BREAKWATER_CONFIG', 'BREAKWATER_STATUS_TOKEN'].sort();
     expect(covered).to.deep.equal([...ENV_VARIABLES]);
   });
 

@@ -1,0 +1,70 @@
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import type { Context, TextMapSetter } from '@opentelemetry/api';
+import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
+import { INSTRUMENTATION_SCOPE } from '../../src/telemetry/names.js';
+
+/**
+ * What every adapter does around the client's original method, so that with or
+ * without an official OpenTelemetry instrumentation for the same client there is one
+ * CLIENT span and one `traceparent` per attempt (design.md section 4):
+ *
+ * - breakwater's attempt span is the CLIENT span, and the adapter injects its context
+ *   into the attempt's request headers itself;
+ * - the original method runs under a context with tracing suppressed, so an official
+ *   instrumentation wrapped inside breakwater (or listening on diagnostics channels,
+ *   like undici's) records nothing and injects nothing for that attempt;
+ * - when breakwater is the one wrapped inside an official instrumentation (it patched
+ *   the client after breakwater did), that instrumentation's CLIENT span is already
+ *   active when the call reaches breakwater: the attempt spans are then INTERNAL, so
+ *   the trace still holds a single CLIENT span for the call.
+ */
+
+/**
+ * Calls made while tracing is suppressed are the OpenTelemetry SDK's own exports, or a
+ * nested call inside one of breakwater's attempts: adapters pass them straight through.
+ */
+export function shouldPassThrough(active: Context = context.active()): boolean {
+  return isTracingSuppressed(active);
+}
+
+interface RecordingSpanShape {
+  kind?: unknown;
+  instrumentationScope?: { name?: unknown };
+  isRecording?: () => boolean;
+}
+
+/** CLIENT unless another instrumentation's CLIENT span is already active (see above). */
+export function attemptSpanKind(active: Context = context.active()): SpanKind {
+  const span = trace.getSpan(active) as RecordingSpanShape | undefined;
+  if (span === undefined) return SpanKind.CLIENT;
+  try {
+    const foreignClient =
+      span.kind === SpanKind.CLIENT && span.isRecording?.() === true && span.instrumentationScope?.name !== INSTRUMENTATION_SCOPE;
+    return foreignClient ? SpanKind.INTERNAL : SpanKind.CLIENT;
+  } catch {
+    return SpanKind.CLIENT;
+  }
+}
+
+/** Runs the client's original method with tracing suppressed (see above). */
+export function callOriginal<R>(fn: () => R): R {
+  return context.with(suppressTracing(context.active()), fn);
+}
+
+/** Writes the active context (the attempt's span) into a carrier with the global propagator. */
+export function injectContext<C>(carrier: C, setter?: TextMapSetter<C>): void {
+  try {
+    propagation.inject(context.active(), carrier, setter);
+  } catch {
+    // a propagator that throws must not fail the call
+  }
+}
+
+/**
+ * Binds a callback of the caller to the context the caller was in, so that code the
+ * client calls back (a response handler, a pg callback) does not run in an attempt's
+ * suppressed context, where its own outbound calls would pass through unprotected.
+ */
+export function bindToCaller<F extends (...args: never[]) => unknown>(callerContext: Context, fn: F): F {
+  return context.bind(callerContext, fn);
+}

@@ -1,0 +1,84 @@
+import { register as registerLoaderHooks } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import { ADAPTERS } from '../../instrumentations/index.js';
+import type { Adapter } from '../../instrumentations/index.js';
+import { ConfigError, loadConfig, STATUS_TOKEN_VARIABLE } from '../config/index.js';
+import type { EffectiveConfig } from '../config/index.js';
+import { currentRuntime, installRuntime } from '../runtime/global.js';
+import { Runtime } from '../runtime/runtime.js';
+import { flushRegisteredProviders, startSdkUnlessRegistered } from './sdk.js';
+import type { StartedSdk } from './sdk.js';
+import { installShutdownHooks } from './shutdown.js';
+import { startStatusServer } from './status-server.js';
+
+/** Modules the ESM loader hook (import-in-the-middle) watches: only the clients we wrap. */
+const ESM_HOOKED_MODULES = ['pg', 'pg-pool', 'ioredis', 'redis', '@redis/client', 'undici'];
+
+export interface Started {
+  readonly runtime: Runtime;
+  readonly adapters: readonly Adapter[];
+}
+
+/**
+ * Reads the configuration, enables the configured adapters and arranges for telemetry:
+ * what `breakwater/register` does. A bad configuration ends the process with the
+ * messages (exit status 1) before the application runs. Idempotent: a second call
+ * (both --require and --import given) does nothing.
+ */
+export function start(env: NodeJS.ProcessEnv = process.env): Started | undefined {
+  const existing = currentRuntime();
+  if (existing !== undefined) return undefined;
+  let config: EffectiveConfig;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`breakwater: not started, the configuration is invalid:\n${error.message}\n`);
+    process.exit(1);
+  }
+  if (!config.enabled) return undefined;
+
+  let sdk: StartedSdk | undefined;
+  const runtime = new Runtime(config, {
+    // At the first instrumented call, not now: an application that sets up its own
+    // OpenTelemetry SDK at start-up must find the global providers still free.
+    beforeFirstCall: () => {
+      sdk = startSdkUnlessRegistered(env);
+    },
+  });
+  installRuntime(runtime);
+  hookEsmImports();
+  const adapters = config.instrumentations.map((name) => ADAPTERS[name](runtime));
+  for (const adapter of adapters) adapter.enable();
+
+  installShutdownHooks({
+    flush: flushRegisteredProviders,
+    shutdown: async () => {
+      await (sdk === undefined ? flushRegisteredProviders() : sdk.shutdown());
+    },
+  });
+  if (config.statusPort > 0) {
+    const token = env[STATUS_TOKEN_VARIABLE]?.trim() || undefined;
+    startStatusServer(runtime, { port: config.statusPort, host: config.statusHost, token }).catch((error: unknown) => {
+      process.stderr.write(`breakwater: the status endpoint could not listen on ${config.statusHost}:${config.statusPort}: ${(error as Error).message}\n`);
+    });
+  }
+  return { runtime, adapters };
+}
+
+/**
+ * ESM applications import the clients through Node's ESM loader, which
+ * require-in-the-middle does not see: import-in-the-middle's loader hook, limited to
+ * the client modules, lets @opentelemetry/instrumentation patch them there too.
+ */
+function hookEsmImports(): void {
+  // The loader hooks are process-wide: registered once, from the main thread (Node 20
+  // also runs --import modules inside the hooks' own worker).
+  if (!isMainThread) return;
+  try {
+    registerLoaderHooks('@opentelemetry/instrumentation/hook.mjs', pathToFileURL(__filename), { data: { include: ESM_HOOKED_MODULES } });
+  } catch (error) {
+    process.stderr.write(`breakwater: ESM imports of ${ESM_HOOKED_MODULES.join(', ')} will not be instrumented: ${(error as Error).message}\n`);
+  }
+}

@@ -1,0 +1,108 @@
+import { createClassifier } from '../classify/classify.js';
+import { policyForTarget } from '../config/index.js';
+import type { EffectiveConfig, Instrumentation, ResolvedPolicy } from '../config/index.js';
+import { createPolicy } from '../engine/policy.js';
+import type { Attempt } from '../engine/attempt.js';
+import type { CircuitHandle, ExecuteOptions, Policy } from '../engine/policy.js';
+import type { Classifier } from '../engine/options.js';
+import { boundTargetKey, setTargetKeyLimit } from '../target-key.js';
+import { setTargetLabelLimit } from '../telemetry/target-label.js';
+
+/** `<scheme>://<host>:<port>[/<db>]`, as src/target-key.ts writes them. */
+const TARGET_KEY_SHAPE = /^[a-z][a-z+]*:\/\/[^\s/@?#]+:\d{1,5}(\/[^\s/?#]*)?$/;
+
+/** One breaker as the status endpoint shows it. */
+export interface CircuitStatus {
+  policy: string;
+  target: string;
+  state: CircuitHandle['state'];
+  stats: CircuitHandle['stats'];
+}
+
+/**
+ * What the adapters share at run time: the configuration, one engine policy per
+ * configured policy (so every client calling one target shares its breaker, budget and
+ * bulkhead), and a hook run before the first instrumented call (register starts the
+ * SDK there, so an application that registers its own providers first keeps them).
+ */
+export class Runtime {
+  private readonly policies = new Map<ResolvedPolicy, Policy>();
+  private readonly classifier: Classifier;
+  private readonly enabledClients: ReadonlySet<string>;
+  private beforeFirstCall: (() => void) | undefined;
+
+  constructor(
+    readonly config: EffectiveConfig,
+    options: { beforeFirstCall?: () => void } = {},
+  ) {
+    this.classifier = createClassifier(config.rules);
+    this.enabledClients = new Set(config.enabled ? config.instrumentations : []);
+    this.beforeFirstCall = options.beforeFirstCall;
+    setTargetKeyLimit(config.maxTargets);
+    setTargetLabelLimit(config.maxTargets);
+  }
+
+  isEnabled(client: Instrumentation): boolean {
+    return this.enabledClients.has(client);
+  }
+
+  /** The engine policy for a target key, built from the configuration on first use. */
+  policyFor(target: string): Policy {
+    const resolved = policyForTarget(this.config, target);
+    let policy = this.policies.get(resolved);
+    if (policy === undefined) {
+      policy = createPolicy({ ...resolved, classifier: this.classifier, maxTargets: this.config.maxTargets });
+      this.policies.set(resolved, policy);
+    }
+    return policy;
+  }
+
+  /**
+   * Runs one logical call of an adapter under the target's policy. The target key is
+   * bounded here, so the key space (and the per-target state) stays within maxTargets.
+   */
+  execute<T>(operation: (attempt: Attempt) => T | PromiseLike<T>, options: ExecuteOptions<T>): Promise<T> {
+    if (this.beforeFirstCall !== undefined) {
+      const hook = this.beforeFirstCall;
+      this.beforeFirstCall = undefined;
+      try {
+        hook();
+      } catch {
+        // starting telemetry must never fail the caller's call
+      }
+    }
+    const target = boundTargetKey(options.target);
+    return this.policyFor(target).execute(operation, target === options.target ? options : { ...options, target });
+  }
+
+  /** Every breaker of every policy, for the status endpoint. */
+  circuits(): CircuitStatus[] {
+    const out: CircuitStatus[] = [];
+    for (const policy of this.policies.values()) {
+      for (const target of policy.targets()) {
+        const handle = policy.circuit(target);
+        out.push({ policy: policy.name, target, state: handle.state, stats: handle.stats });
+      }
+    }
+    return out;
+  }
+
+  /** The breaker of a target (under the policy the configuration gives it). */
+  circuit(target: string): CircuitHandle {
+    return this.policyFor(target).circuit(target);
+  }
+
+  /** Forces a target's breaker open; false for text that is not a target key. */
+  isolate(target: string): boolean {
+    if (!TARGET_KEY_SHAPE.test(target)) return false;
+    this.circuit(target).isolate();
+    return true;
+  }
+
+  /** Closes a target's breaker and forgets its history; false for a target never seen. */
+  reset(target: string): boolean {
+    if (!this.circuits().some((c) => c.target === target)) return false;
+    this.circuit(target).reset();
+    return true;
+  }
+}

@@ -1,4 +1,5 @@
-import { context, metrics, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   AggregationTemporality,
@@ -26,6 +27,7 @@ export class OtelHarness {
     context.setGlobalContextManager(this.contextManager.enable());
     trace.setGlobalTracerProvider(this.tracerProvider);
     metrics.setGlobalMeterProvider(this.meterProvider);
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     return this;
   }
 
@@ -34,6 +36,7 @@ export class OtelHarness {
     await this.tracerProvider.shutdown();
     trace.disable();
     metrics.disable();
+    propagation.disable();
     context.disable();
   }
 

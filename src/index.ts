@@ -18,3 +18,6 @@ export * as telemetryNames from './telemetry/names.js';
 export { setTargetLabelLimit, OVERFLOW_TARGET } from './telemetry/target-label.js';
 export { loadConfig, policyForTarget, ConfigError, BUILT_IN_DEFAULTS, ENV_VARIABLES, CONFIG_VARIABLE, INSTRUMENTATIONS } from './config/index.js';
 export type { EffectiveConfig, ResolvedPolicy } from './config/index.js';
+export { idempotent } from './runtime/idempotency.js';
+export { currentRuntime } from './runtime/global.js';
+export type { Runtime, CircuitStatus } from './runtime/runtime.js';

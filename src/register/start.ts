@@ -58,7 +58,9 @@ export function start(env: NodeJS.ProcessEnv = process.env): Started | undefined
       await (sdk === undefined ? flushRegisteredProviders() : sdk.shutdown());
     },
   });
-  if (config.statusPort > 0) {
+  // One endpoint per process: Node 20 also runs --require modules inside the ESM loader
+  // hooks' worker thread, whose copy must not take the port (nor would it know a breaker).
+  if (config.statusPort > 0 && isMainThread) {
     const token = env[STATUS_TOKEN_VARIABLE]?.trim() || undefined;
     startStatusServer(runtime, { port: config.statusPort, host: config.statusHost, token }).catch((error: unknown) => {
       process.stderr.write(`breakwater: the status endpoint could not listen on ${config.statusHost}:${config.statusPort}: ${(error as Error).message}\n`);

@@ -1,6 +1,7 @@
 import type { Classification } from '../classify/types.js';
 import type { CircuitState } from './breaker/circuit.js';
 import type { SuppressReason } from './options.js';
+import type { Outcome } from '../telemetry/names.js';
 
 /** What a policy tells its listeners, as cockatiel's onRetry/onBreak/onGiveUp and opossum's events do. */
 export interface PolicyEvents {
@@ -14,14 +15,18 @@ export interface PolicyEvents {
   fallback: { target: string; error: unknown; classification: Classification };
   /** A breaker changed state. */
   transition: { target: string; from: CircuitState; to: CircuitState };
+  /** An attempt ended (the pattern detector counts these as Prometheus counts resilience.attempts). */
+  attempt: { target: string; client: string; attempt: number; outcome: 'success' | 'failure' | 'cancelled'; classification: Classification | undefined };
+  /** A logical call ended, with the outcome its caller saw. */
+  settled: { target: string; client: string; outcome: Outcome; attempts: number };
 }
 
 export type PolicyEventName = keyof PolicyEvents;
 export type PolicyListener<K extends PolicyEventName> = (event: PolicyEvents[K]) => void;
 
 /**
- * Listeners per event. Nothing is emitted on the success path, and a listener that
- * throws is ignored: the caller's call must not fail because of an observer.
+ * Listeners per event. On the success path only `attempt` and `settled` are emitted,
+ * and only when someone listens; a listener that throws is ignored: the caller's call must not fail because of an observer.
  */
 export class PolicyEmitter {
   private readonly listeners = new Map<PolicyEventName, Set<(event: never) => void>>();
@@ -31,6 +36,12 @@ export class PolicyEmitter {
     if (set === undefined) this.listeners.set(event, (set = new Set()));
     set.add(listener as (event: never) => void);
     return () => set.delete(listener as (event: never) => void);
+  }
+
+  /** Whether anyone listens: lets the hot path skip building a payload nobody reads. */
+  has(event: PolicyEventName): boolean {
+    const set = this.listeners.get(event);
+    return set !== undefined && set.size > 0;
   }
 
   emit<K extends PolicyEventName>(event: K, payload: PolicyEvents[K]): void {

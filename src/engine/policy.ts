@@ -75,6 +75,9 @@ export interface Policy {
   targets(): string[];
 }
 
+/** What events say about a call: its target and client. */
+type CallIdentity = Pick<ExecuteOptions<unknown>, 'target' | 'client'>;
+
 interface TargetState {
   readonly circuit: Circuit;
   readonly budget: RetryBudget | undefined;
@@ -247,7 +250,7 @@ class ResiliencePolicy implements Policy {
         : undefined;
       // NaN when nothing needs the start time (see alwaysTimed); a retry budget does.
       const startedAt = this.alwaysTimed || telemetry !== undefined ? this.readClock() : NaN;
-      if (options.signal?.aborted) return this.cancelled(options.signal, telemetry, startedAt, 0);
+      if (options.signal?.aborted) return this.cancelled(options.signal, telemetry, startedAt, 0, options);
       if (state.bulkhead === undefined) return this.run(operation, options, state, telemetry, startedAt);
       return this.runInBulkhead(operation, options, state, state.bulkhead, telemetry, startedAt);
     } catch (error) {
@@ -271,7 +274,7 @@ class ResiliencePolicy implements Policy {
       try {
         await this.waitForSlot(bulkhead, options.target, startedAt, callerSignal);
       } catch (reason) {
-        if (callerSignal?.aborted) return this.cancelled(callerSignal, telemetry, startedAt, 0);
+        if (callerSignal?.aborted) return this.cancelled(callerSignal, telemetry, startedAt, 0, options);
         return this.rejected(reason as Error, options, telemetry, startedAt, false);
       }
     }
@@ -315,7 +318,7 @@ class ResiliencePolicy implements Policy {
         const rejection = new CircuitOpenError(target, circuit.retryAfterMs(attemptStart));
         if (attempt === 1) return this.rejected(rejection, options, telemetry, startedAt, true);
         telemetry?.rejected(this.classifier(rejection, { client: options.client ?? 'custom', target }), true);
-        return this.giveUp(target, 'breaker_open', lastFailure, lastClassification!, lastResult, telemetry, startedAt, attempt - 1);
+        return this.giveUp(options, 'breaker_open', lastFailure, lastClassification!, lastResult, telemetry, startedAt, attempt - 1);
       }
       const generation = circuit.generation;
       const record = telemetry?.attemptStarted(attempt, delayBefore, circuit.state);
@@ -357,17 +360,21 @@ class ResiliencePolicy implements Policy {
           if (record) telemetry.attemptEnded(record, 'success', undefined, durationMs);
           telemetry.ended('success', undefined, attemptEnd - startedAt, attempt);
         }
+        if (this.events.has('attempt')) this.attemptEvent(options, attempt, 'success', undefined);
+        if (this.events.has('settled')) this.events.emit('settled', { target, client: options.client ?? 'custom', outcome: 'success', attempts: attempt });
         return result as T;
       }
 
       if (callerSignal?.aborted) {
         circuit.release(admission, generation);
         if (record) telemetry!.attemptEnded(record, 'cancelled', undefined, durationMs);
-        return this.cancelled(callerSignal, telemetry, startedAt, attempt);
+        if (this.events.has('attempt')) this.attemptEvent(options, attempt, 'cancelled', undefined);
+        return this.cancelled(callerSignal, telemetry, startedAt, attempt, options);
       }
       const classification = this.classifier(failure, { client: options.client ?? 'custom', target, method: options.method, callerSignal });
       this.recordResult(circuit, admission, generation, this.countsAsBreakerFailure(classification), attemptEnd, durationMs, telemetry, record);
       if (record) telemetry!.attemptEnded(record, 'failure', classification, durationMs);
+      if (this.events.has('attempt')) this.attemptEvent(options, attempt, 'failure', classification);
       lastFailure = failure;
       lastClassification = classification;
 
@@ -375,7 +382,7 @@ class ResiliencePolicy implements Policy {
       const waitMs = Math.max(delay, Math.min(classification.retryAfterMs ?? 0, this.backoff.maxDelayMs));
       const suppressed = this.suppressReason(failure, classification, attempt, options, circuit, attemptEnd, waitMs, deadlineAt, state.budget);
       if (suppressed !== undefined) {
-        return this.giveUp(target, suppressed, failure, classification, lastResult, telemetry, startedAt, attempt);
+        return this.giveUp(options, suppressed, failure, classification, lastResult, telemetry, startedAt, attempt);
       }
       backoff = nextState;
       delayBefore = waitMs;
@@ -384,7 +391,7 @@ class ResiliencePolicy implements Policy {
       try {
         await sleep(waitMs, clock, callerSignal);
       } catch {
-        return this.cancelled(callerSignal!, telemetry, startedAt, attempt);
+        return this.cancelled(callerSignal!, telemetry, startedAt, attempt, options);
       }
       attemptStart = this.readClock();
     }
@@ -480,7 +487,7 @@ class ResiliencePolicy implements Policy {
   }
 
   private async giveUp<T>(
-    target: string,
+    options: ExecuteOptions<T>,
     reason: SuppressReason,
     failure: unknown,
     classification: Classification,
@@ -491,9 +498,9 @@ class ResiliencePolicy implements Policy {
   ): Promise<T> {
     telemetry?.retrySuppressed(attempts, reason);
     attachClassification(failure, classification);
-    this.events.emit('giveUp', { target, attempts, reason, error: failure, classification });
-    if (this.fallback) return this.useFallback<T>(target, failure, classification, telemetry, startedAt, attempts);
-    this.end(telemetry, 'failure', classification, startedAt, attempts);
+    this.events.emit('giveUp', { target: options.target, attempts, reason, error: failure, classification });
+    if (this.fallback) return this.useFallback<T>(options, failure, classification, telemetry, startedAt, attempts);
+    this.end(telemetry, 'failure', classification, startedAt, attempts, options);
     if (lastResult !== undefined) return lastResult.value;
     throw failure;
   }
@@ -509,13 +516,13 @@ class ResiliencePolicy implements Policy {
     attachClassification(rejection, classification);
     telemetry?.rejected(classification, byCircuit);
     this.events.emit('rejected', { target: options.target, error: rejection, classification });
-    if (this.fallback) return this.useFallback<T>(options.target, rejection, classification, telemetry, startedAt, 0);
-    this.end(telemetry, 'rejected', classification, startedAt, 0);
+    if (this.fallback) return this.useFallback<T>(options, rejection, classification, telemetry, startedAt, 0);
+    this.end(telemetry, 'rejected', classification, startedAt, 0, options);
     throw rejection;
   }
 
   private async useFallback<T>(
-    target: string,
+    options: ExecuteOptions<T>,
     failure: unknown,
     classification: Classification,
     telemetry: OperationTelemetry | undefined,
@@ -524,23 +531,35 @@ class ResiliencePolicy implements Policy {
   ): Promise<T> {
     try {
       const value = (await this.fallback!(failure, classification)) as T;
-      this.events.emit('fallback', { target, error: failure, classification });
-      this.end(telemetry, 'fallback', classification, startedAt, attempts);
+      this.events.emit('fallback', { target: options.target, error: failure, classification });
+      this.end(telemetry, 'fallback', classification, startedAt, attempts, options);
       return value;
     } catch (fallbackError) {
       // The fallback is the caller's own code: its error is theirs to see.
-      this.end(telemetry, 'failure', classification, startedAt, attempts);
+      this.end(telemetry, 'failure', classification, startedAt, attempts, options);
       throw fallbackError;
     }
   }
 
-  private cancelled(signal: AbortSignal, telemetry: OperationTelemetry | undefined, startedAt: number, attempts: number): Promise<never> {
-    this.end(telemetry, 'cancelled', undefined, startedAt, attempts);
+  private cancelled(signal: AbortSignal, telemetry: OperationTelemetry | undefined, startedAt: number, attempts: number, options: CallIdentity): Promise<never> {
+    this.end(telemetry, 'cancelled', undefined, startedAt, attempts, options);
     return Promise.reject(signal.reason);
   }
 
-  private end(telemetry: OperationTelemetry | undefined, outcome: Outcome, classification: Classification | undefined, startedAt: number, attempts: number): void {
+  private end(
+    telemetry: OperationTelemetry | undefined,
+    outcome: Outcome,
+    classification: Classification | undefined,
+    startedAt: number,
+    attempts: number,
+    options: CallIdentity,
+  ): void {
     telemetry?.ended(outcome, classification, this.clock.now() - startedAt, attempts);
+    if (this.events.has('settled')) this.events.emit('settled', { target: options.target, client: options.client ?? 'custom', outcome, attempts });
+  }
+
+  private attemptEvent(options: CallIdentity, attempt: number, outcome: 'success' | 'failure' | 'cancelled', classification: Classification | undefined): void {
+    this.events.emit('attempt', { target: options.target, client: options.client ?? 'custom', attempt, outcome, classification });
   }
 
   /** Waits for a bulkhead slot, within the deadline and the caller's signal. */

@@ -399,4 +399,24 @@ describe('policy.execute', () => {
     await settle(clock, policy.execute(async () => 'x', idempotent()));
     expect(seen).to.deep.equal(['retry 2 after 100 (network)', 'retry 3 after 200 (network)', 'closed->open', 'giveUp after 3: breaker_open', 'rejected circuit_open']);
   });
+
+  it('tells attempt and settled listeners every attempt and every call, success path included', async () => {
+    const { clock, policy } = setup({ breaker: { mode: 'consecutive', threshold: 3, openMs: 1000 } });
+    const seen: string[] = [];
+    policy.on('attempt', (e) => seen.push(`attempt ${e.attempt} ${e.outcome}${e.classification ? ` ${e.classification.category}` : ''} ${e.client}`));
+    policy.on('settled', (e) => seen.push(`settled ${e.outcome} after ${e.attempts}`));
+    await settle(clock, policy.execute(async ({ attempt }) => (attempt === 1 ? Promise.reject(resetError()) : 'ok'), { ...idempotent(), client: 'pg' }));
+    await settle(clock, policy.execute(async () => Promise.reject(resetError()), idempotent()));
+    await settle(clock, policy.execute(async () => 'x', idempotent()));
+    expect(seen).to.deep.equal([
+      'attempt 1 failure network pg',
+      'attempt 2 success pg',
+      'settled success after 2',
+      'attempt 1 failure network custom',
+      'attempt 2 failure network custom',
+      'attempt 3 failure network custom',
+      'settled failure after 3',
+      'settled rejected after 0',
+    ]);
+  });
 });

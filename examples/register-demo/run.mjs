@@ -1,0 +1,145 @@
+// `npm run demo`: runs app.mjs, an ordinary service, under
+// `node --import breakwater/register`, against a flaky local HTTP server and (when
+// installed) private PostgreSQL and Redis servers behind a fault-injecting proxy. Faults
+// follow a schedule; breakwater's spans arrive here over OTLP/HTTP (as they would at a
+// Collector) and are printed as they happen, beside the app's own output.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const seconds = Number(process.env.DEMO_SECONDS ?? 14);
+const t0 = Date.now();
+const stamp = () => `${((Date.now() - t0) / 1000).toFixed(2).padStart(6)}s`;
+const log = (line) => console.log(`${stamp()} ${line}`);
+
+// --- a flaky HTTP dependency --------------------------------------------------------
+let httpMode = 'flaky';
+const api = http.createServer((req, res) => {
+  req.resume();
+  const roll = Math.random();
+  if (httpMode === 'down') return req.socket.destroy();
+  if (httpMode === 'flaky' && roll < 0.25) return res.writeHead(503, { 'retry-after': '0' }).end('busy');
+  if (httpMode === 'flaky' && roll < 0.4) return req.socket.destroy();
+  res.end(req.url === '/price' ? '"42.00"' : '{"ok":true}');
+});
+await new Promise((resolve) => api.listen(0, '127.0.0.1', resolve));
+const apiUrl = `http://127.0.0.1:${api.address().port}`;
+
+// --- PostgreSQL and Redis, only when installed, behind the fault proxy ----------------
+const hasPostgres = existsSync('/usr/lib/postgresql');
+const hasRedis = (() => {
+  try {
+    execFileSync('which', ['redis-server'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const servers = await import(new URL('build/test/integration/servers.js', `file://${root}`).href);
+const { startFaultProxy } = await import(new URL('build/test/helpers/fault-proxy.js', `file://${root}`).href);
+const proxies = {};
+const env = {};
+if (hasPostgres) {
+  const pg = await servers.postgres();
+  proxies.pg = await startFaultProxy({ host: '127.0.0.1', port: pg.port });
+  env.DEMO_PG_URL = pg.url.replace(`:${pg.port}/`, `:${proxies.pg.port}/`);
+} else log('PostgreSQL is not installed: the demo runs without it (apt-get install postgresql to see pg calls)');
+if (hasRedis) {
+  const redis = await servers.redis();
+  proxies.redis = await startFaultProxy({ host: '127.0.0.1', port: redis.port });
+  env.DEMO_REDIS_URL = redis.url.replace(`:${redis.port}`, `:${proxies.redis.port}`);
+} else log('Redis is not installed: the demo runs without it (apt-get install redis-server to see Redis calls)');
+
+// --- where breakwater's telemetry arrives ---------------------------------------------
+const attr = (list) => Object.fromEntries((list ?? []).map((a) => [a.key, Object.values(a.value)[0]]));
+const receiver = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    if (req.url !== '/v1/traces') return;
+    const spans = JSON.parse(Buffer.concat(chunks).toString()).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans));
+    spans.sort((a, b) => Number(BigInt(a.endTimeUnixNano) - BigInt(b.endTimeUnixNano)));
+    for (const span of spans) printSpan(span.name, span.kind, attr(span.attributes));
+  });
+});
+await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+
+function printSpan(name, kind, a) {
+  const target = a['resilience.target'];
+  if (name === 'resilience.circuit.transition') {
+    return log(`    BREAKER ${target}: ${a['resilience.circuit.from']} -> ${a['resilience.circuit.to']}`);
+  }
+  if (a['resilience.attempt'] === undefined) return;
+  if (kind === 1) {
+    // the INTERNAL parent: one per logical call
+    if (a['resilience.outcome'] === 'success' && a['resilience.attempt'] === 1) return;
+    const why = a['resilience.retry.suppressed'] ? `, no retry: ${a['resilience.retry.suppressed']}` : '';
+    return log(`    call ${name}: ${a['resilience.outcome']} after ${a['resilience.attempt']} attempt(s)${why}`);
+  }
+  if (a['resilience.outcome'] === 'success' && a['resilience.attempt'] === 1) return; // quiet on the happy path
+  const what = a['resilience.outcome'] === 'success' ? 'ok' : `${a['resilience.error.category']} (${a['error.type']})`;
+  const wait = a['resilience.retry.delay_ms'] ? ` after waiting ${a['resilience.retry.delay_ms']} ms` : '';
+  log(`    attempt ${a['resilience.attempt']} ${name} ${target}${wait}: ${what}`);
+}
+
+// --- the app, under breakwater/register ------------------------------------------------
+const app = spawn(process.execPath, ['--import', 'breakwater/register', 'examples/register-demo/app.mjs'], {
+  cwd: root,
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: {
+    ...process.env,
+    ...env,
+    DEMO_API: apiUrl,
+    DEMO_SECONDS: String(seconds),
+    OTEL_SERVICE_NAME: 'breakwater-demo',
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.address().port}`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_METRICS_EXPORTER: 'none',
+    OTEL_LOGS_EXPORTER: 'none',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+    BREAKWATER_RETRY_BASE_DELAY_MS: '20',
+    BREAKWATER_RETRY_MAX_DELAY_MS: '200',
+    BREAKWATER_TIMEOUT_MS: '500',
+    BREAKWATER_BREAKER: 'consecutive',
+    BREAKWATER_BREAKER_THRESHOLD: '4',
+    BREAKWATER_BREAKER_OPEN_MS: '1000',
+  },
+});
+app.stdout.on('data', (d) => {
+  for (const line of d.toString().split('\n')) if (line) log(line);
+});
+
+const schedule = [
+  [0, 'the HTTP API fails ~40% of requests (503 or reset): GETs are retried; a POST without Idempotency-Key is not', () => (httpMode = 'flaky')],
+  [0.3, 'the HTTP API resets every connection; Redis connections are cut mid-reply: the breaker opens; INCR is not replayed', async () => {
+    httpMode = 'down';
+    await proxies.redis?.setFault({ kind: 'cut_mid_response', afterBytes: 1 });
+  }],
+  [0.55, 'the HTTP API and Redis recover: a half-open probe closes the breaker; PostgreSQL connections reset after the query is sent', async () => {
+    httpMode = 'healthy';
+    await proxies.redis?.setFault({ kind: 'none' });
+    await proxies.pg?.setFault({ kind: 'reset_after_request' });
+  }],
+  [0.75, 'everything is healthy', async () => {
+    await proxies.pg?.setFault({ kind: 'none' });
+  }],
+];
+for (const [at, text, action] of schedule) {
+  setTimeout(async () => {
+    log(`=== ${text}`);
+    await action();
+  }, at * seconds * 1000);
+}
+
+const code = await new Promise((resolve) => app.on('exit', resolve));
+await new Promise((r) => setTimeout(r, 300)); // the last batch of spans
+log(`app exited with ${code}`);
+api.close();
+receiver.close();
+for (const proxy of Object.values(proxies)) await proxy.close();
+await servers.stopAllServers();
+process.exit(code ?? 1);

@@ -9,6 +9,10 @@
  * gauges). Windows follow Prometheus: a rate over 5m at minute t is
  * (v[t] - v[t-5]) / 300 s; a ratio of two rates is a ratio of increases.
  *
+ * "Firing" has Prometheus's meaning: the alert's condition has held at every minute for
+ * the rule's `for` (the alert is only pending before that), and `keep_firing_for` keeps it
+ * firing that long after the condition ends. Rules are evaluated every minute from minute 0.
+ *
  * Every near miss sits just under one threshold of its alert (with every other condition
  * met where that is possible), so that a detector that is off by a little fails it.
  */
@@ -97,7 +101,8 @@ function retryStorm(dep: Dependency, minutes: number, from: number, retriesPerMi
 /**
  * Breaker transitions of one policy for one target: each trip (closed -> open) at a given
  * minute is followed by half-open a minute later and closed a minute after that. Every
- * counter starts at 1, from a trip long before the scenario.
+ * counter starts at 1, from a trip long before the scenario: the exporter only shows a
+ * series once it has counted something, so a process's first trip is never an increase.
  */
 function flappingBreaker(dep: Required<Dependency>, minutes: number, tripsAt: readonly number[]): SeriesInput[] {
   const transitions = [

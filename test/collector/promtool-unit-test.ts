@@ -1,6 +1,7 @@
 /** A pattern scenario (test/patterns/scenarios.ts) as a promtool rule unit test file. */
 import type { Scenario } from '../patterns/scenarios.js';
-import type { RulesFile } from './rules-file.js';
+import { metricNames } from './promql-names.js';
+import { isAlert, type RulesFile } from './rules-file.js';
 
 export interface PromtoolTestOptions {
   rulesFile: string;
@@ -55,6 +56,34 @@ export function withoutAnnotations(rules: RulesFile): RulesFile {
         const { annotations: _annotations, ...rest } = rule;
         return rest;
       }),
+    })),
+  };
+}
+
+/**
+ * One alert and the recording rules it reads, directly or through other recording rules,
+ * in their original groups and order. promtool evaluates every loaded rule at every step,
+ * so a scenario that loads only these runs several times faster.
+ */
+export function rulesForAlert(rules: RulesFile, alert: string): RulesFile {
+  const recordedBy = new Map(rules.groups.flatMap((g) => g.rules).flatMap((r) => (isAlert(r) ? [] : [[r.record, r] as const])));
+  const needed = new Set<string>();
+  const visit = (expr: string) => {
+    for (const name of metricNames(expr)) {
+      const rule = recordedBy.get(name);
+      if (rule !== undefined && !needed.has(name)) {
+        needed.add(name);
+        visit(rule.expr);
+      }
+    }
+  };
+  const target = rules.groups.flatMap((g) => g.rules).find((r) => isAlert(r) && r.alert === alert);
+  if (target === undefined) throw new Error(`no alert ${alert}`);
+  visit(target.expr);
+  return {
+    groups: rules.groups.map((group) => ({
+      ...group,
+      rules: group.rules.filter((r) => (isAlert(r) ? r.alert === alert : needed.has(r.record))),
     })),
   };
 }

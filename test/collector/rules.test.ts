@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ALERT_NAMES, ALERT_PATTERNS, SCENARIOS, type Scenario } from '../patterns/scenarios.js';
 import { exportedMetricNames, metricNames, templateQueries } from './promql-names.js';
-import { promtoolTest, withoutAnnotations } from './promtool-unit-test.js';
+import { promtoolTest, rulesForAlert, withoutAnnotations } from './promtool-unit-test.js';
 import { ensurePromtool, run, type RunResult } from './promtool.js';
 import { alertingRules, isAlert, readRules, recordingRules, RULES_PATH, RUNBOOK_PATH, type AlertingRule } from './rules-file.js';
 
@@ -96,8 +96,8 @@ describe('Prometheus pattern rules (collector/rules/breakwater.rules.yaml)', fun
   });
 
   describe('scenarios (test/patterns/scenarios.ts) under `promtool test rules`', function () {
-    // Each scenario is its own promtool run, run in parallel: ~30 runs, the longest
-    // replaying ten hours of samples.
+    // Each scenario is its own promtool run, with only the rules its alert needs, run in
+    // parallel: ~30 runs, the longest replaying ten hours of samples.
     this.timeout(120_000);
     const results = new Map<Scenario, RunResult>();
     let workDir: string;
@@ -105,12 +105,13 @@ describe('Prometheus pattern rules (collector/rules/breakwater.rules.yaml)', fun
     before(async function () {
       this.timeout(120_000);
       workDir = await mkdtemp(join(tmpdir(), 'breakwater-rules-'));
-      const rulesFile = join(workDir, 'rules.yaml');
-      await writeFile(rulesFile, stringify(withoutAnnotations(rules)));
+      const bare = withoutAnnotations(rules);
+      for (const name of ALERT_NAMES) await writeFile(join(workDir, `${name}.rules.yaml`), stringify(rulesForAlert(bare, name)));
       const groupOrder = rules.groups.map((g) => g.name).sort((a, b) => Number(a.endsWith('.alerts')) - Number(b.endsWith('.alerts')));
       const queue = SCENARIOS.map((scenario, index) => ({ scenario, file: join(workDir, `scenario-${index}.yaml`) }));
       const worker = async () => {
         for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
+          const rulesFile = join(workDir, `${job.scenario.alert}.rules.yaml`);
           const severity = alertNamed(job.scenario.alert).labels?.['severity'] ?? '';
           await writeFile(job.file, stringify(promtoolTest(job.scenario, { rulesFile, severity, groupOrder }), { lineWidth: 0 }));
           results.set(job.scenario, await run(promtool, ['test', 'rules', job.file]));
@@ -121,6 +122,17 @@ describe('Prometheus pattern rules (collector/rules/breakwater.rules.yaml)', fun
 
     after(async () => {
       if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+    });
+
+    it('run each alert with every recording rule it reads', () => {
+      const exported = exportedMetricNames();
+      for (const name of ALERT_NAMES) {
+        const subset = rulesForAlert(rules, name);
+        const recorded = new Set(recordingRules(subset).map((r) => r.record));
+        const read = subset.groups.flatMap((g) => g.rules).flatMap((r) => metricNames(r.expr));
+        expect(read.filter((m) => !exported.has(m) && !recorded.has(m)), name).to.deep.equal([]);
+        expect(alertingRules(subset).map((a) => a.alert), name).to.deep.equal([name]);
+      }
     });
 
     it('cover every alert with a scenario that fires and a near miss that does not', () => {

@@ -19,10 +19,8 @@ function selector(metric: string, labels: Readonly<Record<string, string>>): str
 }
 
 export function promtoolTest(scenario: Scenario, options: PromtoolTestOptions): object {
-  const evalTimes =
-    scenario.fires || scenario.silentFromMinute === undefined
-      ? [scenario.evalAtMinute]
-      : Array.from({ length: scenario.evalAtMinute - scenario.silentFromMinute + 1 }, (_, i) => scenario.silentFromMinute! + i);
+  const from = scenario.fires ? scenario.evalAtMinute : (scenario.silentFromMinute ?? scenario.evalAtMinute);
+  const evalTimes = Array.from({ length: scenario.evalAtMinute - from + 1 }, (_, i) => from + i);
   const expAlerts = scenario.fires
     ? [{ exp_labels: { ...scenario.expectLabels, severity: options.severity, pattern: scenario.pattern } }]
     : [];

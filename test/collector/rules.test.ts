@@ -8,7 +8,7 @@ import { ALERT_NAMES, ALERT_PATTERNS, SCENARIOS, type Scenario } from '../patter
 import { exportedMetricNames, metricNames, templateQueries } from './promql-names.js';
 import { promtoolTest, rulesForAlert, withoutAnnotations } from './promtool-unit-test.js';
 import { ensurePromtool, run, type RunResult } from './promtool.js';
-import { alertingRules, isAlert, readRules, recordingRules, RULES_PATH, RUNBOOK_PATH, type AlertingRule } from './rules-file.js';
+import { alertingRules, isAlert, readRules, recordingRules, RULES_PATH, RUNBOOK_PATH, type AlertingRule, type RuleGroup } from './rules-file.js';
 
 const SEVERITIES = ['page', 'ticket'];
 /** Series Prometheus itself writes for alerts; a rule may read them. */
@@ -107,7 +107,8 @@ describe('Prometheus pattern rules (collector/rules/breakwater.rules.yaml)', fun
       workDir = await mkdtemp(join(tmpdir(), 'breakwater-rules-'));
       const bare = withoutAnnotations(rules);
       for (const name of ALERT_NAMES) await writeFile(join(workDir, `${name}.rules.yaml`), stringify(rulesForAlert(bare, name)));
-      const groupOrder = rules.groups.map((g) => g.name).sort((a, b) => Number(a.endsWith('.alerts')) - Number(b.endsWith('.alerts')));
+      const hasAlerts = (g: RuleGroup) => Number(g.rules.some(isAlert));
+      const groupOrder = [...rules.groups].sort((a, b) => hasAlerts(a) - hasAlerts(b)).map((g) => g.name);
       const queue = SCENARIOS.map((scenario, index) => ({ scenario, file: join(workDir, `scenario-${index}.yaml`) }));
       const worker = async () => {
         for (let job = queue.shift(); job !== undefined; job = queue.shift()) {

@@ -1,4 +1,4 @@
-import { context } from '@opentelemetry/api';
+import { context, SpanKind } from '@opentelemetry/api';
 import type { ReplayDecision } from '../../src/engine/policy.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
@@ -149,8 +149,11 @@ function isThenable(value: unknown): value is Promise<unknown> {
  * An attempt that times out rejects the caller, but pg's query keeps running on the
  * Client (it cannot be recalled without closing the caller's connection and whatever
  * transaction it holds); the Client's later queries queue behind it as they would have.
+ *
+ * `wrappedByOther`: another instrumentation's wrapper runs before this one and records
+ * its own CLIENT span for the call, so the attempt spans are INTERNAL.
  */
-export function managedClientQuery(runtime: Runtime, client: PgClientLike, original: QueryMethod, call: QueryCall): unknown {
+export function managedClientQuery(runtime: Runtime, client: PgClientLike, original: QueryMethod, call: QueryCall, wrappedByOther = false): unknown {
   const callerContext = context.active();
   const { statement, operation } = describeQuery(queryTextOf(call.config));
   const endpoint = clientEndpoint(client);
@@ -187,7 +190,7 @@ export function managedClientQuery(runtime: Runtime, client: PgClientLike, origi
         const decision = pgReplayDecision({ failure, inTransaction, atomic: statement.atomic, markedIdempotent });
         return decision === true && !canSendAgain(client) ? 'not_idempotent' : decision;
       },
-      attemptSpan: { name: span.name, kind: attemptSpanKind(callerContext), attributes: span.attributes },
+      attemptSpan: { name: span.name, kind: wrappedByOther ? SpanKind.INTERNAL : attemptSpanKind(callerContext), attributes: span.attributes },
     },
   );
   return deliver(outcome, call.callback, callerContext, client._Promise);

@@ -109,11 +109,12 @@ export class PgInstrumentation extends InstrumentationBase {
 
   private patchClient(proto: Prototype): void {
     const adapter = this;
-    this.wrapOnce(proto, 'query', (original) =>
-      function query(this: unknown, ...args: unknown[]): unknown {
-        return adapter.clientQuery(this as PgClientLike, original, args);
-      },
-    );
+    this.wrapOnce(proto, 'query', (original) => {
+      const wrapper = function query(this: unknown, ...args: unknown[]): unknown {
+        return adapter.clientQuery(this as PgClientLike, original, args, wrapper);
+      };
+      return wrapper;
+    });
   }
 
   private patchPool(proto: Prototype | undefined): void {
@@ -126,17 +127,46 @@ export class PgInstrumentation extends InstrumentationBase {
     );
   }
 
-  private clientQuery(client: PgClientLike, original: QueryMethod, args: unknown[]): unknown {
+  private clientQuery(client: PgClientLike, original: QueryMethod, args: unknown[], wrapper: QueryMethod): unknown {
     if (!this.active || !this.runtime.isEnabled('pg')) return original.apply(client, args);
     let call;
+    let wrappedByOther;
     try {
       if (shouldPassThrough()) return passThroughQuery(client, original, args);
       call = clientQueryCall(args[0], args[1], args[2]);
       if (call === undefined) return passThroughQuery(client, original, args);
+      wrappedByOther = this.wrappedByOther((client as { query?: unknown }).query, wrapper);
     } catch {
       return original.apply(client, args);
     }
-    return managedClientQuery(this.runtime, client, original, call);
+    return managedClientQuery(this.runtime, client, original, call, wrappedByOther);
+  }
+
+  private lastTop: unknown;
+  private lastTopWrapsUs = false;
+
+  /**
+   * Whether another instrumentation wrapped `query` on top of breakwater (the official
+   * pg instrumentation enabled after it). That one starts a CLIENT span for the call
+   * without making it active, so breakwater cannot see it in the context: it finds its
+   * own wrapper down the shimmer chain (`__original`) instead, and its attempt spans are
+   * then INTERNAL, leaving one CLIENT span for the call.
+   */
+  private wrappedByOther(top: unknown, wrapper: QueryMethod): boolean {
+    if (top === wrapper) return false;
+    if (top === this.lastTop) return this.lastTopWrapsUs;
+    let found = false;
+    let current = top;
+    for (let depth = 0; depth < 16 && typeof current === 'function'; depth++) {
+      if (current === wrapper) {
+        found = depth > 0;
+        break;
+      }
+      current = (current as { __original?: unknown }).__original;
+    }
+    this.lastTop = top;
+    this.lastTopWrapsUs = found;
+    return found;
   }
 
   private poolQuery(pool: PgPoolLike, original: QueryMethod, args: unknown[]): unknown {

@@ -139,7 +139,13 @@ export class PgInstrumentation extends InstrumentationBase {
     } catch {
       return original.apply(client, args);
     }
-    return managedClientQuery(this.runtime, client, original, call, wrappedByOther);
+    try {
+      return managedClientQuery(this.runtime, client, original, call, wrappedByOther);
+    } catch {
+      // Only the set-up can throw (the engine reports everything after as a rejection):
+      // pg has not been called yet, so the call goes to it as it is.
+      return original.apply(client, args);
+    }
   }
 
   private lastTop: unknown;
@@ -179,7 +185,11 @@ export class PgInstrumentation extends InstrumentationBase {
       return original.apply(pool, args);
     }
     if (call === undefined) return original.apply(pool, args);
-    return managedPoolQuery(this.runtime, pool, call);
+    try {
+      return managedPoolQuery(this.runtime, pool, call);
+    } catch {
+      return original.apply(pool, args);
+    }
   }
 
   private wrapOnce(proto: Prototype, name: string, makeWrapper: (original: QueryMethod) => QueryMethod): void {

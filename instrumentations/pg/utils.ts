@@ -102,6 +102,13 @@ export interface PgEndpoint {
   readonly attributes: Readonly<Attributes>;
   /** The database, or the address when there is none: the span name's `{target}`. */
   readonly spanTarget: string;
+  /** Attempt span shapes by operation, built once (bounded: operations come from SQL_COMMANDS). */
+  readonly spans: Map<string | undefined, AttemptSpanShape>;
+}
+
+export interface AttemptSpanShape {
+  readonly name: string;
+  readonly attributes: Attributes;
 }
 
 const KEY_SHAPE = /^postgresql(\+unix)?:\/\/(\[[^\]]+\]|[^/:]+):(\d+)(?:\/(.*))?$/;
@@ -129,7 +136,7 @@ export function endpointOf(config: unknown): PgEndpoint {
       spanTarget = attributes[ATTR_DB_NAMESPACE] as string;
     }
   }
-  return { target, attributes: Object.freeze(attributes), spanTarget };
+  return { target, attributes: Object.freeze(attributes), spanTarget, spans: new Map() };
 }
 
 function safeDecode(text: string): string {
@@ -141,10 +148,14 @@ function safeDecode(text: string): string {
 }
 
 /** The attempt span's name and attributes: `<db.operation.name> <target>` (semantic conventions). */
-export function attemptSpanOf(endpoint: PgEndpoint, operation: string | undefined): { name: string; attributes: Attributes } {
-  if (operation === undefined) return { name: endpoint.spanTarget, attributes: endpoint.attributes as Attributes };
-  return {
-    name: `${operation} ${endpoint.spanTarget}`,
-    attributes: { ...endpoint.attributes, [ATTR_DB_OPERATION_NAME]: operation },
-  };
+export function attemptSpanOf(endpoint: PgEndpoint, operation: string | undefined): AttemptSpanShape {
+  let shape = endpoint.spans.get(operation);
+  if (shape === undefined) {
+    shape =
+      operation === undefined
+        ? { name: endpoint.spanTarget, attributes: endpoint.attributes as Attributes }
+        : { name: `${operation} ${endpoint.spanTarget}`, attributes: Object.freeze({ ...endpoint.attributes, [ATTR_DB_OPERATION_NAME]: operation }) };
+    endpoint.spans.set(operation, shape);
+  }
+  return shape;
 }

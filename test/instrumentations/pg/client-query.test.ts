@@ -258,6 +258,34 @@ describe('pg adapter: Client and Pool queries on a real PostgreSQL', function ()
     expect(attemptSpans(h.otel.spans()).filter((s) => s.attributes['db.operation.name'] === 'SELECT' && s.attributes['db.namespace'] === server.database)).to.have.length(1);
   });
 
+  it('a Client query past the attempt timeout: the caller gets BREAKWATER_TIMEOUT, no replay, the Client works after it', async () => {
+    await h.stop();
+    h = startPgAdapter({ BREAKWATER_TIMEOUT_MS: '300' });
+    const client = await connectedClient();
+    h.otel.reset();
+    const err = await rejectionOf(client.query('SELECT pg_sleep(0.45)'));
+    expect(err.code).to.equal('BREAKWATER_TIMEOUT');
+    expect(parentSpans(h.otel.spans())[0]!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    // The statement kept the connection busy; the next query waits for it, then runs.
+    const res = await client.query('SELECT 1 AS one');
+    expect(res.rows).to.deep.equal([{ one: 1 }]);
+  });
+
+  it('pipeline mode: queries sent behind a pending BEGIN count as in the transaction', async () => {
+    await resetSequence();
+    const client = new h.pg.Client({ connectionString: server.url, pipeline: true } as never);
+    await client.connect();
+    cleanups.push(() => client.end());
+    h.otel.reset();
+    const begin = client.query('BEGIN');
+    const failing = rejectionOf(client.query(`SELECT ${FAIL_FN}(1)`));
+    await begin;
+    expect((await failing).code).to.equal('40001');
+    await client.query('ROLLBACK');
+    const suppressed = parentSpans(h.otel.spans()).map((s) => s.attributes['resilience.retry.suppressed']).filter((r) => r !== undefined);
+    expect(suppressed).to.deep.equal(['in_transaction']);
+  });
+
   it('disable() puts pg\'s own methods back', async () => {
     const before = h.pg.Client.prototype.query;
     h.adapter.disable();

@@ -5,7 +5,7 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 import { attemptSpanKind, callOriginal } from '../kit/calls.js';
 import { deliver } from './deliver.js';
 import type { QueryCall, QueryCallback } from './query-args.js';
-import { pgReplayDecision, type PgStatement } from './replay.js';
+import { pgReplayDecision, type PgStatement, type TransactionState } from './replay.js';
 import { settleQuery, transactionStateOf, type TrackedClient } from './transactions.js';
 import { attemptSpanOf, describeQuery, endpointOf, isSubmittable, queryTextOf, type PgEndpoint } from './utils.js';
 
@@ -50,52 +50,56 @@ function canSendAgain(client: PgClientLike): boolean {
  * is known to the next managed query.
  */
 export function passThroughQuery(client: PgClientLike, original: QueryMethod, args: unknown[]): unknown {
-  const [config, values, callback] = args;
-  if (config === null || config === undefined) return original.apply(client, args);
-  let statement: PgStatement;
+  let callArgs = args;
+  let settle: ((failed: boolean) => void) | undefined;
   try {
-    statement = describeQuery(queryTextOf(config)).statement;
-  } catch {
-    return original.apply(client, args);
-  }
-  const state = transactionStateOf(client);
-  state.send(statement);
-  let settled = false;
-  const settle = (failed: boolean): void => {
-    if (settled) return;
-    settled = true;
-    settleQuery(client, state, statement, failed);
-  };
-  if (isSubmittable(config)) {
-    hookSubmittable(config as SubmittableLike, settle);
-  } else {
-    const callbackIndex = callback ? 2 : typeof values === 'function' ? 1 : -1;
-    if (callbackIndex >= 0 && typeof args[callbackIndex] === 'function') {
-      const userCallback = args[callbackIndex] as QueryCallback;
-      const copy = args.slice();
-      copy[callbackIndex] = function (this: unknown, error: unknown, result?: unknown) {
-        settle(error !== null && error !== undefined);
-        return userCallback.call(this, error, result);
+    const [config, values, callback] = args;
+    if (config !== null && config !== undefined && typeof client === 'object' && client !== null) {
+      const statement = describeQuery(queryTextOf(config)).statement;
+      const state = transactionStateOf(client);
+      state.send(statement);
+      let settled = false;
+      const settleOnce = (failed: boolean): void => {
+        if (settled) return;
+        settled = true;
+        settleQuery(client, state, statement, failed);
       };
-      args = copy;
+      settle = settleOnce;
+      if (isSubmittable(config)) {
+        hookSubmittable(config as SubmittableLike, settleOnce);
+      } else {
+        const callbackIndex = callback ? 2 : typeof values === 'function' ? 1 : -1;
+        if (callbackIndex >= 0 && typeof args[callbackIndex] === 'function') {
+          const userCallback = args[callbackIndex] as QueryCallback;
+          callArgs = args.slice();
+          callArgs[callbackIndex] = function (this: unknown, error: unknown, result?: unknown) {
+            settleOnce(error !== null && error !== undefined);
+            return userCallback.call(this, error, result);
+          };
+        }
+      }
     }
+  } catch {
+    callArgs = args;
+    settle = undefined;
   }
   let returned: unknown;
   try {
-    returned = original.apply(client, args);
+    returned = original.apply(client, callArgs);
   } catch (error) {
-    settle(true);
+    settle?.(true);
     throw error;
   }
-  if (!settled && isThenable(returned)) {
+  if (settle !== undefined && callArgs === args && isThenable(returned)) {
+    const done = settle;
     // A derived promise, not a handler on pg's: the caller's unhandled rejection stays one.
     return returned.then(
       (result) => {
-        settle(false);
+        done(false);
         return result;
       },
       (error: unknown) => {
-        settle(true);
+        done(true);
         throw error;
       },
     );
@@ -154,12 +158,20 @@ function isThenable(value: unknown): value is Promise<unknown> {
  * its own CLIENT span for the call, so the attempt spans are INTERNAL.
  */
 export function managedClientQuery(runtime: Runtime, client: PgClientLike, original: QueryMethod, call: QueryCall, wrappedByOther = false): unknown {
-  const callerContext = context.active();
-  const { statement, operation } = describeQuery(queryTextOf(call.config));
-  const endpoint = clientEndpoint(client);
-  const state = transactionStateOf(client);
-  const markedIdempotent = idempotencyMark() === true;
-  const span = attemptSpanOf(endpoint, operation);
+  let callerContext, statement: PgStatement, endpoint, state: TransactionState, markedIdempotent: boolean, span, kind;
+  try {
+    callerContext = context.active();
+    const description = describeQuery(queryTextOf(call.config));
+    statement = description.statement;
+    endpoint = clientEndpoint(client);
+    state = transactionStateOf(client);
+    markedIdempotent = idempotencyMark() === true;
+    span = attemptSpanOf(endpoint, description.operation);
+    kind = wrappedByOther ? SpanKind.INTERNAL : attemptSpanKind(callerContext);
+  } catch {
+    // Set-up only (pg not called yet): the call goes to pg as it is.
+    return original.call(client, call.config, call.values, call.callback);
+  }
   let inTransaction = true;
 
   const outcome = runtime.execute(
@@ -190,7 +202,7 @@ export function managedClientQuery(runtime: Runtime, client: PgClientLike, origi
         const decision = pgReplayDecision({ failure, inTransaction, atomic: statement.atomic, markedIdempotent });
         return decision === true && !canSendAgain(client) ? 'not_idempotent' : decision;
       },
-      attemptSpan: { name: span.name, kind: wrappedByOther ? SpanKind.INTERNAL : attemptSpanKind(callerContext), attributes: span.attributes },
+      attemptSpan: { name: span.name, kind, attributes: span.attributes },
     },
   );
   return deliver(outcome, call.callback, callerContext, client._Promise);

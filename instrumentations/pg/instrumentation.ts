@@ -129,23 +129,29 @@ export class PgInstrumentation extends InstrumentationBase {
 
   private clientQuery(client: PgClientLike, original: QueryMethod, args: unknown[], wrapper: QueryMethod): unknown {
     if (!this.active || !this.runtime.isEnabled('pg')) return original.apply(client, args);
+    // Decide first, then call pg exactly once: an error pg throws goes to the caller as is.
     let call;
-    let wrappedByOther;
+    let wrappedByOther = false;
     try {
-      if (shouldPassThrough()) return passThroughQuery(client, original, args);
-      call = clientQueryCall(args[0], args[1], args[2]);
-      if (call === undefined) return passThroughQuery(client, original, args);
-      wrappedByOther = this.wrappedByOther((client as { query?: unknown }).query, wrapper);
+      call = shouldPassThrough() ? undefined : clientQueryCall(args[0], args[1], args[2]);
+      if (call !== undefined) wrappedByOther = this.wrappedByOther((client as { query?: unknown }).query, wrapper);
     } catch {
       return original.apply(client, args);
     }
+    if (call === undefined) return passThroughQuery(client, original, args);
+    return managedClientQuery(this.runtime, client, original, call, wrappedByOther);
+  }
+
+  private poolQuery(pool: PgPoolLike, original: QueryMethod, args: unknown[]): unknown {
+    if (!this.active || !this.runtime.isEnabled('pg')) return original.apply(pool, args);
+    let call;
     try {
-      return managedClientQuery(this.runtime, client, original, call, wrappedByOther);
+      call = shouldPassThrough() ? undefined : poolQueryCall(args[0], args[1], args[2]);
     } catch {
-      // Only the set-up can throw (the engine reports everything after as a rejection):
-      // pg has not been called yet, so the call goes to it as it is.
-      return original.apply(client, args);
+      return original.apply(pool, args);
     }
+    if (call === undefined) return original.apply(pool, args);
+    return managedPoolQuery(this.runtime, pool, original, call);
   }
 
   private lastTop: unknown;
@@ -173,23 +179,6 @@ export class PgInstrumentation extends InstrumentationBase {
     this.lastTop = top;
     this.lastTopWrapsUs = found;
     return found;
-  }
-
-  private poolQuery(pool: PgPoolLike, original: QueryMethod, args: unknown[]): unknown {
-    if (!this.active || !this.runtime.isEnabled('pg')) return original.apply(pool, args);
-    let call;
-    try {
-      if (shouldPassThrough()) return original.apply(pool, args);
-      call = poolQueryCall(args[0], args[1], args[2]);
-    } catch {
-      return original.apply(pool, args);
-    }
-    if (call === undefined) return original.apply(pool, args);
-    try {
-      return managedPoolQuery(this.runtime, pool, call);
-    } catch {
-      return original.apply(pool, args);
-    }
   }
 
   private wrapOnce(proto: Prototype, name: string, makeWrapper: (original: QueryMethod) => QueryMethod): void {

@@ -5,7 +5,7 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 import { attemptSpanKind, callOriginal } from '../kit/calls.js';
 import { deliver } from './deliver.js';
 import type { QueryCall } from './query-args.js';
-import { pgReplayDecision } from './replay.js';
+import { pgReplayDecision, type PgStatement } from './replay.js';
 import { transactionStateOf } from './transactions.js';
 import { attemptSpanOf, describeQuery, endpointOf, queryTextOf, type PgEndpoint } from './utils.js';
 
@@ -61,12 +61,20 @@ interface AttemptFacts {
  * notices) instead of lending a busy connection to the next caller. The statement may
  * have run: it is replayed only when marked idempotent.
  */
-export function managedPoolQuery(runtime: Runtime, pool: PgPoolLike, call: QueryCall): unknown {
-  const callerContext = context.active();
-  const { statement, operation } = describeQuery(queryTextOf(call.config));
-  const endpoint = poolEndpoint(pool);
-  const markedIdempotent = idempotencyMark() === true;
-  const span = attemptSpanOf(endpoint, operation);
+export function managedPoolQuery(runtime: Runtime, pool: PgPoolLike, original: (...args: unknown[]) => unknown, call: QueryCall): unknown {
+  let callerContext, statement: PgStatement, endpoint, markedIdempotent: boolean, span, kind;
+  try {
+    callerContext = context.active();
+    const description = describeQuery(queryTextOf(call.config));
+    statement = description.statement;
+    endpoint = poolEndpoint(pool);
+    markedIdempotent = idempotencyMark() === true;
+    span = attemptSpanOf(endpoint, description.operation);
+    kind = attemptSpanKind(callerContext);
+  } catch {
+    // Set-up only (pg-pool not called yet): the call goes to pg-pool as it is.
+    return original.call(pool, call.config, call.values, call.callback);
+  }
   let facts: AttemptFacts = { sent: false, inTransaction: false };
 
   const outcome = runtime.execute(
@@ -85,7 +93,7 @@ export function managedPoolQuery(runtime: Runtime, pool: PgPoolLike, call: Query
       target: endpoint.target,
       client: 'pg',
       canReplay: (failure) => pgReplayDecision({ failure, inTransaction: facts.inTransaction, atomic: statement.atomic, sent: facts.sent, markedIdempotent }),
-      attemptSpan: { name: span.name, kind: attemptSpanKind(callerContext), attributes: span.attributes },
+      attemptSpan: { name: span.name, kind, attributes: span.attributes },
     },
   );
   return deliver(outcome, call.callback, callerContext, pool.Promise);

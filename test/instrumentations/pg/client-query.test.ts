@@ -286,6 +286,15 @@ describe('pg adapter: Client and Pool queries on a real PostgreSQL', function ()
     expect(suppressed).to.deep.equal(['in_transaction']);
   });
 
+  it('what pg throws synchronously reaches the caller as pg throws it', async () => {
+    const client = await connectedClient();
+    h.otel.reset();
+    expect(() => client.query(null as never)).to.throw(TypeError, 'Client was passed a null or undefined query');
+    expect(() => client.query('SELECT 1', [], 'not a function' as never)).to.throw(TypeError, 'callback is not a function');
+    expect(h.otel.spans()).to.have.length(0);
+    expect((await client.query('SELECT 1 AS one')).rows).to.deep.equal([{ one: 1 }]); // the Client is unharmed
+  });
+
   it('disable() puts pg\'s own methods back', async () => {
     const before = h.pg.Client.prototype.query;
     h.adapter.disable();

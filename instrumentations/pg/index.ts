@@ -1,7 +1,13 @@
 import type { Adapter } from '../kit/adapter.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
+import { PgInstrumentation } from './instrumentation.js';
 
-// Placeholder until the pg adapter lands: hooks nothing.
-export function createPgAdapter(_runtime: Runtime): Adapter {
-  return { client: 'pg', enable: () => {}, disable: () => {} };
+/** pg 8: Client and Pool queries, promise and callback forms (docs/adapters/pg.md). */
+export function createPgAdapter(runtime: Runtime): Adapter {
+  const instrumentation = new PgInstrumentation(runtime);
+  return {
+    client: 'pg',
+    enable: () => instrumentation.enable(),
+    disable: () => instrumentation.disable(),
+  };
 }

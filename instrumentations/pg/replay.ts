@@ -109,16 +109,24 @@ const UNKNOWN: PgStatement = Object.freeze({ kinds: Object.freeze(['unknown'] as
 export function pgStatement(text: unknown): PgStatement {
   if (typeof text !== 'string') return UNKNOWN;
   try {
-    const kinds = splitStatements(text).map(kindOf);
-    return {
-      kinds,
-      controlsTransaction: kinds.some((k) => !NO_CONTROL_KINDS.has(k)),
-      atomic: kinds.every((k) => ATOMIC_KINDS.has(k)),
-    };
+    return pgStatementOf(splitStatements(text));
   } catch {
     return UNKNOWN;
   }
 }
+
+/** pgStatement() for a text already split (the adapter splits once for this and the span name). */
+export function pgStatementOf(statements: readonly SqlStatement[]): PgStatement {
+  const kinds = statements.map(kindOf);
+  return {
+    kinds,
+    controlsTransaction: kinds.some((k) => !NO_CONTROL_KINDS.has(k)),
+    atomic: kinds.every((k) => ATOMIC_KINDS.has(k)),
+  };
+}
+
+/** What pgStatement() answers for a query whose SQL text cannot be read. */
+export const UNKNOWN_STATEMENT: PgStatement = UNKNOWN;
 
 // ---------------------------------------------------------------------------------------
 // Transaction state of one connection

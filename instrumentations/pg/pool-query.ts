@@ -1,0 +1,186 @@
+import { context } from '@opentelemetry/api';
+import type { Attempt } from '../../src/engine/attempt.js';
+import { idempotencyMark } from '../../src/runtime/idempotency.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
+import { attemptSpanKind, callOriginal } from '../kit/calls.js';
+import { deliver } from './deliver.js';
+import type { QueryCall } from './query-args.js';
+import { pgReplayDecision, type PgStatement } from './replay.js';
+import { transactionStateOf } from './transactions.js';
+import { attemptSpanOf, describeQuery, endpointOf, queryTextOf, type PgEndpoint } from './utils.js';
+
+/** What the adapter uses of a pg-pool Pool. */
+export interface PgPoolLike {
+  readonly options?: unknown;
+  readonly Promise?: unknown;
+  connect(): PromiseLike<PooledClient>;
+}
+
+/** A client checked out of a pg-pool Pool. */
+interface PooledClient {
+  query(config: unknown, values?: unknown): PromiseLike<unknown>;
+  release(error?: unknown): void;
+  once(event: 'error', listener: (error: unknown) => void): unknown;
+  removeListener(event: 'error', listener: (error: unknown) => void): unknown;
+}
+
+const endpoints = new WeakMap<object, PgEndpoint>();
+
+function poolEndpoint(pool: PgPoolLike): PgEndpoint {
+  let endpoint = endpoints.get(pool);
+  if (endpoint === undefined) {
+    endpoint = endpointOf(pool.options);
+    endpoints.set(pool, endpoint);
+  }
+  return endpoint;
+}
+
+/** Why a client is dropped from the pool when breakwater gave up waiting for its query. */
+export const ABANDONED_MESSAGE = 'breakwater: the attempt timed out while this client ran a query; the connection is discarded';
+
+/** Where one attempt stood when it failed: what pgReplayDecision needs. */
+interface AttemptFacts {
+  /** false until the query was handed to a client: a failed checkout wrote nothing. */
+  sent: boolean | undefined;
+  inTransaction: boolean;
+}
+
+/**
+ * One `pool.query()` as a logical call. Each attempt does what pg-pool's own query does:
+ * check a client out (`pool.connect()`), run the query on it, release it (with the error
+ * when the query failed, so the pool discards the client, as pg-pool does). A failed
+ * checkout (refused, timed out, too many connections) is an attempt like any other, with
+ * its own span, and may always be retried: nothing was written.
+ *
+ * The attempt's `client.query` runs with tracing suppressed, so it reaches breakwater's
+ * Client wrapper as a pass-through (its statement still feeds that client's transaction
+ * tracker) and an official pg instrumentation records nothing for it.
+ *
+ * When the attempt times out while the query runs, the client is released with an error:
+ * the pool closes that connection (which also stops the statement once the server
+ * notices) instead of lending a busy connection to the next caller. The statement may
+ * have run: it is replayed only when marked idempotent.
+ */
+export function managedPoolQuery(runtime: Runtime, pool: PgPoolLike, original: (...args: unknown[]) => unknown, call: QueryCall): unknown {
+  let callerContext, statement: PgStatement, endpoint, markedIdempotent: boolean, span, kind;
+  try {
+    callerContext = context.active();
+    const description = describeQuery(queryTextOf(call.config));
+    statement = description.statement;
+    endpoint = poolEndpoint(pool);
+    markedIdempotent = idempotencyMark() === true;
+    span = attemptSpanOf(endpoint, description.operation);
+    kind = attemptSpanKind(callerContext);
+  } catch {
+    // Set-up only (pg-pool not called yet): the call goes to pg-pool as it is.
+    return original.call(pool, call.config, call.values, call.callback);
+  }
+  let facts: AttemptFacts = { sent: false, inTransaction: false };
+
+  const outcome = runtime.execute(
+    async (attempt: Attempt) => {
+      const current: AttemptFacts = { sent: false, inTransaction: false };
+      facts = current;
+      const signal = attempt.signal;
+      const client = await checkOut(pool, signal);
+      // A client released while its connection was inside a transaction (an application
+      // bug pg-pool does not catch) would run this query inside it.
+      current.inTransaction = transactionStateOf(client).inTransaction || statement.controlsTransaction;
+      current.sent = undefined;
+      return runOnClient(client, call, signal);
+    },
+    {
+      target: endpoint.target,
+      client: 'pg',
+      canReplay: (failure) => pgReplayDecision({ failure, inTransaction: facts.inTransaction, atomic: statement.atomic, sent: facts.sent, markedIdempotent }),
+      attemptSpan: { name: span.name, kind, attributes: span.attributes },
+    },
+  );
+  return deliver(outcome, call.callback, callerContext, pool.Promise);
+}
+
+/** `pool.connect()`, given up at the attempt's end; a client that arrives later goes back to the pool unused. */
+function checkOut(pool: PgPoolLike, signal: AbortSignal): Promise<PooledClient> {
+  return new Promise<PooledClient>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    let done = false;
+    const onAbort = (): void => {
+      done = true;
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    let pending: PromiseLike<PooledClient>;
+    try {
+      pending = callOriginal(() => pool.connect());
+    } catch (error) {
+      signal.removeEventListener('abort', onAbort);
+      reject(error);
+      return;
+    }
+    pending.then(
+      (client) => {
+        signal.removeEventListener('abort', onAbort);
+        if (done) {
+          client.release();
+          return;
+        }
+        done = true;
+        resolve(client);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (done) return;
+        done = true;
+        reject(error);
+      },
+    );
+  });
+}
+
+/** The query on a checked-out client, and its release exactly once (pg-pool throws on a second). */
+function runOnClient(client: PooledClient, call: QueryCall, signal: AbortSignal): Promise<unknown> {
+  return new Promise<unknown>((resolve, reject) => {
+    let released = false;
+    const release = (error?: unknown): boolean => {
+      if (released) return false;
+      released = true;
+      client.removeListener('error', onClientError);
+      signal.removeEventListener('abort', onAbort);
+      try {
+        client.release(error);
+      } catch {
+        // pg-pool's own release failing must not turn into the caller's error
+      }
+      return true;
+    };
+    // A checked-out client has no 'error' listener of the pool's: without this one, a
+    // connection error while the query runs would be an unhandled 'error' event.
+    const onClientError = (error: unknown): void => {
+      if (release(error)) reject(error);
+    };
+    const onAbort = (): void => {
+      if (release(new Error(ABANDONED_MESSAGE))) reject(signal.reason);
+    };
+    client.once('error', onClientError);
+    signal.addEventListener('abort', onAbort, { once: true });
+    let pending: PromiseLike<unknown>;
+    try {
+      pending = callOriginal(() => client.query(call.config, call.values));
+    } catch (error) {
+      release(error);
+      reject(error);
+      return;
+    }
+    pending.then(
+      (result) => {
+        if (release()) resolve(result);
+      },
+      (error: unknown) => {
+        if (release(error)) reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,161 @@
+import type { Attributes } from '@opentelemetry/api';
+import { pgTargetKey } from '../../src/target-key.js';
+import { pgStatementOf, UNKNOWN_STATEMENT, type PgStatement } from './replay.js';
+import {
+  ATTR_DB_NAMESPACE,
+  ATTR_DB_OPERATION_NAME,
+  ATTR_DB_SYSTEM_NAME,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  DB_SYSTEM_POSTGRESQL,
+} from './semconv.js';
+import { splitStatements } from './statements.js';
+
+// ---------------------------------------------------------------------------------------
+// The SQL text of a call
+
+/** What the adapter needs of a query's SQL text: its replay facts and its operation name. */
+export interface QueryDescription {
+  readonly statement: PgStatement;
+  /** `db.operation.name`: an SQL command keyword, never anything the caller wrote freely. */
+  readonly operation: string | undefined;
+}
+
+/**
+ * PostgreSQL's SQL commands (the first keyword of every statement in its reference).
+ * Only these become `db.operation.name`: a text that starts with anything else (a typo,
+ * a value pasted where SQL belongs) must not reach a span name, where it could leak a
+ * secret or explode the name space.
+ */
+const SQL_COMMANDS: ReadonlySet<string> = new Set([
+  'ABORT', 'ALTER', 'ANALYZE', 'BEGIN', 'CALL', 'CHECKPOINT', 'CLOSE', 'CLUSTER', 'COMMENT', 'COMMIT', 'COPY',
+  'CREATE', 'DEALLOCATE', 'DECLARE', 'DELETE', 'DISCARD', 'DO', 'DROP', 'END', 'EXECUTE', 'EXPLAIN', 'FETCH',
+  'GRANT', 'IMPORT', 'INSERT', 'LISTEN', 'LOAD', 'LOCK', 'MERGE', 'MOVE', 'NOTIFY', 'PREPARE', 'REASSIGN',
+  'REFRESH', 'REINDEX', 'RELEASE', 'RESET', 'REVOKE', 'ROLLBACK', 'SAVEPOINT', 'SECURITY', 'SELECT', 'SET',
+  'SHOW', 'START', 'TABLE', 'TRUNCATE', 'UNLISTEN', 'UPDATE', 'VACUUM', 'VALUES', 'WITH',
+]);
+
+const UNKNOWN_DESCRIPTION: QueryDescription = Object.freeze({ statement: UNKNOWN_STATEMENT, operation: undefined });
+
+/**
+ * Applications send the same few texts over and over: their descriptions are kept
+ * (bounded, short texts only) so the hot path reads the SQL once per text, not per call.
+ */
+const CACHE_LIMIT = 512;
+const CACHEABLE_LENGTH = 4096;
+const cache = new Map<string, QueryDescription>();
+
+function operationOf(firstWords: readonly (string | undefined)[]): string | undefined {
+  if (firstWords.length === 0) return undefined;
+  const first = firstWords[0];
+  const same = firstWords.every((w) => w === first);
+  // The semantic conventions name a batch `BATCH <operation>` when its operations agree.
+  if (firstWords.length > 1) return same && first !== undefined && SQL_COMMANDS.has(first) ? `BATCH ${first}` : 'BATCH';
+  return first !== undefined && SQL_COMMANDS.has(first) ? first : undefined;
+}
+
+/** Reads a query's SQL text (a string; anything else is unknown). Never throws. */
+export function describeQuery(text: unknown): QueryDescription {
+  if (typeof text !== 'string') return UNKNOWN_DESCRIPTION;
+  const cached = cache.get(text);
+  if (cached !== undefined) return cached;
+  let description: QueryDescription;
+  try {
+    const statements = splitStatements(text);
+    description = { statement: pgStatementOf(statements), operation: operationOf(statements.map((s) => s.words[0])) };
+  } catch {
+    return UNKNOWN_DESCRIPTION;
+  }
+  if (text.length <= CACHEABLE_LENGTH) {
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(text, description);
+  }
+  return description;
+}
+
+/** A query config's `text` (`client.query({ text })`, a Submittable's `text`), without throwing. */
+export function queryTextOf(config: unknown): unknown {
+  if (typeof config === 'string') return config;
+  try {
+    return (config as { text?: unknown } | null | undefined)?.text;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A pg Submittable (pg-cursor, pg-query-stream, `new Query()`): pg drives it itself. */
+export function isSubmittable(config: unknown): boolean {
+  try {
+    return typeof (config as { submit?: unknown } | null | undefined)?.submit === 'function';
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Where the call goes
+
+/** A target key and the span attributes that name the same endpoint. */
+export interface PgEndpoint {
+  readonly target: string;
+  /** db.system.name, db.namespace, server.address, server.port (what is known). */
+  readonly attributes: Readonly<Attributes>;
+  /** The database, or the address when there is none: the span name's `{target}`. */
+  readonly spanTarget: string;
+  /** Attempt span shapes by operation, built once (bounded: operations come from SQL_COMMANDS). */
+  readonly spans: Map<string | undefined, AttemptSpanShape>;
+}
+
+export interface AttemptSpanShape {
+  readonly name: string;
+  readonly attributes: Attributes;
+}
+
+const KEY_SHAPE = /^postgresql(\+unix)?:\/\/(\[[^\]]+\]|[^/:]+):(\d+)(?:\/(.*))?$/;
+
+/**
+ * The endpoint of a pg Client or Pool, read from its target key: the key already holds
+ * exactly what may be shown (no user, no password, no query parameters), so the span
+ * attributes can never say more than the key. A unix socket's directory is left out of
+ * `server.address` as it is of the key (it may name a user).
+ */
+export function endpointOf(config: unknown): PgEndpoint {
+  const target = pgTargetKey(config);
+  const attributes: Attributes = { [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_POSTGRESQL };
+  const match = KEY_SHAPE.exec(target);
+  let spanTarget = DB_SYSTEM_POSTGRESQL;
+  if (match !== null) {
+    const [, unix, host, port, database] = match;
+    if (unix === undefined && host !== undefined && port !== undefined) {
+      attributes[ATTR_SERVER_ADDRESS] = host.startsWith('[') ? host.slice(1, -1) : host;
+      attributes[ATTR_SERVER_PORT] = Number(port);
+      spanTarget = `${host}:${port}`;
+    }
+    if (database !== undefined && database !== '') {
+      attributes[ATTR_DB_NAMESPACE] = safeDecode(database);
+      spanTarget = attributes[ATTR_DB_NAMESPACE] as string;
+    }
+  }
+  return { target, attributes: Object.freeze(attributes), spanTarget, spans: new Map() };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The attempt span's name and attributes: `<db.operation.name> <target>` (semantic conventions). */
+export function attemptSpanOf(endpoint: PgEndpoint, operation: string | undefined): AttemptSpanShape {
+  let shape = endpoint.spans.get(operation);
+  if (shape === undefined) {
+    shape =
+      operation === undefined
+        ? { name: endpoint.spanTarget, attributes: endpoint.attributes as Attributes }
+        : { name: `${operation} ${endpoint.spanTarget}`, attributes: Object.freeze({ ...endpoint.attributes, [ATTR_DB_OPERATION_NAME]: operation }) };
+    endpoint.spans.set(operation, shape);
+  }
+  return shape;
+}

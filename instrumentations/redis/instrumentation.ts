@@ -23,7 +23,7 @@ const SUPPORTED = ['>=5.0.0 <7'];
 const CLIENT_FILE = `${MODULE}/dist/lib/client/index.js`;
 const MULTI_FILE = `${MODULE}/dist/lib/client/multi-command.js`;
 
-/** Marks the functions this adapter installed, so it never wraps twice nor unwraps another's. */
+/** Holds, on each wrapper this adapter installed, the method it wraps: never wrapped twice, never another's unwrapped. */
 const OURS = Symbol.for('breakwater.redis.wrapper');
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
@@ -108,22 +108,35 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     return undefined;
   }
 
+  /**
+   * Installs a wrapper by plain assignment, the original kept under OURS, instead of
+   * shimmer's `_wrap`: the official redis instrumentation unwraps any shimmer-wrapped
+   * `sendCommand` before wrapping its own (`isWrapped` then `_unwrap`), which would
+   * silently strip breakwater when it is registered second. A wrapper it cannot see
+   * gets wrapped instead, and both layers stay.
+   */
   private wrapOnce(proto: Record<string, unknown>, name: string, wrapper: (original: Method) => Method): void {
     const current = proto[name];
-    if (typeof current !== 'function' || (current as unknown as Record<symbol, unknown>)[OURS] === true) return;
-    this._wrap(proto, name, ((original: Method) => {
-      const wrapped = wrapper(original);
-      Object.defineProperty(wrapped, OURS, { value: true });
-      return wrapped;
-    }) as never);
+    if (typeof current !== 'function' || OURS in current) return;
+    const wrapped = wrapper(current as Method);
+    Object.defineProperty(wrapped, OURS, { value: current });
+    const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+    Object.defineProperty(proto, name, {
+      value: wrapped,
+      writable: descriptor?.writable ?? true,
+      enumerable: descriptor?.enumerable ?? false,
+      configurable: true,
+    });
   }
 
   /** Removes only this adapter's wrappers; one another instrumentation put on top stays (ours then passes through). */
   private unpatch(proto: Record<string, unknown> | undefined, names: readonly string[]): void {
     if (proto === undefined) return;
     for (const name of names) {
-      const current = proto[name] as unknown as Record<symbol, unknown> | undefined;
-      if (current?.[OURS] === true) this._unwrap(proto, name);
+      const current = proto[name];
+      if (typeof current !== 'function' || !(OURS in current)) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+      Object.defineProperty(proto, name, { ...descriptor, value: (current as unknown as Record<symbol, unknown>)[OURS] });
     }
   }
 

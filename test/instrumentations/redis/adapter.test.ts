@@ -205,6 +205,24 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
       expect(parents().at(-1)?.attributes['resilience.retry.suppressed']).to.equal('in_transaction');
     });
 
+    it('replays nothing sent after a raw sendCommand([\'MULTI\']) on that connection, and forgets it with the connection', async () => {
+      const bytes = await handshakeBytes();
+      client = await connectedClient(setup.redis, viaProxy());
+      await cutNextCommand(client, bytes);
+      otel.reset();
+      const c = client;
+      const [multi, set] = await Promise.allSettled([c.sendCommand(['MULTI']), c.sendCommand(['SET', key, 'queued'])]);
+      expect(multi.status).to.equal('rejected');
+      expect(set.status, 'a SET queued in the transaction is not replayed outside it').to.equal('rejected');
+      expect(attemptSpans().map((s) => s.name)).to.deep.equal(['MULTI', 'SET']);
+      expect(parents().map((p) => p.attributes['resilience.retry.suppressed'])).to.deep.equal(['in_transaction', 'in_transaction']);
+      // The server forgot the MULTI with the connection: on the new one a cut GET is replayed again.
+      await cutNextCommand(client, bytes);
+      otel.reset();
+      expect(await client.get(key)).to.equal(null);
+      expect(attemptSpans().filter((s) => s.name === 'GET')).to.have.length(2);
+    });
+
     it('retries a pipeline of reads and idempotent writes, not one holding an INCR', async () => {
       const bytes = await handshakeBytes();
       client = await connectedClient(setup.redis, viaProxy());

@@ -244,6 +244,8 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     try {
       const connection = connectionOf(client.options);
       const markedIdempotent = idempotencyMark();
+      // A pipeline sent inside a raw MULTI is queued in that transaction.
+      const inMulti = this.transactions.isOpen(client._self ?? client);
       const extra = commands.length >= 2 ? { [ATTR_DB_OPERATION_BATCH_SIZE]: commands.length } : undefined;
       execute = {
         target: connection.target,
@@ -253,7 +255,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
         canReplay:
           operation === 'MULTI'
             ? () => 'in_transaction'
-            : (failure) => redisPipelineReplayDecision({ commands: commands.map(argsOf), markedIdempotent, failure }),
+            : (failure) => (inMulti ? 'in_transaction' : redisPipelineReplayDecision({ commands: commands.map(argsOf), markedIdempotent, failure })),
       };
     } catch {
       return original.apply(client, callArgs) as Promise<unknown>;

@@ -97,6 +97,38 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
     expect(attemptSpans()[0]!.status.code).to.equal(SpanStatusCode.ERROR);
   });
 
+  it("gives the caller's abort back as node-redis's own AbortError, never retried", async () => {
+    client = await connectedClient(setup.redis, { url: server.url });
+    otel.reset();
+    const controller = new AbortController();
+    controller.abort();
+    const error = await client
+      .withAbortSignal(controller.signal)
+      .get(key)
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(error?.constructor.name).to.equal('AbortError');
+    expect(error?.message).to.equal('The command was aborted');
+    expect(getClassification(error)?.category).to.equal('cancelled');
+    expect(attemptSpans()).to.have.length(1);
+  });
+
+  it('retries a command on a closed client ("never left"), then gives back the client\'s ClientClosedError', async () => {
+    client = await connectedClient(setup.redis, { url: server.url });
+    client.destroy();
+    otel.reset();
+    const error = await client.incr(key).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.constructor.name).to.equal('ClientClosedError');
+    expect(error?.message).to.equal('The client is closed');
+    expect(attemptSpans()).to.have.length(3);
+    expect(parents()[0]!.attributes['resilience.retry.suppressed']).to.equal('max_attempts');
+  });
+
   describe('through a fault proxy', () => {
     let proxy: FaultProxy;
     beforeEach(async () => {

@@ -25,6 +25,8 @@ const MULTI_FILE = `${MODULE}/dist/lib/client/multi-command.js`;
 
 /** Holds, on each wrapper this adapter installed, the method it wraps: never wrapped twice, never another's unwrapped. */
 const OURS = Symbol.for('breakwater.redis.wrapper');
+/** The adapter instance a wrapper belongs to. */
+const OWNER = Symbol.for('breakwater.redis.owner');
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -116,10 +118,18 @@ export class RedisClientInstrumentation extends InstrumentationBase {
    * gets wrapped instead, and both layers stay.
    */
   private wrapOnce(proto: Record<string, unknown>, name: string, wrapper: (original: Method) => Method): void {
-    const current = proto[name];
-    if (typeof current !== 'function' || OURS in current) return;
+    let current = proto[name];
+    if (typeof current !== 'function') return;
+    if (OURS in current) {
+      // Another adapter instance's (an earlier runtime, now disabled, or the other
+      // module format's copy): the one enabled last owns the method.
+      if ((current as unknown as Record<symbol, unknown>)[OWNER] === this) return;
+      current = (current as unknown as Record<symbol, unknown>)[OURS];
+      if (typeof current !== 'function') return;
+    }
     const wrapped = wrapper(current as Method);
     Object.defineProperty(wrapped, OURS, { value: current });
+    Object.defineProperty(wrapped, OWNER, { value: this });
     const descriptor = Object.getOwnPropertyDescriptor(proto, name);
     Object.defineProperty(proto, name, {
       value: wrapped,

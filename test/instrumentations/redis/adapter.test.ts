@@ -129,6 +129,20 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
     expect(parents()[0]!.attributes['resilience.retry.suppressed']).to.equal('max_attempts');
   });
 
+  it('leaves the hooks to the adapter enabled last (a second runtime takes over, none stacks)', async () => {
+    const second = enableRedisAdapter();
+    try {
+      client = await connectedClient(second.redis, { url: server.url });
+      otel.reset();
+      await client.get(key);
+      expect(second.runtime.circuits().map((c) => c.target)).to.deep.equal([`redis://127.0.0.1:${server.port}/0`]);
+      expect(setup.runtime.circuits()).to.deep.equal([]);
+      expect(attemptSpans()).to.have.length(1);
+    } finally {
+      second.adapter.disable();
+    }
+  });
+
   describe('through a fault proxy', () => {
     let proxy: FaultProxy;
     beforeEach(async () => {

@@ -69,13 +69,19 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     const clientFile = new InstrumentationNodeModuleFile(
       CLIENT_FILE,
       SUPPORTED,
-      (exports: unknown) => this.patchClient(prototypeOf(exports)) ?? exports,
+      (exports: unknown) => {
+        this.patchClient(prototypeOf(exports));
+        return exports;
+      },
       (exports: unknown) => this.unpatch(prototypeOf(exports), CLIENT_METHODS),
     );
     const multiFile = new InstrumentationNodeModuleFile(
       MULTI_FILE,
       SUPPORTED,
-      (exports: unknown) => this.patchMulti(prototypeOf(exports)) ?? exports,
+      (exports: unknown) => {
+        this.patchMulti(prototypeOf(exports));
+        return exports;
+      },
       (exports: unknown) => this.unpatch(prototypeOf(exports), MULTI_METHODS),
     );
     // The package's main module is left alone: the files above hold the prototypes.
@@ -96,18 +102,16 @@ export class RedisClientInstrumentation extends InstrumentationBase {
 
   // ---- patching ---------------------------------------------------------------
 
-  private patchClient(proto: Record<string, unknown> | undefined): undefined {
-    if (proto === undefined) return undefined;
+  private patchClient(proto: Record<string, unknown> | undefined): void {
+    if (proto === undefined) return;
     this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original));
     this.wrapOnce(proto, '_executeMulti', (original) => this.batchWrapper(original, 'MULTI'));
     this.wrapOnce(proto, '_executePipeline', (original) => this.batchWrapper(original, 'PIPELINE'));
-    return undefined;
   }
 
-  private patchMulti(proto: Record<string, unknown> | undefined): undefined {
-    if (proto === undefined) return undefined;
+  private patchMulti(proto: Record<string, unknown> | undefined): void {
+    if (proto === undefined) return;
     this.wrapOnce(proto, 'addCommand', (original) => this.multiAddWrapper(original));
-    return undefined;
   }
 
   /**

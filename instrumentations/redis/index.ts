@@ -1,7 +1,13 @@
 import type { Adapter } from '../kit/adapter.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
+import { RedisClientInstrumentation } from './instrumentation.js';
 
-// Placeholder until the redis adapter lands: hooks nothing.
-export function createRedisAdapter(_runtime: Runtime): Adapter {
-  return { client: 'redis', enable: () => {}, disable: () => {} };
+/** node-redis (`redis` 5 and 6, `@redis/client`): commands, MULTI and pipelines (docs/adapters/redis.md). */
+export function createRedisAdapter(runtime: Runtime): Adapter {
+  const instrumentation = new RedisClientInstrumentation(runtime);
+  return {
+    client: 'redis',
+    enable: () => instrumentation.enable(),
+    disable: () => instrumentation.disable(),
+  };
 }

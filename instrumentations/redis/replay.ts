@@ -416,3 +416,37 @@ export function redisReplayDecision(input: RedisReplayInput): ReplayDecision {
     return 'not_idempotent';
   }
 }
+
+/** What the pipeline decision needs of each command: its whole argument list, name first. */
+export interface RedisPipelineInput {
+  /** Each command as sent: `[name, ...args]` (node-redis's `{ args }` entries, ioredis's name and args joined). */
+  commands: ReadonlyArray<readonly unknown[]>;
+  markedIdempotent?: boolean;
+  sent?: boolean;
+  failure?: unknown;
+}
+
+/**
+ * Whether a failed pipeline (commands written together, no MULTI) may be sent again
+ * whole: only when every command in it may be (redisReplayDecision), since the
+ * failure may have come after any of them ran. The first refusal is the answer.
+ * Never throws.
+ */
+export function redisPipelineReplayDecision(input: RedisPipelineInput): ReplayDecision {
+  try {
+    for (const command of input.commands) {
+      const list = Array.isArray(command) ? command : [];
+      const decision = redisReplayDecision({
+        command: list[0],
+        args: list.slice(1),
+        markedIdempotent: input.markedIdempotent,
+        sent: input.sent,
+        failure: input.failure,
+      });
+      if (decision !== true) return decision;
+    }
+    return true;
+  } catch {
+    return 'not_idempotent';
+  }
+}

@@ -1,0 +1,332 @@
+import { SpanKind } from '@opentelemetry/api';
+import {
+  InstrumentationBase,
+  InstrumentationNodeModuleDefinition,
+  InstrumentationNodeModuleFile,
+} from '@opentelemetry/instrumentation';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ExecuteOptions } from '../../src/engine/policy.js';
+import { idempotencyMark } from '../../src/runtime/idempotency.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
+import { attemptSpanKind, callOriginal, shouldPassThrough } from '../kit/calls.js';
+import { redisPipelineReplayDecision, redisReplayDecision } from './replay.js';
+import { ATTR_DB_OPERATION_BATCH_SIZE } from './semconv.js';
+import { RawTransactions } from './transaction.js';
+import { commandName, connectionOf, operationAttributes } from './utils.js';
+
+const VERSION = '0.1.0';
+const MODULE = '@redis/client';
+/** node-redis 5 and 6 (`redis` 5.x/6.x ship `@redis/client` of the same major). */
+const SUPPORTED = ['>=5.0.0 <7'];
+const CLIENT_FILE = `${MODULE}/dist/lib/client/index.js`;
+const MULTI_FILE = `${MODULE}/dist/lib/client/multi-command.js`;
+
+/** Holds, on each wrapper this adapter installed, the method it wraps: never wrapped twice, never another's unwrapped. */
+const OURS = Symbol.for('breakwater.redis.wrapper');
+/** The adapter instance a wrapper belongs to. */
+const OWNER = Symbol.for('breakwater.redis.owner');
+
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+
+/** The parts of a node-redis client (or its per-call proxy) the adapter reads. */
+interface RedisClientLike {
+  readonly options?: unknown;
+  readonly _self?: object;
+  readonly _commandOptions?: { abortSignal?: unknown };
+}
+
+interface BatchEntry {
+  readonly args?: unknown;
+}
+
+/**
+ * Hooks node-redis (5 and 6) where every command goes through:
+ * - `RedisClient.prototype.sendCommand`: every typed command (`client.get`, through
+ *   `_executeCommand`), `client.sendCommand([...])`, scripts, pools, cluster and
+ *   sentinel nodes. One logical call each, retried through the same method.
+ * - `RedisClient.prototype._executeMulti`: `multi().exec()`, one call, never replayed.
+ * - `RedisClient.prototype._executePipeline`: `multi().execAsPipeline()`, one call,
+ *   replayed only when every command in it may be.
+ * - `RedisClientMultiCommand.prototype.addCommand`: only to keep an official
+ *   instrumentation's per-command spans from doubling ours (see batchSpanKind).
+ */
+export class RedisClientInstrumentation extends InstrumentationBase {
+  private active = false;
+  private readonly transactions = new RawTransactions();
+  /** Argument arrays queued in a multi while another instrumentation's CLIENT span was active. */
+  private readonly foreignTraced = new WeakSet<object>();
+  /** Prototypes patched from the require cache (loaded before enable()), unpatched by disable(). */
+  private readonly preloaded: Array<{ proto: Record<string, unknown>; names: string[] }> = [];
+
+  constructor(private readonly runtime: Runtime) {
+    super('breakwater-redis', VERSION, { enabled: false });
+  }
+
+  protected init(): InstrumentationNodeModuleDefinition[] {
+    // Called by the base constructor, before this class's fields exist: build only closures.
+    const clientFile = new InstrumentationNodeModuleFile(
+      CLIENT_FILE,
+      SUPPORTED,
+      (exports: unknown) => {
+        this.patchClient(prototypeOf(exports));
+        return exports;
+      },
+      (exports: unknown) => this.unpatch(prototypeOf(exports), CLIENT_METHODS),
+    );
+    const multiFile = new InstrumentationNodeModuleFile(
+      MULTI_FILE,
+      SUPPORTED,
+      (exports: unknown) => {
+        this.patchMulti(prototypeOf(exports));
+        return exports;
+      },
+      (exports: unknown) => this.unpatch(prototypeOf(exports), MULTI_METHODS),
+    );
+    // The package's main module is left alone: the files above hold the prototypes.
+    return [new InstrumentationNodeModuleDefinition(MODULE, SUPPORTED, (exports: unknown) => exports, undefined, [clientFile, multiFile])];
+  }
+
+  override enable(): void {
+    super.enable();
+    this.active = true;
+    this.patchPreloaded();
+  }
+
+  override disable(): void {
+    this.active = false;
+    super.disable();
+    for (const { proto, names } of this.preloaded.splice(0)) this.unpatch(proto, names);
+  }
+
+  // ---- patching ---------------------------------------------------------------
+
+  private patchClient(proto: Record<string, unknown> | undefined): void {
+    if (proto === undefined) return;
+    this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original));
+    this.wrapOnce(proto, '_executeMulti', (original) => this.batchWrapper(original, 'MULTI'));
+    this.wrapOnce(proto, '_executePipeline', (original) => this.batchWrapper(original, 'PIPELINE'));
+  }
+
+  private patchMulti(proto: Record<string, unknown> | undefined): void {
+    if (proto === undefined) return;
+    this.wrapOnce(proto, 'addCommand', (original) => this.multiAddWrapper(original));
+  }
+
+  /**
+   * Installs a wrapper by plain assignment, the original kept under OURS, instead of
+   * shimmer's `_wrap`: the official redis instrumentation unwraps any shimmer-wrapped
+   * `sendCommand` before wrapping its own (`isWrapped` then `_unwrap`), which would
+   * silently strip breakwater when it is registered second. A wrapper it cannot see
+   * gets wrapped instead, and both layers stay.
+   */
+  private wrapOnce(proto: Record<string, unknown>, name: string, wrapper: (original: Method) => Method): void {
+    let current = proto[name];
+    if (typeof current !== 'function') return;
+    if (OURS in current) {
+      // Another adapter instance's (an earlier runtime, now disabled, or the other
+      // module format's copy): the one enabled last owns the method.
+      if ((current as unknown as Record<symbol, unknown>)[OWNER] === this) return;
+      current = (current as unknown as Record<symbol, unknown>)[OURS];
+      if (typeof current !== 'function') return;
+    }
+    const wrapped = wrapper(current as Method);
+    Object.defineProperty(wrapped, OURS, { value: current });
+    Object.defineProperty(wrapped, OWNER, { value: this });
+    const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+    Object.defineProperty(proto, name, {
+      value: wrapped,
+      writable: descriptor?.writable ?? true,
+      enumerable: descriptor?.enumerable ?? false,
+      configurable: true,
+    });
+  }
+
+  /** Removes only this adapter's wrappers; one another instrumentation put on top stays (ours then passes through). */
+  private unpatch(proto: Record<string, unknown> | undefined, names: readonly string[]): void {
+    if (proto === undefined) return;
+    for (const name of names) {
+      const current = proto[name];
+      if (typeof current !== 'function' || !(OURS in current)) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+      Object.defineProperty(proto, name, { ...descriptor, value: (current as unknown as Record<symbol, unknown>)[OURS] });
+    }
+  }
+
+  /**
+   * A node-redis loaded before enable() (required by the app before register ran its
+   * hooks, or by another test): require-in-the-middle never sees it, so its
+   * prototypes are patched from the require cache.
+   */
+  private patchPreloaded(): void {
+    let cache: NodeJS.Dict<NodeModule>;
+    try {
+      cache = createRequire(path.join(process.cwd(), 'index.js')).cache;
+    } catch {
+      return;
+    }
+    for (const [filename, loaded] of Object.entries(cache)) {
+      if (loaded === undefined || !loaded.loaded) continue;
+      const file = filename.split(path.sep).join('/');
+      const isClient = file.endsWith(`/${CLIENT_FILE}`);
+      const isMulti = file.endsWith(`/${MULTI_FILE}`);
+      if ((!isClient && !isMulti) || !supportedPackage(file)) continue;
+      const proto = prototypeOf(loaded.exports);
+      if (proto === undefined) continue;
+      if (isClient) this.patchClient(proto);
+      else this.patchMulti(proto);
+      this.preloaded.push({ proto, names: isClient ? CLIENT_METHODS : MULTI_METHODS });
+    }
+  }
+
+  // ---- wrappers ---------------------------------------------------------------
+
+  private sendCommandWrapper(original: Method): Method {
+    const adapter = this;
+    return function sendCommand(this: unknown, args: unknown, options?: unknown) {
+      if (!adapter.active || !Array.isArray(args) || args.length === 0 || shouldPassThrough()) {
+        return original.apply(this, arguments as unknown as unknown[]);
+      }
+      return adapter.command(this as RedisClientLike, original, args, options);
+    };
+  }
+
+  private batchWrapper(original: Method, operation: 'MULTI' | 'PIPELINE'): Method {
+    const adapter = this;
+    return function executeBatch(this: unknown, commands: unknown) {
+      const callArgs = arguments as unknown as unknown[];
+      if (!adapter.active || !Array.isArray(commands) || shouldPassThrough()) return original.apply(this, callArgs);
+      return adapter.batch(this as RedisClientLike, original, operation, commands as BatchEntry[], callArgs);
+    };
+  }
+
+  private multiAddWrapper(original: Method): Method {
+    const adapter = this;
+    return function addCommand(this: unknown, args: unknown) {
+      const callArgs = arguments as unknown as unknown[];
+      if (!adapter.active || shouldPassThrough()) return original.apply(this, callArgs);
+      try {
+        // An official instrumentation wrapped around us has its span for this command
+        // active now: the batch it ends up in is already a CLIENT span per command.
+        if (typeof args === 'object' && args !== null && attemptSpanKind() === SpanKind.INTERNAL) adapter.foreignTraced.add(args);
+      } catch {
+        // bookkeeping only
+      }
+      // One wrapped inside us records nothing: breakwater's attempt span is the CLIENT span.
+      return callOriginal(() => original.apply(this, callArgs));
+    };
+  }
+
+  // ---- one logical call -----------------------------------------------------------
+
+  /** One command: a logical call under the target's policy, each attempt through the original method. */
+  private command(client: RedisClientLike, original: Method, args: unknown[], options: unknown): Promise<unknown> {
+    let execute: ExecuteOptions<unknown>;
+    let callerSignal: AbortSignal | undefined;
+    try {
+      const connection = connectionOf(client.options);
+      const name = commandName(args[0]);
+      const session = client._self ?? client;
+      const inMulti = this.transactions.isOpen(session);
+      this.transactions.sending(session, name);
+      const markedIdempotent = idempotencyMark();
+      callerSignal = abortSignalOf(options) ?? abortSignalOf(client._commandOptions);
+      execute = {
+        target: connection.target,
+        client: 'redis',
+        method: name,
+        attemptSpan: { name, kind: attemptSpanKind(), attributes: operationAttributes(connection, name) },
+        canReplay: (failure) => redisReplayDecision({ command: args[0], args: args.slice(1), inMulti, markedIdempotent, failure }),
+      };
+    } catch {
+      return original.call(client, args, options) as Promise<unknown>; // never fail the caller's call for our bookkeeping
+    }
+    // The attempt's signal goes to node-redis as the command's abortSignal: an attempt
+    // that timed out while its command still waited in the offline queue takes it out
+    // of the queue, so it is not written later behind the retry's back. A command
+    // already written cannot be taken back (node-redis drops the listener on write).
+    return this.runtime.execute(
+      (attempt) => callOriginal(() => original.call(client, args, withAbortSignal(options, callerSignal, attempt.signal)) as Promise<unknown>),
+      execute,
+    );
+  }
+
+  /** `multi().exec()` or `execAsPipeline()`: one logical call for the whole batch. */
+  private batch(client: RedisClientLike, original: Method, operation: 'MULTI' | 'PIPELINE', commands: BatchEntry[], callArgs: unknown[]): Promise<unknown> {
+    let execute: ExecuteOptions<unknown>;
+    try {
+      const connection = connectionOf(client.options);
+      const markedIdempotent = idempotencyMark();
+      // A pipeline sent inside a raw MULTI is queued in that transaction.
+      const inMulti = this.transactions.isOpen(client._self ?? client);
+      const extra = commands.length >= 2 ? { [ATTR_DB_OPERATION_BATCH_SIZE]: commands.length } : undefined;
+      execute = {
+        target: connection.target,
+        client: 'redis',
+        method: operation,
+        attemptSpan: { name: operation, kind: this.batchSpanKind(commands), attributes: operationAttributes(connection, operation, extra) },
+        canReplay:
+          operation === 'MULTI'
+            ? () => 'in_transaction'
+            : (failure) => (inMulti ? 'in_transaction' : redisPipelineReplayDecision({ commands: commands.map(argsOf), markedIdempotent, failure })),
+      };
+    } catch {
+      return original.apply(client, callArgs) as Promise<unknown>;
+    }
+    return this.runtime.execute(() => callOriginal(() => original.apply(client, callArgs) as Promise<unknown>), execute);
+  }
+
+  /**
+   * An official redis instrumentation that wraps the multi's addCommand outside ours
+   * records a CLIENT span per queued command: the batch's attempt spans are then
+   * INTERNAL, so the trace keeps its CLIENT spans single (instrumentations/kit/calls.ts).
+   */
+  private batchSpanKind(commands: readonly BatchEntry[]): SpanKind {
+    for (const entry of commands) {
+      const args = entry?.args;
+      if (typeof args === 'object' && args !== null && this.foreignTraced.has(args)) return SpanKind.INTERNAL;
+    }
+    return attemptSpanKind();
+  }
+}
+
+const CLIENT_METHODS = ['sendCommand', '_executeMulti', '_executePipeline'];
+const MULTI_METHODS = ['addCommand'];
+
+function prototypeOf(exports: unknown): Record<string, unknown> | undefined {
+  const main = (exports as { default?: { prototype?: unknown } } | undefined)?.default;
+  const proto = main?.prototype;
+  return typeof proto === 'object' && proto !== null ? (proto as Record<string, unknown>) : undefined;
+}
+
+function argsOf(entry: BatchEntry): readonly unknown[] {
+  return Array.isArray(entry?.args) ? entry.args : [];
+}
+
+function abortSignalOf(options: unknown): AbortSignal | undefined {
+  const signal = (options as { abortSignal?: unknown } | undefined)?.abortSignal;
+  return signal instanceof AbortSignal ? signal : undefined;
+}
+
+/**
+ * The command options with the attempt's signal (and the caller's, when given) as
+ * `abortSignal`. The caller's signal is not handed to the engine: node-redis rejects
+ * with its own AbortError, which the caller gets back as without breakwater.
+ */
+function withAbortSignal(options: unknown, callerSignal: AbortSignal | undefined, attemptSignal: AbortSignal): object {
+  const abortSignal = callerSignal === undefined ? attemptSignal : AbortSignal.any([callerSignal, attemptSignal]);
+  return typeof options === 'object' && options !== null ? { ...options, abortSignal } : { abortSignal };
+}
+
+/** Whether the @redis/client a cached file belongs to is one this adapter supports. */
+function supportedPackage(file: string): boolean {
+  try {
+    const root = file.slice(0, file.lastIndexOf('/dist/lib/'));
+    const { version } = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { version?: unknown };
+    const major = typeof version === 'string' ? Number.parseInt(version, 10) : NaN;
+    return major >= 5 && major < 7;
+  } catch {
+    return false;
+  }
+}

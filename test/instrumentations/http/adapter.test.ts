@@ -372,6 +372,55 @@ describe('http adapter: node:http', () => {
     });
   });
 
+  describe('queued and kept-alive', () => {
+    it('a call waiting for a bulkhead slot takes headers and body meanwhile and sends them when admitted', async () => {
+      adapter.disable();
+      ({ runtime, adapter } = enableAdapter({ BREAKWATER_BULKHEAD_MAX_CONCURRENT: '1', BREAKWATER_BULKHEAD_MAX_QUEUE: '5', BREAKWATER_TIMEOUT_MS: '2000' }));
+      // The slot is held until the response headers arrive: the first call's server waits.
+      let release!: () => void;
+      server.script((_req, res) => {
+        release = () => res.end('first');
+      }, ok('second'));
+      const firstOut = outcomeOf(http.get(`${server.url}/first`));
+      while (server.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+      const queued = http.request(`${server.url}/queued`, { method: 'PUT', headers: { 'x-a': '1' } });
+      queued.setHeader('x-b', '2');
+      expect(queued.getHeader('x-a')).to.equal('1');
+      expect(queued.headersSent).to.equal(false);
+      queued.end('queued-body');
+      const queuedOut = outcomeOf(queued);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(server.received).to.have.length(1); // still waiting for the slot
+      release();
+      expect((await firstOut).body).to.equal('first');
+      expect((await queuedOut).body).to.equal('second');
+      expect(server.received[1]).to.deep.include({ method: 'PUT', body: 'queued-body' });
+      expect(server.received[1]!.headers).to.include({ 'x-a': '1', 'x-b': '2', 'content-length': '11' });
+    });
+
+    it('a failed response that is retried is drained, so a keep-alive agent reuses its connection', async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const ports: number[] = [];
+      server.script(
+        (req, res) => {
+          ports.push(req.socket.remotePort!);
+          res.writeHead(503);
+          res.end('x'.repeat(50_000));
+        },
+        (req, res) => {
+          ports.push(req.socket.remotePort!);
+          res.end('ok');
+        },
+      );
+      const req = http.get(`${server.url}/ka`, { agent });
+      const out = await outcomeOf(req);
+      agent.destroy();
+      expect(out.body).to.equal('ok');
+      expect(ports).to.have.length(2);
+      expect(new Set(ports).size).to.equal(1); // the same client socket for both attempts
+    });
+  });
+
   describe('left to Node', () => {
     it('CONNECT and Upgrade requests get Node\'s own ClientRequest', () => {
       const connect = http.request({ port: server.port, method: 'CONNECT', path: '127.0.0.1:1' });

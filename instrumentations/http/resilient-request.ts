@@ -10,6 +10,7 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 import { callOriginal, injectContext } from '../kit/calls.js';
 import { httpReplayDecision } from './replay.js';
 import type { ReplayDecision } from '../../src/engine/policy.js';
+import { CancelSignal } from './cancel-signal.js';
 import { RequestBody } from './request-body.js';
 import type { BodyChunk, WriteCallback } from './request-body.js';
 import { headerSetter, headersForAttempt } from './request-options.js';
@@ -98,7 +99,7 @@ export class ResilientClientRequest extends Stream {
 
   private readonly setup: ResilientRequestSetup;
   private readonly body = new RequestBody();
-  private readonly cancelController = new AbortController();
+  private readonly cancel = new CancelSignal();
   /** The latest attempt's request (the one in the running, or the last one made). */
   private exchange: Exchange | undefined;
   /** Header store while no real request exists yet (the call waits for a bulkhead slot). */
@@ -142,7 +143,7 @@ export class ResilientClientRequest extends Stream {
         target,
         client: 'http',
         method,
-        signal: this.cancelController.signal,
+        signal: this.cancel.asAbortSignal(),
         canReplay: this.canReplay,
         failureOf: isFailedResponse,
         attemptSpan,
@@ -153,7 +154,7 @@ export class ResilientClientRequest extends Stream {
     if (this.constructionError !== undefined) {
       // The caller gets the throw; the policy must not try again behind its back.
       this.settled = true;
-      this.cancelController.abort(this.constructionError.error);
+      this.cancel.abort(this.constructionError.error);
       pending.catch(() => undefined);
       throw this.constructionError.error;
     }
@@ -225,17 +226,6 @@ export class ResilientClientRequest extends Stream {
         this.emit('finish');
       }
     });
-    // breakwater's attempt timeout (or the caller's cancel): this attempt's request goes.
-    attempt.signal.addEventListener(
-      'abort',
-      () => {
-        if (ex.forward === Forward.None && !real.destroyed) {
-          ex.errored = ex.failed = true;
-          real.destroy(attempt.signal.reason instanceof Error ? attempt.signal.reason : undefined);
-        }
-      },
-      { once: true },
-    );
     if (this.socketTimeoutMs !== undefined) real.setTimeout(this.socketTimeoutMs);
     if (this.noDelay !== undefined) real.setNoDelay(this.noDelay);
     if (this.keepAlive !== undefined) real.setSocketKeepAlive(this.keepAlive[0], this.keepAlive[1]);
@@ -275,15 +265,28 @@ export class ResilientClientRequest extends Stream {
     callback?.(error);
   }
 
-  /** Before a retry: the failed attempt's response is drained, its request let go. */
+  /**
+   * Before a retry: the failed attempt's response is drained (its connection goes back
+   * to the agent), and its request destroyed if it is still waiting (breakwater's
+   * attempt timeout) or never sent its whole body. Done here rather than at the
+   * timeout through the attempt's AbortSignal: creating one costs ~6 µs on Node 20,
+   * and a timed-out request that is not retried is destroyed when the call fails.
+   */
   private retire(ex: Exchange | undefined): void {
     if (ex === undefined) return;
     ex.forward = Forward.None;
     ex.response?.resume();
-    if (!ex.errored && !ex.real.writableFinished) ex.real.destroy(); // it never sent its whole body
+    if (!ex.errored && (ex.response === undefined || !ex.real.writableFinished)) {
+      ex.errored = ex.failed = true;
+      ex.real.destroy();
+    }
   }
 
   private readonly canReplay = (failure: unknown): ReplayDecision => {
+    // The engine asks only about the attempt that just failed (an error, a failed
+    // response, or its own timeout, of which this request hears nothing else): from
+    // here a retry may need the whole body, so nothing written is forgotten.
+    if (this.exchange !== undefined) this.exchange.failed = true;
     if (!this.body.replayable) return 'not_idempotent'; // a stream body is sent once
     const mark = this.setup.idempotencyMark;
     if (mark !== undefined) return mark ? true : 'not_idempotent';
@@ -336,7 +339,9 @@ export class ResilientClientRequest extends Stream {
 
   /** Listeners run in the caller's context: code the client calls back must not inherit an attempt's suppressed one. */
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    return context.with(this.setup.callerContext, () => super.emit(event, ...args));
+    const caller = this.setup.callerContext;
+    if (context.active() === caller) return super.emit(event, ...args);
+    return context.with(caller, () => super.emit(event, ...args));
   }
 
   // --- the Writable side ----------------------------------------------------------------
@@ -465,7 +470,7 @@ export class ResilientClientRequest extends Stream {
         this.emitClose();
       });
     }
-    this.cancelController.abort(error ?? abortError(undefined));
+    this.cancel.abort(error ?? abortError(undefined));
     return this;
   }
 

@@ -277,6 +277,16 @@ describe('http adapter: node:http', () => {
       expect(server.received.map((r) => r.body === expected)).to.deep.equal([true, true]);
     });
 
+    it('stream.pipeline(source, req) completes and the body is replayed whole', async () => {
+      const { pipeline } = await import('node:stream/promises');
+      server.script(status(503), ok('piped'));
+      const req = http.request(`${server.url}/pipeline`, { method: 'PUT' });
+      const out = outcomeOf(req);
+      await pipeline(Readable.from(['one-', 'two-', 'three']), req);
+      expect((await out).body).to.equal('piped');
+      expect(server.received.map((r) => r.body)).to.deep.equal(['one-two-three', 'one-two-three']);
+    });
+
     it('a streamed body over 1 MiB is sent once, even for a PUT; the caller gets the 503', async () => {
       server.script(status(503, 'busy'), ok());
       const chunk = Buffer.alloc(64 * 1024, 120);
@@ -311,6 +321,32 @@ describe('http adapter: node:http', () => {
       const error = await errorOf(http.get(`${server.url}/slow`));
       expect(error.code).to.equal('BREAKWATER_TIMEOUT');
       expect(server.received).to.have.length(3);
+      // Every timed-out attempt's request was destroyed: no connection is left open.
+      const open = () => new Promise<number>((resolve) => server.server.getConnections((_e, n) => resolve(n)));
+      for (let i = 0; i < 100 && (await open()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await open()).to.equal(0);
+    });
+
+    it('a unix socket target is wrapped too (target key http+unix://, no server.address)', async () => {
+      const { mkdtempSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
+      const dir = mkdtempSync(join(tmpdir(), 'bw-http-sock-'));
+      const socketPath = join(dir, 'api.sock');
+      let hits = 0;
+      const unixServer = http.createServer((_req, res) => {
+        res.writeHead(++hits === 1 ? 503 : 200);
+        res.end(`unix ${hits}`);
+      });
+      await new Promise<void>((resolve) => unixServer.listen(socketPath, resolve));
+      try {
+        const out = await outcomeOf(http.get({ socketPath, path: '/over-unix' }));
+        expect([out.status, out.body, hits]).to.deep.equal([200, 'unix 2', 2]);
+        expect(runtime.circuits().map((c) => c.target)).to.satisfy((targets: string[]) => targets.some((t) => /^http\+unix:\/\/api\.sock-[0-9a-f]{8}:0$/.test(t)));
+      } finally {
+        unixServer.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('the caller\'s timeout option keeps its Node meaning: a timeout event, and destroy() there ends the call without retry', async () => {

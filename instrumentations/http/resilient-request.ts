@@ -10,6 +10,8 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 import { callOriginal, injectContext } from '../kit/calls.js';
 import { httpReplayDecision } from './replay.js';
 import type { ReplayDecision } from '../../src/engine/policy.js';
+import { anyProviderRegistered } from '../../src/telemetry/providers.js';
+import { bindListenersToContext } from './bind-listeners.js';
 import { CancelSignal } from './cancel-signal.js';
 import { RequestBody } from './request-body.js';
 import type { BodyChunk, WriteCallback } from './request-body.js';
@@ -308,7 +310,7 @@ export class ResilientClientRequest extends Stream {
     ex.failed = false; // the caller's request now: nothing is replayed any more
     if (this.body.replayable === false) this.body.forgetIfUnreplayable();
     this.res = res;
-    context.bind(this.setup.callerContext, res); // the caller's 'data'/'end' listeners run in its context
+    if (anyProviderRegistered()) bindListenersToContext(res, this.setup.callerContext); // without OpenTelemetry there is no context to lose
     if (!this.emit('response', res)) res.resume(); // nobody listens: Node dumps it too
     if (ex.closed) this.emitClose();
   }
@@ -319,14 +321,16 @@ export class ResilientClientRequest extends Stream {
     this.settled = true;
     this.isDestroyed = true;
     this.setup.signal?.removeEventListener('abort', this.onSignalAbort);
+    // The last request is let go before the caller hears: an 'error' nobody listens to
+    // throws, as in Node, and must not leave a timed-out request behind.
     const ex = this.exchange;
-    this.emit('error', error);
-    if (ex === undefined || ex.closed) {
-      this.emitClose();
-      return;
+    const closed = ex === undefined || ex.closed;
+    if (ex !== undefined && !closed) {
+      ex.forward = Forward.Close; // its 'close' (always later than this) ends the call
+      if (!ex.real.destroyed) ex.real.destroy();
     }
-    ex.forward = Forward.Close;
-    if (!ex.real.destroyed) ex.real.destroy();
+    this.emit('error', error);
+    if (closed) this.emitClose();
   }
 
   private emitClose(): void {

@@ -1,7 +1,8 @@
 // breakwater's http adapter together with the official @opentelemetry/instrumentation-http,
 // patched before and after it. Either way: no attempt has two CLIENT spans, each
 // attempt sends exactly one traceparent, and it names that attempt's span.
-import { SpanKind } from '@opentelemetry/api';
+import { context, createContextKey, SpanKind } from '@opentelemetry/api';
+import { isTracingSuppressed } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { expect } from 'chai';
@@ -99,6 +100,29 @@ describe('http adapter with the official OpenTelemetry http instrumentation', ()
     // The official instrumentation's traceparent was replaced by each attempt's own.
     expect(traceparentSpanIds()).to.deep.equal(attempts.map((s) => s.spanContext().spanId));
     expect(clients[0]!.attributes['http.response.status_code']).to.equal(200);
+  });
+
+  it('official first: the caller\'s response listeners still run in its context (a nested call in them is wrapped)', async () => {
+    enableOfficial({ disableIncomingRequestInstrumentation: true });
+    const http = requireHttp();
+    enableBreakwater();
+    server.script(ok('outer'), status(503), ok('inner'));
+    const key = createContextKey('caller');
+    const seen = await context.with(context.active().setValue(key, 'me'), () => {
+      return new Promise<{ suppressed: boolean; value: unknown; inner: number }>((resolve, reject) => {
+        http.get(`${server.url}/outer`, (res) => {
+          res.on('data', () => undefined);
+          res.on('end', () => {
+            const suppressed = isTracingSuppressed(context.active());
+            const value = context.active().getValue(key);
+            // A call made from the handler is protected like any other: its 503 is retried.
+            outcomeOf(http.get(`${server.url}/inner`)).then((inner) => resolve({ suppressed, value, inner: inner.status }), reject);
+          });
+        }).on('error', reject);
+      });
+    });
+    expect(seen).to.deep.equal({ suppressed: false, value: 'me', inner: 200 });
+    expect(server.received.map((r) => r.url)).to.deep.equal(['/outer', '/inner', '/inner']);
   });
 
   it('with incoming requests instrumented too, the server side continues each attempt\'s trace', async () => {

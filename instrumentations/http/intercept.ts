@@ -6,8 +6,9 @@ import { httpTargetKey } from '../../src/target-key.js';
 import { attemptSpanKind, shouldPassThrough } from '../kit/calls.js';
 import { httpAttemptSpan } from './attributes.js';
 import { isPassThroughRequest, readRequestArgs, requestMethod } from './request-options.js';
+import type { ResponseCallback } from './request-options.js';
 import { ResilientClientRequest } from './resilient-request.js';
-import type { RequestFunction } from './resilient-request.js';
+import type { RequestFunction, ResilientRequestSetup } from './resilient-request.js';
 
 /**
  * One call of the patched `http.request` / `https.request`: either the original, as
@@ -26,33 +27,50 @@ export function interceptRequest(
   thisArg: unknown,
   args: unknown[],
 ): ClientRequest {
+  let prepared: { setup: ResilientRequestSetup; callback: ResponseCallback | undefined } | undefined;
+  try {
+    prepared = prepare(runtime, defaultProtocol, original, thisArg, args);
+  } catch {
+    // Options whose getters throw, or anything else unforeseen: Node decides, as without breakwater.
+    prepared = undefined;
+  }
+  if (prepared === undefined) return original.apply(thisArg, args);
+  const request = ResilientClientRequest.start(prepared.setup, prepared.callback);
+  // Duck-typed like a ClientRequest: what callers and libraries use of one is there.
+  return request as unknown as ClientRequest;
+}
+
+/** The call's setup, or undefined when the original must have it as it is. */
+function prepare(
+  runtime: Runtime,
+  defaultProtocol: 'http:' | 'https:',
+  original: RequestFunction,
+  thisArg: unknown,
+  args: unknown[],
+): { setup: ResilientRequestSetup; callback: ResponseCallback | undefined } | undefined {
   const callerContext = context.active();
-  if (shouldPassThrough(callerContext)) return original.apply(thisArg, args);
+  if (shouldPassThrough(callerContext)) return undefined;
   const call = readRequestArgs(args);
-  if (call === undefined) return original.apply(thisArg, args);
+  if (call === undefined) return undefined;
   const { options, callback } = call;
   const method = requestMethod(options);
-  if (method === undefined || isPassThroughRequest(options, method)) return original.apply(thisArg, args);
+  if (method === undefined || isPassThroughRequest(options, method)) return undefined;
   const signal = options.signal;
-  if (signal !== undefined && signal !== null && (!(signal instanceof AbortSignal) || signal.aborted)) return original.apply(thisArg, args);
+  if (signal !== undefined && signal !== null && (!(signal instanceof AbortSignal) || signal.aborted)) return undefined;
   delete options.signal;
   const target = httpTargetKey(options, defaultProtocol);
   const scheme = target.startsWith('https') ? 'https' : 'http';
-  const request = ResilientClientRequest.start(
-    {
-      runtime,
-      original,
-      thisArg,
-      options,
-      signal: signal ?? undefined,
-      method,
-      target,
-      attemptSpan: httpAttemptSpan(method, scheme, target, attemptSpanKind(callerContext)),
-      callerContext,
-      idempotencyMark: idempotencyMark(),
-    },
-    callback,
-  );
-  // Duck-typed like a ClientRequest: what callers and libraries use of one is there.
-  return request as unknown as ClientRequest;
+  const setup: ResilientRequestSetup = {
+    runtime,
+    original,
+    thisArg,
+    options,
+    signal: signal ?? undefined,
+    method,
+    target,
+    attemptSpan: httpAttemptSpan(method, scheme, target, attemptSpanKind(callerContext)),
+    callerContext,
+    idempotencyMark: idempotencyMark(),
+  };
+  return { setup, callback };
 }

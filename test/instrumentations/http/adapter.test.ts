@@ -287,6 +287,36 @@ describe('http adapter: node:http', () => {
       expect(server.received.map((r) => r.body)).to.deep.equal(['one-two-three', 'one-two-three']);
     });
 
+    it('a 503 that arrives before the upload is complete: the retry gets the whole body, written before and after it', async () => {
+      let first = true;
+      const bodies: string[] = [];
+      const early = await (await import('../../integration/http-server.js')).httpServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => bodies.push(Buffer.concat(chunks).toString('utf8')));
+        if (first) {
+          first = false;
+          res.writeHead(503, { connection: 'close' });
+          res.end('early');
+          return;
+        }
+        req.on('end', () => res.end('whole'));
+      });
+      try {
+        const req = http.request(`${early.url}/early`, { method: 'PUT' });
+        const out = outcomeOf(req);
+        req.write('a-');
+        await new Promise((resolve) => setTimeout(resolve, 40)); // the 503 is back by now
+        req.write('b-');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        req.end('c');
+        expect((await out).body).to.equal('whole');
+        expect(bodies.at(-1)).to.equal('a-b-c');
+      } finally {
+        await early.close();
+      }
+    });
+
     it('a streamed body over 1 MiB is sent once, even for a PUT; the caller gets the 503', async () => {
       server.script(status(503, 'busy'), ok());
       const chunk = Buffer.alloc(64 * 1024, 120);

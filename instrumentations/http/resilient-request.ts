@@ -97,7 +97,6 @@ class Exchange {
 export class ResilientClientRequest extends Stream {
   aborted = false;
   res: IncomingMessage | null = null;
-  maxHeadersCount: number | null = null;
 
   private readonly setup: ResilientRequestSetup;
   private readonly body = new RequestBody();
@@ -116,6 +115,7 @@ export class ResilientClientRequest extends Stream {
   private socketTimeoutMs: number | undefined;
   private noDelay: boolean | undefined;
   private keepAlive: [boolean | undefined, number | undefined] | undefined;
+  private headersCountLimit: number | null = null;
   /** Set while the first attempt runs inside the caller's call: its synchronous error is rethrown there. */
   private starting = false;
   private constructionError: { error: unknown } | undefined;
@@ -231,7 +231,7 @@ export class ResilientClientRequest extends Stream {
     if (this.socketTimeoutMs !== undefined) real.setTimeout(this.socketTimeoutMs);
     if (this.noDelay !== undefined) real.setNoDelay(this.noDelay);
     if (this.keepAlive !== undefined) real.setSocketKeepAlive(this.keepAlive[0], this.keepAlive[1]);
-    if (this.maxHeadersCount !== null) real.maxHeadersCount = this.maxHeadersCount;
+    if (this.headersCountLimit !== null) real.maxHeadersCount = this.headersCountLimit;
     this.sendBody(ex);
   }
 
@@ -564,6 +564,17 @@ export class ResilientClientRequest extends Stream {
   }
 
   // --- ClientRequest's properties -------------------------------------------------------------
+
+  /** Read by Node when the socket is assigned, so it reaches the request in the running too. */
+  get maxHeadersCount(): number | null {
+    return this.headersCountLimit;
+  }
+
+  set maxHeadersCount(limit: number | null) {
+    this.headersCountLimit = limit;
+    const ex = this.exchange;
+    if (ex !== undefined) ex.real.maxHeadersCount = limit as number;
+  }
 
   get headersSent(): boolean {
     return this.exchange?.real.headersSent ?? false;

@@ -6,7 +6,7 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 import { redisReplayDecision } from '../redis/replay.js';
 import { attemptSpanKind, callOriginal } from '../kit/calls.js';
 import { abandonOnAbort, attemptCommandFrom, settleCaller } from './command-call.js';
-import { wasSent } from './resend-guard.js';
+import { markAttemptCommand, wasSent } from './resend-guard.js';
 import { OPERATION_MULTI, OPERATION_PIPELINE } from './semconv.js';
 import { attemptSpanOf, targetOf } from './utils.js';
 import type { CommandConstructor, IoredisCommand, IoredisPipeline, PipelineConstructor, PipelineResult } from './types.js';
@@ -141,7 +141,13 @@ export function runPipeline(deps: PipelineCallDeps, pipeline: IoredisPipeline, c
  */
 export function runTransaction(deps: PipelineCallDeps, pipeline: IoredisPipeline, args: readonly unknown[]): Promise<unknown> {
   const client = pipeline.redis;
-  const operation = (): Promise<unknown> => callOriginal(() => deps.exec(pipeline, args));
+  const operation = (attempt: Attempt): Promise<unknown> => {
+    // Its commands are tracked like attempt commands: ioredis would re-send a whole
+    // unanswered MULTI...EXEC after reconnecting, running the transaction twice.
+    for (const command of pipeline._queue) markAttemptCommand(command);
+    abandonOnAbort(attempt, pipeline._queue.slice());
+    return callOriginal(() => deps.exec(pipeline, args));
+  };
   const userCommands = pipeline._queue.filter((command) => !/^(multi|exec)$/i.test(command.name)).length;
   deps.runtime
     .execute(operation, {

@@ -1,8 +1,10 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { shouldPassThrough } from '../kit/calls.js';
 import { runCommand, type CommandCallDeps } from './command-call.js';
-import { unwrapMethod, wrapMethod } from './layer.js';
+import { isOurs, unwrapMethod, wrapMethod } from './layer.js';
 import { isAttemptPipeline, isTransaction, runPipeline, runTransaction, type PipelineCallDeps } from './pipeline-call.js';
 import { isAttemptCommand, sendAttemptCommand } from './resend-guard.js';
 import type { CommandConstructor, IoredisClient, IoredisCommand, IoredisPipeline, PipelineConstructor } from './types.js';
@@ -38,6 +40,8 @@ function isCommand(value: unknown): value is IoredisCommand {
  */
 export class IoredisInstrumentation extends InstrumentationBase {
   private readonly runtime: Runtime;
+  /** ioredis modules patched by enable() because they were loaded before it. */
+  private readonly patchedLate = new Set<IoredisExports>();
 
   constructor(runtime: Runtime) {
     super(INSTRUMENTATION_NAME, VERSION, { enabled: false });
@@ -60,6 +64,39 @@ export class IoredisInstrumentation extends InstrumentationBase {
         },
       ),
     ];
+  }
+
+  override enable(): void {
+    super.enable();
+    this.patchAlreadyLoaded();
+  }
+
+  override disable(): void {
+    super.disable();
+    for (const exports of this.patchedLate) this.unpatch(exports);
+    this.patchedLate.clear();
+  }
+
+  /**
+   * require-in-the-middle patches a module when it is required; one the application (as
+   * resolved from its working directory) required before enable() is served from
+   * require's cache and would stay unpatched. Patch that one now.
+   */
+  private patchAlreadyLoaded(): void {
+    try {
+      const appRequire = createRequire(path.join(process.cwd(), 'index.js'));
+      const entry = appRequire.cache[appRequire.resolve('ioredis')];
+      if (entry?.loaded !== true) return;
+      const version = (appRequire('ioredis/package.json') as { version?: unknown }).version;
+      const major = typeof version === 'string' ? Number(version.split('.')[0]) : NaN;
+      if (major !== 5 && major !== 6) return;
+      const exports = exportsOf(entry.exports);
+      if (exports === undefined || isOurs(exports.prototype.sendCommand)) return;
+      this.patch(exports);
+      this.patchedLate.add(exports);
+    } catch {
+      // ioredis not installed where the application runs: nothing to patch
+    }
   }
 
   private patch(exports: IoredisExports): void {

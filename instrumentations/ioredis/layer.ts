@@ -44,16 +44,11 @@ export function unwrapMethod<T extends object>(target: T, name: keyof T & string
 }
 
 /** Whether `fn` is an active layer of ours, or an active layer of ours is under it. */
-function isOurs(fn: unknown): boolean {
+export function isOurs(fn: unknown): boolean {
   for (let depth = 0; typeof fn === 'function' && depth < 16; depth++) {
     const state = (fn as Layered)[LAYER];
     if (state?.active === true) return true;
     fn = state?.original ?? (fn as { __original?: unknown }).__original;
   }
   return false;
-}
-
-/** Whether the method now installed at `target[name]` is `wrapper` itself (no one wrapped over it). */
-export function isOutermost(target: object, name: string, wrapper: Function): boolean {
-  return (target as Record<string, unknown>)[name] === wrapper;
 }

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { createIoredisAdapter } from '../../instrumentations/ioredis/index.js';
 import type { Adapter } from '../../instrumentations/kit/adapter.js';
+import { isOurs } from '../../instrumentations/ioredis/layer.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 
@@ -31,11 +32,15 @@ export function testRuntime(env: Record<string, string> = {}): Runtime {
   );
 }
 
-/** Enables the adapter, then requires ioredis so the hook patches it. */
+/**
+ * Enables the adapter, then requires ioredis: patched by the require hook the first time,
+ * by enable() itself when an earlier test file loaded it already.
+ */
 export function enableIoredis(runtime: Runtime): { adapter: Adapter; ioredis: IoredisModule } {
   const adapter = createIoredisAdapter(runtime);
   adapter.enable();
   const ioredis = require('ioredis') as IoredisModule;
+  if (!isOurs(ioredis.Redis.prototype.sendCommand)) throw new Error('the ioredis adapter did not patch Redis.prototype.sendCommand');
   return { adapter, ioredis };
 }
 

@@ -156,6 +156,24 @@ describe('ioredis adapter: retries, and one layer of them', function () {
     expect(parent?.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
   });
 
+  it('maxRetriesPerRequest: each flush of the offline queue ends one attempt; never sent, so retried; the caller gets ioredis\'s MaxRetriesPerRequestError', async () => {
+    const key = uniqueKey('max-retries');
+    await proxy.setFault({ kind: 'refuse' });
+    const redis = client(ioredis.Redis, { host: proxy.host, port: proxy.port, password: server.password, maxRetriesPerRequest: 1 });
+    clients.push(redis);
+    try {
+      const { error } = await settle(redis.incr(key));
+      expect((error as Error).name).to.equal('MaxRetriesPerRequestError');
+      expect(getClassification(error)?.category).to.equal('network');
+      expect(attemptSpans('INCR')).to.have.length(3); // BREAKWATER_RETRY_MAX_ATTEMPTS default
+    } finally {
+      await proxy.setFault({ kind: 'none' });
+    }
+    await eventually(() => redis.status === 'ready', 5000, 'reconnected');
+    await redis.ping();
+    expect(await direct.get(key)).to.equal(null);
+  });
+
   it('MULTI cut mid-response is never retried (in_transaction) and never re-sent', async () => {
     const key = uniqueKey('multi-cut');
     const redis = await faulty({ kind: 'cut_mid_response', afterBytes: handshake.down + 1 });

@@ -77,8 +77,10 @@ export function runCommand(deps: CommandCallDeps, client: IoredisClient, origina
   const operation = (attempt: Attempt): Promise<unknown> => {
     const fresh = attemptCommandFrom(original, deps.Command);
     attempts[attempt.attempt - 1] = fresh;
-    abandonOnAbort(attempt, [fresh]);
     callOriginal(() => sendAttemptCommand(client, () => deps.send(client, fresh), fresh));
+    // A written command is never written again (resend-guard); only one still waiting in
+    // the offline queue must be dropped if the attempt ends first.
+    if (wasSent(fresh) !== true) abandonOnAbort(attempt, [fresh]);
     return fresh.promise;
   };
 

@@ -93,8 +93,9 @@ export function runPipeline(deps: PipelineCallDeps, pipeline: IoredisPipeline, c
     const commands = queue.map((command) => attemptCommandFrom(command, deps.Command));
     for (const command of commands) fresh.sendCommand(command);
     attempts[attempt.attempt - 1] = commands;
-    abandonOnAbort(attempt, commands);
-    return callOriginal(() => deps.exec(fresh, []));
+    const replies = callOriginal(() => deps.exec(fresh, []));
+    if (commands.some((command) => wasSent(command) !== true)) abandonOnAbort(attempt, commands);
+    return replies;
   };
 
   const canReplay = (failure: unknown, _classification: unknown, attempt: number): ReplayDecision => {

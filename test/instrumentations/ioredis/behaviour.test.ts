@@ -185,6 +185,21 @@ describe('ioredis adapter: commands, pipelines and MULTI behave as without break
     expect(attemptSpans().map((s) => s.name)).to.deep.equal(['MULTI', 'SET', 'INCR', 'EXEC']);
   });
 
+  it('auto-pipelining: the batch ioredis builds is one PIPELINE call and every caller gets its own reply', async () => {
+    const auto = client(ioredis.Redis, { host: server.host, port: server.port, password: server.password, enableAutoPipelining: true });
+    try {
+      await waitReady(auto);
+      const key = uniqueKey('auto');
+      await auto.set(key, '1');
+      otel.reset();
+      const replies = await Promise.all([auto.get(key), auto.incr(key), auto.get(key)]);
+      expect(replies).to.deep.equal(['1', 2, '2']);
+      expect(attemptSpans().map((s) => s.name)).to.deep.equal(['PIPELINE']);
+    } finally {
+      auto.disconnect();
+    }
+  });
+
   it('commands sent with call() and custom Lua commands work', async () => {
     const key = uniqueKey('call');
     expect(await redis.call('SET', key, 'c')).to.equal('OK');

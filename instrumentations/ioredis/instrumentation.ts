@@ -127,7 +127,13 @@ export class IoredisInstrumentation extends InstrumentationBase {
         ) {
           return original.apply(this, arguments);
         }
-        return runCommand(deps, this, command);
+        let pending: Promise<unknown>;
+        try {
+          pending = runCommand(deps, this, command);
+        } catch {
+          return original.apply(this, arguments); // breakwater's own failure must not become the caller's
+        }
+        return pending;
       };
       return sendCommandLayer;
     });
@@ -157,8 +163,14 @@ export class IoredisInstrumentation extends InstrumentationBase {
         ) {
           return original.apply(this, arguments);
         }
-        if (isTransaction(this._queue)) return runTransaction(deps, this, [...arguments]);
-        return runPipeline(deps, this, callback);
+        const args = [...arguments];
+        let pending: Promise<unknown>;
+        try {
+          pending = isTransaction(this._queue) ? runTransaction(deps, this, args) : runPipeline(deps, this, callback);
+        } catch {
+          return original.apply(this, args); // breakwater's own failure must not become the caller's
+        }
+        return pending;
       };
       return execLayer;
     });

@@ -49,7 +49,12 @@ export async function clientWithFirstConnectionFault(
 ): Promise<RedisClient> {
   await proxy.setFault(fault);
   const redis = client(Redis, proxiedOptions(proxy, server, extra));
-  await waitReady(redis);
+  try {
+    await waitReady(redis);
+  } catch (error) {
+    redis.disconnect(); // a client left reconnecting would keep the test process alive
+    throw error;
+  }
   await proxy.setFault({ kind: 'none' });
   return redis;
 }

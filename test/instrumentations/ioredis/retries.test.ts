@@ -90,6 +90,38 @@ describe('ioredis adapter: retries, and one layer of them', function () {
     expect(pointValue(metrics.get('resilience.retries.suppressed'), { 'resilience.retry.suppressed': 'not_idempotent', 'resilience.client': 'ioredis' })).to.be.greaterThan(0);
   });
 
+  it('callback form: a GET retried after a cut calls its callback once, with the reply', async () => {
+    const key = uniqueKey('get-cb');
+    await direct.set(key, 'cb');
+    const redis = await faulty({ kind: 'cut_mid_response', afterBytes: handshake.down + 1 });
+    const calls: unknown[][] = [];
+    await new Promise<void>((resolve) =>
+      redis.get(key, (...args: unknown[]) => {
+        calls.push(args);
+        resolve();
+      }),
+    );
+    await redis.ping(); // a second call of the callback would have come by now
+    expect(calls).to.deep.equal([[null, 'cb']]);
+    expect(attemptSpans('GET')).to.have.length(2);
+  });
+
+  it('ioredis commandTimeout: each attempt has its own; a GET is retried, an INCR is not, the caller gets ioredis\'s error', async () => {
+    const key = uniqueKey('command-timeout');
+    const redis = await faulty({ kind: 'delay', ms: 150 });
+    redis.options.commandTimeout = 50; // after the set-up, which it would time out too
+    const get = await settle(redis.get(key));
+    expect((get.error as Error).message).to.equal('Command timed out');
+    expect(getClassification(get.error)?.category).to.equal('timeout');
+    expect(attemptSpans('GET')).to.have.length(3);
+    const incr = await settle(redis.incr(key));
+    expect((incr.error as Error).message).to.equal('Command timed out');
+    expect(attemptSpans('INCR')).to.have.length(1);
+    await eventually(async () => (await direct.get(key)) === '1', 5000, 'the INCR reached the server');
+    redis.disconnect();
+    expect(await direct.get(key)).to.equal('1');
+  });
+
   it('control: the same cut INCR sent past breakwater (tracing suppressed) is re-sent by ioredis and counted twice', async () => {
     const key = uniqueKey('incr-control');
     const redis = await faulty({ kind: 'cut_mid_response', afterBytes: handshake.down + 1 });

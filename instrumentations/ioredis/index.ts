@@ -1,7 +1,15 @@
 import type { Adapter } from '../kit/adapter.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
+import { IoredisInstrumentation } from './instrumentation.js';
 
-// Placeholder until the ioredis adapter lands: hooks nothing.
-export function createIoredisAdapter(_runtime: Runtime): Adapter {
-  return { client: 'ioredis', enable: () => {}, disable: () => {} };
+export { IoredisInstrumentation } from './instrumentation.js';
+
+/** breakwater's ioredis adapter (docs/adapters/ioredis.md): commands, pipelines and MULTI as logical calls. */
+export function createIoredisAdapter(runtime: Runtime): Adapter {
+  const instrumentation = new IoredisInstrumentation(runtime);
+  return {
+    client: 'ioredis',
+    enable: () => instrumentation.enable(),
+    disable: () => instrumentation.disable(),
+  };
 }

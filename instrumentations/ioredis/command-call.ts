@@ -1,0 +1,101 @@
+import { context, SpanKind } from '@opentelemetry/api';
+import type { Attempt } from '../../src/engine/attempt.js';
+import { idempotencyMark } from '../../src/runtime/idempotency.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
+import { redisReplayDecision } from '../redis/replay.js';
+import { attemptSpanKind, callOriginal } from '../kit/calls.js';
+import { abandon, markAttemptCommand, noteTransactionCommand, sendAttemptCommand, wasSent } from './resend-guard.js';
+import { attemptSpanOf, targetOf } from './utils.js';
+import type { CommandConstructor, IoredisClient, IoredisCommand } from './types.js';
+
+/** Replies of attempt commands are already transformed (HGETALL into an object...): the caller's command must not do it again. */
+function replyAsIs(value: unknown): unknown {
+  return value;
+}
+
+/** A new Command for one attempt: same name, arguments (already key-prefixed and flattened) and reply encoding. */
+export function attemptCommandFrom(original: IoredisCommand, Command: CommandConstructor): IoredisCommand {
+  // The caller's own class: a Lua script's Command subclass turns EVALSHA into EVAL when writing.
+  const Class = typeof original.constructor === 'function' ? (original.constructor as CommandConstructor) : Command;
+  const fresh = new Class(original.name, original.args.slice(), { replyEncoding: original.replyEncoding, readOnly: original.isReadOnly === true });
+  markAttemptCommand(fresh);
+  return fresh;
+}
+
+/** Settles the caller's Command with breakwater's outcome; its callback or promise sees exactly that. */
+export function settleCaller(original: IoredisCommand, outcome: { value: unknown } | { error: unknown }): void {
+  try {
+    if ('error' in outcome) original.reject(outcome.error);
+    else {
+      original.transformReply = replyAsIs;
+      original.resolve(outcome.value);
+    }
+  } catch {
+    // another instrumentation's settle hook threw: nothing breakwater can add
+  }
+}
+
+/** Abandons the attempt's command when the engine gives up on the attempt (timeout, caller abort). */
+export function abandonOnAbort(attempt: Attempt, commands: readonly IoredisCommand[]): void {
+  const signal = attempt.signal;
+  if (signal.aborted) {
+    for (const command of commands) abandon(command, signal.reason);
+    return;
+  }
+  const onAbort = (): void => {
+    for (const command of commands) abandon(command, signal.reason);
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  const last = commands[commands.length - 1];
+  const done = (): void => signal.removeEventListener('abort', onAbort);
+  last?.promise.then(done, done);
+}
+
+export interface CommandCallDeps {
+  runtime: Runtime;
+  Command: CommandConstructor;
+  /** ioredis's sendCommand under breakwater's layer. */
+  send: (client: IoredisClient, command: IoredisCommand) => unknown;
+  /** Whether another instrumentation wrapped ioredis over breakwater (its span is the CLIENT one). */
+  wrappedByOthers: () => boolean;
+}
+
+/**
+ * One command as one logical call: each attempt sends a fresh Command and the caller's
+ * Command is settled once, with the final reply or the final error (the error object of
+ * the last attempt, as ioredis produced it). Returns the caller's promise, as
+ * sendCommand does.
+ */
+export function runCommand(deps: CommandCallDeps, client: IoredisClient, original: IoredisCommand): Promise<unknown> {
+  const name = original.name.toLowerCase();
+  const args = original.args;
+  const markedIdempotent = idempotencyMark();
+  const inMulti = noteTransactionCommand(client, name);
+  const kind = deps.wrappedByOthers() ? SpanKind.INTERNAL : attemptSpanKind(context.active());
+  const attempts: IoredisCommand[] = [];
+
+  const operation = (attempt: Attempt): Promise<unknown> => {
+    const fresh = attemptCommandFrom(original, deps.Command);
+    attempts[attempt.attempt - 1] = fresh;
+    callOriginal(() => sendAttemptCommand(client, () => deps.send(client, fresh), fresh));
+    // A written command is never written again (resend-guard); only one still waiting in
+    // the offline queue must be dropped if the attempt ends first.
+    if (wasSent(fresh) !== true) abandonOnAbort(attempt, [fresh]);
+    return fresh.promise;
+  };
+
+  deps.runtime
+    .execute(operation, {
+      target: targetOf(client),
+      client: 'ioredis',
+      method: name.toUpperCase(),
+      canReplay: (failure, _classification, attempt) =>
+        redisReplayDecision({ command: name, args, inMulti, markedIdempotent, sent: wasSent(attempts[attempt - 1]), failure }),
+      attemptSpan: attemptSpanOf(client, name.toUpperCase(), kind),
+    })
+    .then(
+      (value) => settleCaller(original, { value }),
+      (error: unknown) => settleCaller(original, { error }),
+    );
+  return original.promise;
+}

@@ -9,7 +9,7 @@ import {
   DeadlineExceededError,
 } from '../errors.js';
 import { recordCircuitTransition } from '../telemetry/circuit-transition.js';
-import { registerCircuitSource } from '../telemetry/circuit-sources.js';
+import { registerCircuitSource, type CircuitSource } from '../telemetry/circuit-sources.js';
 import type { Outcome } from '../telemetry/names.js';
 import { OperationTelemetry, type AttemptRecord, type AttemptSpanOptions } from '../telemetry/operation.js';
 import { AttemptContext, raceAttempt, sleep, type Attempt } from './attempt.js';
@@ -165,6 +165,7 @@ class ResiliencePolicy implements Policy {
    */
   private causeTelemetry: OperationTelemetry | undefined;
   private causeAttempt: AttemptRecord | undefined;
+  private circuitSource: CircuitSource | undefined;
 
   constructor(options: PolicyOptions<unknown>) {
     this.name = options.name ?? 'default';
@@ -206,10 +207,13 @@ class ResiliencePolicy implements Policy {
       bulkhead: bulkhead ? new Bulkhead(bulkhead.maxConcurrent, bulkhead.maxQueue ?? 0) : undefined,
     }));
     if (this.telemetryOn) {
-      registerCircuitSource({
+      // The gauge holds sources weakly, so the policy must hold its own: an inline object
+      // would be collected at the next GC and the gauge would freeze on stale states.
+      this.circuitSource = {
         policyName: this.name,
         forEachCircuit: (visit) => this.registry.forEach((state, target) => visit(target, state.circuit.refresh(this.clock.now()))),
-      });
+      };
+      registerCircuitSource(this.circuitSource);
     }
   }
 

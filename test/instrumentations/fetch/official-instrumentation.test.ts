@@ -46,12 +46,13 @@ describe('fetch adapter with @opentelemetry/instrumentation-undici', () => {
   for (const order of ['official enabled before breakwater', 'official enabled after breakwater'] as const) {
     for (const [name, call] of calls) {
       it(`${order}, ${name}: one CLIENT span per attempt (ours), one traceparent per attempt equal to it`, async () => {
+        s = setUp(); // installs the SDK providers the official instrumentation binds to at construction
         if (order === 'official enabled before breakwater') {
+          s.adapter.disable();
           official = new UndiciInstrumentation(); // enabled at construction (with enabled: false it records nothing at all)
-          s = setUp();
+          s.adapter.enable();
         } else {
-          s = setUp();
-          official = new UndiciInstrumentation(); // enabled at construction (with enabled: false it records nothing at all)
+          official = new UndiciInstrumentation();
         }
         server.respond = statuses(503);
         expect(await call(`${server.url}/x`)).to.equal(200);

@@ -217,6 +217,32 @@ describe('fetch adapter: global fetch, undici.fetch, undici.request, Dispatcher#
     });
   });
 
+  describe('connections', () => {
+    it('a failed response is freed before the retry: one connection, a large 503 body, the retry still gets through', async () => {
+      s = setUp({ BREAKWATER_TIMEOUT_MS: '2000' });
+      let n = 0;
+      server.respond = (_req, res) => {
+        if (++n === 1) {
+          res.statusCode = 503;
+          res.end('x'.repeat(4 * 1024 * 1024)); // far more than undici buffers unread
+          return;
+        }
+        res.end('ok');
+      };
+      const { Agent, Pool } = undici();
+      const agent = new Agent({ connections: 1 });
+      const viaFetch = await fetch(`${server.url}/big`, { dispatcher: agent } as unknown as RequestInit);
+      expect(await viaFetch.text()).to.equal('ok');
+      n = 0;
+      const pool = new Pool(server.url, { connections: 1 });
+      const viaRequest = await undici().request(`${server.url}/big`, { dispatcher: pool });
+      expect(await viaRequest.body.text()).to.equal('ok');
+      await Promise.all([agent.close(), pool.close()]);
+      // Each retry went through the caller's one-connection dispatcher, not the global one.
+      expect(attemptSpans(s.otel.spans()).map((a) => a.attributes['http.response.status_code']).sort()).to.deep.equal([200, 200, 503, 503]);
+    });
+  });
+
   describe('the caller', () => {
     it('headers are copied per attempt, never mutated: Headers, plain object, pairs; a caller traceparent is replaced', async () => {
       s = setUp();

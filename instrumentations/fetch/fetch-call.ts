@@ -112,7 +112,13 @@ export function resilientFetch(runtime: Runtime, original: FetchFunction): Fetch
     } catch {
       plan = undefined; // reading the arguments must never fail the caller's call
     }
-    if (plan === undefined) return original.apply(this, arguments as unknown as [unknown, unknown]);
-    return runResilient(runtime, plan);
+    if (plan !== undefined) {
+      try {
+        return runResilient(runtime, plan);
+      } catch {
+        // breakwater failing to start the call must not fail it: send it unprotected
+      }
+    }
+    return original.apply(this, arguments as unknown as [unknown, unknown]);
   };
 }

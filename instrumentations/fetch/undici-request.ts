@@ -115,8 +115,13 @@ function run(runtime: Runtime, original: RequestFunction, thisArg: unknown, pars
   } catch {
     requestPlan = undefined;
   }
-  if (requestPlan === undefined) return original.apply(thisArg, args);
-  const pending = runResilient(runtime, requestPlan);
+  let pending: Promise<ResponseData> | undefined;
+  try {
+    pending = requestPlan === undefined ? undefined : runResilient(runtime, requestPlan);
+  } catch {
+    pending = undefined; // breakwater failing to start the call must not fail it: send it unprotected
+  }
+  if (pending === undefined) return original.apply(thisArg, args);
   if (callback === undefined) return pending;
   // The callback form: undici calls back with (err) or (null, data); so does this.
   const callerCallback = bindToCaller(context.active(), callback);

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { CIRCUIT_OPEN_CODE, getClassification } from '../../../src/errors.js';
 import { startFaultProxy, type Fault, type FaultProxy } from '../../helpers/fault-proxy.js';
@@ -71,9 +72,21 @@ describe('fault matrix: fetch', function () {
     };
   }
 
+  /**
+   * The number of attempts of the index-th logical call, after checking their shape:
+   * CLIENT spans under the call's INTERNAL span, numbered 1..n, with
+   * http.request.resend_count n-1 on the n-th.
+   */
   function attemptsOfCall(index: number): number {
-    const parents = parentSpans(s!.otel.spans()).sort((a, b) => a.startTime[1] - b.startTime[1] + (a.startTime[0] - b.startTime[0]) * 1e9);
-    return Number(parents[index]!.attributes['resilience.attempt']);
+    const spans = s!.otel.spans();
+    const byStart = (a: ReadableSpan, b: ReadableSpan): number => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1];
+    const parent = parentSpans(spans).sort(byStart)[index]!;
+    const children = attemptSpans(spans).filter((a) => a.parentSpanContext?.spanId === parent.spanContext().spanId);
+    expect(children.map((c) => c.kind)).to.deep.equal(children.map(() => SpanKind.CLIENT));
+    expect(children.map((c) => c.attributes['resilience.attempt'])).to.deep.equal(children.map((_, i) => i + 1));
+    expect(children.map((c) => c.attributes['http.request.resend_count'])).to.deep.equal(children.map((_, i) => (i === 0 ? undefined : i)));
+    expect(parent.attributes['resilience.attempt']).to.equal(children.length);
+    return children.length;
   }
 
   beforeEach(async () => {

@@ -241,6 +241,20 @@ describe('fetch adapter: global fetch, undici.fetch, undici.request, Dispatcher#
       // Each retry went through the caller's one-connection dispatcher, not the global one.
       expect(attemptSpans(s.otel.spans()).map((a) => a.attributes['http.response.status_code']).sort()).to.deep.equal([200, 200, 503, 503]);
     });
+
+    it('a Pool created before breakwater was enabled is covered too (the prototype is patched)', async () => {
+      s = setUp();
+      const { Pool } = undici();
+      s.adapter.disable();
+      const pool = new Pool(server.url);
+      s.adapter.enable();
+      server.respond = statuses(503);
+      const r = await pool.request({ path: '/early', method: 'GET' });
+      expect(r.statusCode).to.equal(200);
+      await r.body.dump();
+      await pool.close();
+      expect(server.received).to.have.length(2);
+    });
   });
 
   describe('the caller', () => {

@@ -1,9 +1,9 @@
+import { context } from '@opentelemetry/api';
 import { isObjectLike, readProperty } from '../../src/classify/safe.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import { httpTargetKey } from '../../src/target-key.js';
 import { bindToCaller, shouldPassThrough } from '../kit/calls.js';
-import { context } from '@opentelemetry/api';
 import { withPropagation } from './headers.js';
 import { fetchReplayDecision } from './replay.js';
 import { runResilient, type RequestPlan } from './resilient-call.js';

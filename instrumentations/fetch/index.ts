@@ -1,7 +1,35 @@
 import type { Adapter } from '../kit/adapter.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
+import { resilientFetch } from './fetch-call.js';
+import { UndiciResilienceInstrumentation } from './instrumentation.js';
 
-// Placeholder until the fetch adapter lands: hooks nothing.
-export function createFetchAdapter(_runtime: Runtime): Adapter {
-  return { client: 'fetch', enable: () => {}, disable: () => {} };
+type GlobalFetch = typeof globalThis.fetch;
+
+/**
+ * The fetch adapter (design.md: client `fetch`): Node's global fetch, and the `undici`
+ * package's `request`, `fetch` and `Dispatcher#request`. Both are undici underneath and
+ * share one client name, so their telemetry and breakers meet on one target key.
+ */
+export function createFetchAdapter(runtime: Runtime): Adapter {
+  const instrumentation = new UndiciResilienceInstrumentation(runtime);
+  let originalFetch: GlobalFetch | undefined;
+  let installedFetch: GlobalFetch | undefined;
+  return {
+    client: 'fetch',
+    enable() {
+      if (installedFetch === undefined && typeof globalThis.fetch === 'function') {
+        originalFetch = globalThis.fetch;
+        installedFetch = resilientFetch(runtime, originalFetch as never) as unknown as GlobalFetch;
+        globalThis.fetch = installedFetch;
+      }
+      instrumentation.enable();
+    },
+    disable() {
+      instrumentation.disable();
+      // Someone who replaced fetch after us keeps theirs (and calls ours through it).
+      if (installedFetch !== undefined && globalThis.fetch === installedFetch) globalThis.fetch = originalFetch!;
+      installedFetch = undefined;
+      originalFetch = undefined;
+    },
+  };
 }

@@ -1,0 +1,118 @@
+import { createRequire } from 'node:module';
+import type http from 'node:http';
+import { SpanKind } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { loadConfig } from '../../../src/config/index.js';
+import { Runtime } from '../../../src/runtime/runtime.js';
+import type { Adapter } from '../../../instrumentations/kit/adapter.js';
+import { createFetchAdapter } from '../../../instrumentations/fetch/index.js';
+import { httpServer, type HttpTestServer } from '../../integration/http-server.js';
+import { OtelHarness } from '../../helpers/otel.js';
+
+export const require = createRequire(import.meta.url);
+export type Undici = typeof import('undici');
+
+/** Small delays so retries happen fast; a short attempt timeout for the delay/blackhole cells. */
+export const TEST_ENV: Record<string, string> = {
+  BREAKWATER_RETRY_BASE_DELAY_MS: '1',
+  BREAKWATER_RETRY_MAX_DELAY_MS: '5',
+  BREAKWATER_TIMEOUT_MS: '300',
+  BREAKWATER_DEADLINE_MS: '5000',
+  BREAKWATER_BREAKER: 'off',
+  BREAKWATER_RETRY_BUDGET_RATIO: '1',
+};
+
+/** One received request, as the server saw it. */
+export interface Received {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** A test server that records every request and answers with `respond`. */
+export interface RecordingServer extends HttpTestServer {
+  received: Received[];
+  respond: (req: Received, res: http.ServerResponse) => void;
+}
+
+export async function recordingServer(): Promise<RecordingServer> {
+  const received: Received[] = [];
+  let respond: RecordingServer['respond'] = (_req, res) => res.end('ok');
+  const server = await httpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const r: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() };
+      received.push(r);
+      holder.respond(r, res);
+    });
+  });
+  const holder = Object.assign(server, {
+    received,
+    get respond() {
+      return respond;
+    },
+    set respond(fn: RecordingServer['respond']) {
+      respond = fn;
+    },
+  });
+  return holder;
+}
+
+/** Answers the listed statuses in turn, then 200 "ok". */
+export function statuses(...codes: number[]): RecordingServer['respond'] {
+  let i = 0;
+  return (_req, res) => {
+    const code = codes[i++] ?? 200;
+    res.statusCode = code;
+    res.end(code === 200 ? 'ok' : `status ${code}`);
+  };
+}
+
+export interface Setup {
+  otel: OtelHarness;
+  runtime: Runtime;
+  adapter: Adapter;
+}
+
+export function setUp(env: Record<string, string> = {}): Setup {
+  const otel = new OtelHarness().install();
+  const runtime = new Runtime(loadConfig({ ...TEST_ENV, ...env }));
+  const adapter = createFetchAdapter(runtime);
+  adapter.enable();
+  return { otel, runtime, adapter };
+}
+
+export async function tearDown(setup: Setup | undefined): Promise<void> {
+  if (setup === undefined) return;
+  setup.adapter.disable();
+  await setup.otel.uninstall();
+}
+
+/** The patched undici module (required after enable(): require-in-the-middle patches it then). */
+export function undici(): Undici {
+  return require('undici') as Undici;
+}
+
+/** The INTERNAL spans of logical calls, named `<policy> <target>`. */
+export function parentSpans(spans: ReadableSpan[]): ReadableSpan[] {
+  return spans.filter((s) => s.kind === SpanKind.INTERNAL && s.name === `${String(s.attributes['resilience.policy'])} ${String(s.attributes['resilience.target'])}`);
+}
+
+/** The attempt spans (children of a logical call's span), in attempt order. */
+export function attemptSpans(spans: ReadableSpan[]): ReadableSpan[] {
+  const parents = new Set(parentSpans(spans).map((p) => p.spanContext().spanId));
+  return spans
+    .filter((s) => s.parentSpanContext !== undefined && parents.has(s.parentSpanContext.spanId) && !s.name.startsWith('resilience.'))
+    .sort((a, b) => Number(a.attributes['resilience.attempt']) - Number(b.attributes['resilience.attempt']));
+}
+
+export function clientSpans(spans: ReadableSpan[]): ReadableSpan[] {
+  return spans.filter((s) => s.kind === SpanKind.CLIENT);
+}
+
+/** The span id a traceparent header carries. */
+export function spanIdOf(traceparent: unknown): string | undefined {
+  return typeof traceparent === 'string' ? traceparent.split('-')[2] : undefined;
+}

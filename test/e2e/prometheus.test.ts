@@ -227,7 +227,11 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
             `ALERTS{resilience_target="${t}"}`,
           ].map(async (q) => `${q} -> ${JSON.stringify((await prometheus!.query(q)).map((r) => [r.metric, r.value?.[1]]))}`),
         );
-        diagnostics.push(`${label(e)}:\n  ${lines.join('\n  ')}`);
+        // And what the app serves right now, circuit lines only.
+        const served = (await (await fetch(`http://127.0.0.1:${appPort}/metrics`)).text())
+          .split('\n')
+          .filter((l) => l.includes(`"${t}"`) && /^resilience_circuit/.test(l));
+        diagnostics.push(`${label(e)}:\n  ${lines.join('\n  ')}\n  served now:\n  ${served.join('\n  ')}`);
       }
     }
 

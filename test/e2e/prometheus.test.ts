@@ -88,6 +88,8 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
   const results = new Map<string, number>();
   let rawNames: string[] = [];
   let storedNames: string[] = [];
+  /** The timeout dependency's breaker at the end: its state gauge, and its transitions to closed since phase C. */
+  let timeoutBreaker = { gauge: [] as string[], closedSinceC: Number.NaN, toOpenSinceC: Number.NaN };
   const diagnostics: string[] = [];
 
   async function recordFiring(): Promise<void> {
@@ -149,9 +151,10 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
         `${targetOf('flapping')}/`,
       ]),
       E2E_PAUSE_MS: '100',
+      E2E_GC_INTERVAL_MS: '2000',
     };
     if (detectorAvailable) env[PATTERNS_VARIABLE] = 'true';
-    app = startChild(['--require', 'breakwater/register', 'build/test/e2e/metrics-app.js'], env, 170_000);
+    app = startChild(['--expose-gc', '--require', 'breakwater/register', 'build/test/e2e/metrics-app.js'], env, 170_000);
     const first = await Promise.race([app.firstLine, app.done.then((r) => `exited: ${r.code} ${r.stderr}`)]);
     expect(first, 'the app starts').to.match(/^ready 5/);
 
@@ -235,6 +238,17 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
       }
     }
 
+    // The timeout dependency's breaker cannot have closed since C began (nothing answers).
+    const timeout = targetOf('timeout');
+    const sinceC = `${Math.ceil((Date.now() - phaseStart.C) / 1000)}s`;
+    const transitions = async (to: string) =>
+      Number((await prometheus!.query(`sum(increase(resilience_circuit_transitions_total{resilience_target="${timeout}", resilience_circuit_to="${to}"}[${sinceC}])) or vector(0)`))[0]?.value?.[1] ?? Number.NaN);
+    timeoutBreaker = {
+      gauge: (await prometheus.query(`resilience_circuit_state{resilience_target="${timeout}"} == 1`)).map((s) => s.metric['resilience_circuit_state'] ?? ''),
+      closedSinceC: await transitions('closed'),
+      toOpenSinceC: await transitions('open'),
+    };
+
     // What Prometheus stored, and every dashboard expression, while the faults last.
     const names = async (regex: string) =>
       [...new Set((await prometheus!.series(`{__name__=~"${regex}"}`, 300)).map((s) => s['__name__'] ?? ''))].sort();
@@ -268,6 +282,14 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
         expect(firedAfter.get(label(e)), `${label(e)} never fired; fired: ${[...firedAfter.keys()].join('; ')}\n${diagnostics.join('\n')}`).to.be.a('number');
       });
     }
+  });
+
+  it('resilience_circuit_state follows the breaker: open or half-open, never closed, while its dependency never answers', () => {
+    // The app collects garbage every 2 s (E2E_GC_INTERVAL_MS): a gauge whose callback is
+    // held only weakly freezes at its last values after a collection.
+    expect(timeoutBreaker.closedSinceC, 'transitions to closed since phase C').to.equal(0);
+    expect(timeoutBreaker.toOpenSinceC, 'transitions to open since phase C').to.be.greaterThan(0);
+    expect(timeoutBreaker.gauge, 'the state whose gauge is 1').to.have.length(1).and.to.satisfy((s: string[]) => ['open', 'half_open'].includes(s[0] ?? ''));
   });
 
   describe('metric names', () => {

@@ -26,6 +26,7 @@ let cache;
 if (pgUrl) {
   const { default: pg } = await import('pg');
   db = new pg.Pool({ connectionString: pgUrl, max: 2 });
+  db.on('error', () => {}); // an idle client's lost connection: the pool replaces it
   await db.query('CREATE TABLE IF NOT EXISTS demo_orders (id serial PRIMARY KEY, at timestamptz DEFAULT now())');
 }
 if (redisUrl) {

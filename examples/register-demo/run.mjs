@@ -115,14 +115,17 @@ app.stdout.on('data', (d) => {
 
 const schedule = [
   [0, 'the HTTP API fails ~40% of requests (503 or reset): GETs are retried; a POST without Idempotency-Key is not', () => (httpMode = 'flaky')],
-  [0.3, 'the HTTP API resets every connection; Redis connections are cut mid-reply: the breaker opens; INCR is not replayed', async () => {
+  [0.3, 'the HTTP API resets every connection and Redis stops answering: attempts fail or time out, the breakers open and calls are rejected without dialling', async () => {
     httpMode = 'down';
-    await proxies.redis?.setFault({ kind: 'cut_mid_response', afterBytes: 1 });
+    await proxies.redis?.setFault({ kind: 'blackhole' });
+    proxies.redis?.resetAll(); // faults apply to new connections: make the client reconnect
   }],
-  [0.55, 'the HTTP API and Redis recover: a half-open probe closes the breaker; PostgreSQL connections reset after the query is sent', async () => {
+  [0.55, 'the HTTP API and Redis recover: half-open probes close the breakers; new PostgreSQL connections are reset, and the failed connects are retried (nothing was sent)', async () => {
     httpMode = 'healthy';
     await proxies.redis?.setFault({ kind: 'none' });
+    proxies.redis?.resetAll();
     await proxies.pg?.setFault({ kind: 'reset_after_request' });
+    proxies.pg?.resetAll();
   }],
   [0.75, 'everything is healthy', async () => {
     await proxies.pg?.setFault({ kind: 'none' });

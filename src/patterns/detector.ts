@@ -88,8 +88,11 @@ export class PatternDetector {
   }
 
   /** How many series and pending or firing alerts are held (for the memory bound's tests). */
-  stats(): { dependencies: number; breakers: number; alerts: number } {
-    return { dependencies: this.dependencies.size, breakers: this.breakers.size, alerts: this.rules.reduce((n, r) => n + r.state.size, 0) };
+  stats(): { dependencies: number; breakers: number; samples: number; alerts: number } {
+    let samples = 0;
+    for (const d of this.dependencies.values()) samples += d.samples();
+    for (const b of this.breakers.values()) samples += b.samples();
+    return { dependencies: this.dependencies.size, breakers: this.breakers.size, samples, alerts: this.rules.reduce((n, r) => n + r.state.size, 0) };
   }
 
   /** Evaluates the finished minutes before `at`'s; returns the minute new counts belong to. */

@@ -34,6 +34,14 @@ export class DependencySeries {
     this.resource = new MinuteRing(RESOURCE_HISTORY, born);
   }
 
+  /** One-minute samples held, over every ring (for the memory bound). */
+  samples(): number {
+    let n = this.counted.length + this.errors.length + this.all.length + this.retries.length + this.resource.length;
+    for (const ring of this.categories.values()) n += ring.length;
+    if (this.operations !== undefined) n += this.operations.counted.length + this.operations.bad.length;
+    return n;
+  }
+
   record(count: Extract<Count, { kind: 'attempts' | 'retries' | 'operations' }>, minute: number): void {
     this.lastUsed = minute;
     const n = count.count;
@@ -78,6 +86,10 @@ export class BreakerSeries {
     this.lastUsed = born;
     this.trips = new MinuteRing(TRIPS_HISTORY, born);
     this.rejections = new MinuteRing(SHORT_HISTORY, born);
+  }
+
+  samples(): number {
+    return this.trips.length + this.rejections.length;
   }
 
   record(count: Extract<Count, { kind: 'transitions' | 'rejections' | 'circuit_state' }>, minute: number): void {

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
+import { loadConfig } from '../../src/config/index.js';
 import { createPolicy } from '../../src/engine/policy.js';
 import type { PolicyOptions } from '../../src/engine/options.js';
 import { feedPolicy, PatternDetector, reportDetection, type Detection } from '../../src/patterns/index.js';
 import { EVENT_PATTERN_DETECTED, METRIC_PATTERN_DETECTED } from '../../src/telemetry/names.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { resetTargetLabels } from '../../src/telemetry/target-label.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { OtelHarness, pointValue } from '../helpers/otel.js';
@@ -140,6 +142,16 @@ describe('pattern detector fed by a real policy', () => {
     expect(lines.some((l) => l.startsWith(`breakwater: pattern circuit_open on ${TARGET} (policy payments): `))).to.equal(true);
     expect(counted.slice(0, 3)).to.deep.equal(['failure network', 'rejected circuit_open', 'circuit rejection']);
     expect(detector.firing().find((f) => f.pattern === 'circuit_open')?.labels).to.deep.equal({ resilience_target: TARGET, resilience_policy: 'payments' });
+  });
+
+  it('a runtime with BREAKWATER_PATTERNS on feeds one detector from every policy it creates; off by default', async () => {
+    expect(new Runtime(loadConfig({})).patterns).to.equal(undefined);
+    const runtime = new Runtime(loadConfig({ BREAKWATER_PATTERNS: 'true', BREAKWATER_RETRY_MAX_ATTEMPTS: '1' }));
+    const detector = runtime.patterns;
+    expect(detector).to.be.instanceOf(PatternDetector);
+    await runtime.execute(async () => 'ok', { target: TARGET, client: 'fetch', idempotent: true });
+    await runtime.execute(async () => 'ok', { target: 'postgresql://db:5432/app', client: 'pg', idempotent: true });
+    expect(detector?.stats().dependencies).to.equal(2);
   });
 
   it('never throws into the caller, whatever it is fed', () => {

@@ -60,6 +60,8 @@ export class PatternDetector {
   /** Adds a count of one series at `at` (clock milliseconds). Never throws. */
   record(count: Count, at?: number): void {
     try {
+      // A negative or non-numeric count would poison a counter for good: dropped.
+      if (count.kind !== 'circuit_state' && !(Number.isFinite(count.count) && count.count >= 0)) return;
       const minute = this.advance(at ?? this.clock.now());
       if (count.kind === 'attempts' || count.kind === 'retries' || count.kind === 'operations') {
         this.dependencies.obtain(`${count.target}\u0000${count.client}`, () => new DependencySeries(count.target, count.client, minute)).record(count, minute);
@@ -98,6 +100,8 @@ export class PatternDetector {
   /** Evaluates the finished minutes before `at`'s; returns the minute new counts belong to. */
   private advance(at: number): number {
     const minute = Math.floor(at / MINUTE_MS);
+    // A clock reading that is not a time (NaN, Infinity) moves nothing.
+    if (!Number.isFinite(minute)) return this.next ?? 0;
     if (this.next === undefined) {
       this.next = minute;
       return minute;

@@ -7,7 +7,7 @@ import type { CircuitHandle, ExecuteOptions, Policy } from '../engine/policy.js'
 import type { Classifier } from '../engine/options.js';
 import { boundTargetKey, setTargetKeyLimit } from '../target-key.js';
 import { setTargetLabelLimit } from '../telemetry/target-label.js';
-import { feedPolicy, PatternDetector, reportDetection } from '../patterns/index.js';
+import { DEFAULT_MAX_SERIES, feedPolicy, PatternDetector, reportDetection } from '../patterns/index.js';
 
 /** `<scheme>://<host>:<port>[/<db>]`, as src/target-key.ts writes them. */
 const TARGET_KEY_SHAPE = /^[a-z][a-z+]*:\/\/[^\s/@?#]+:\d{1,5}(\/[^\s/?#]*)?$/;
@@ -43,7 +43,7 @@ export class Runtime {
     this.beforeFirstCall = options.beforeFirstCall;
     setTargetKeyLimit(config.maxTargets);
     setTargetLabelLimit(config.maxTargets);
-    this.patterns = config.patterns ? new PatternDetector({ maxSeries: Math.min(config.maxTargets, 100), onDetection: (d) => reportDetection(d) }) : undefined;
+    this.patterns = config.patterns ? new PatternDetector({ maxSeries: Math.min(config.maxTargets, DEFAULT_MAX_SERIES), onDetection: (d) => reportDetection(d) }) : undefined;
   }
 
   isEnabled(client: Instrumentation): boolean {

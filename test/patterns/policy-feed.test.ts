@@ -154,6 +154,16 @@ describe('pattern detector fed by a real policy', () => {
     expect(detector?.stats().dependencies).to.equal(2);
   });
 
+  it('ignores a clock reading or a count that is not a number, without losing what it has', () => {
+    let now = 0;
+    const detector = new PatternDetector({ clock: { now: () => now } });
+    detector.record({ kind: 'attempts', target: TARGET, client: 'fetch', outcome: 'success', count: 1 });
+    detector.record({ kind: 'attempts', target: TARGET, client: 'fetch', outcome: 'failure', count: -5 });
+    now = Number.POSITIVE_INFINITY;
+    detector.flush(); // must return: a time of Infinity would otherwise be a minute never reached
+    expect(detector.stats().dependencies).to.equal(1);
+  });
+
   it('never throws into the caller, whatever it is fed', () => {
     const detector = new PatternDetector({
       clock: { now: () => Number.NaN },

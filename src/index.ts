@@ -20,4 +20,6 @@ export { loadConfig, policyForTarget, ConfigError, BUILT_IN_DEFAULTS, ENV_VARIAB
 export type { EffectiveConfig, ResolvedPolicy } from './config/index.js';
 export { idempotent } from './runtime/idempotency.js';
 export { currentRuntime } from './runtime/global.js';
+export { PatternDetector, feedPolicy, reportDetection, describeDetection } from './patterns/index.js';
+export type { Detection, PatternDetectorOptions, Count as PatternCount } from './patterns/index.js';
 export type { Runtime, CircuitStatus } from './runtime/runtime.js';

@@ -107,6 +107,9 @@ const app = spawn(process.execPath, ['--import', 'breakwater/register', 'example
     BREAKWATER_BREAKER: 'consecutive',
     BREAKWATER_BREAKER_THRESHOLD: '4',
     BREAKWATER_BREAKER_OPEN_MS: '1000',
+    // The in-process pattern detector (docs/patterns.md): off by default, on here; it
+    // evaluates whole minutes, so a run shorter than a few minutes detects nothing.
+    BREAKWATER_PATTERNS: 'true',
   },
 });
 app.stdout.on('data', (d) => {

@@ -9,6 +9,7 @@ export interface BuiltInDefaults {
   readonly maxTargets: number;
   readonly statusPort: number;
   readonly statusHost: string;
+  readonly patterns: boolean;
   readonly policy: Readonly<Omit<ResolvedPolicy, 'retry' | 'breaker' | 'bulkhead'>> & {
     readonly retry: Readonly<ResolvedRetry>;
     readonly breaker: Readonly<Omit<ResolvedBreaker, 'failureCategories'>>;
@@ -27,6 +28,7 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   maxTargets: MAX_TARGETS_DEFAULT,
   statusPort: 0,
   statusHost: '127.0.0.1',
+  patterns: false,
   policy: {
     name: 'default',
     telemetry: true,

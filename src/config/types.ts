@@ -67,6 +67,8 @@ export interface EffectiveConfig {
   statusPort: number;
   /** The address it binds; loopback unless told otherwise. */
   statusHost: string;
+  /** The in-process pattern detector (src/patterns): off unless asked for. */
+  patterns: boolean;
   defaults: ResolvedPolicy;
   /** In file order; the first whose `match` glob matches a target key wins. */
   targets: Array<{ match: string; policy: ResolvedPolicy }>;

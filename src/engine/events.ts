@@ -6,11 +6,15 @@ import type { Outcome } from '../telemetry/names.js';
 /** What a policy tells its listeners, as cockatiel's onRetry/onBreak/onGiveUp and opossum's events do. */
 export interface PolicyEvents {
   /** A retry is scheduled: `attempt` is the one about to run after `delayMs`. */
-  retry: { target: string; attempt: number; delayMs: number; error: unknown; classification: Classification };
+  retry: { target: string; client: string; attempt: number; delayMs: number; error: unknown; classification: Classification };
   /** The call failed for good (before any fallback); `reason` is why it was not retried. */
   giveUp: { target: string; attempts: number; reason: SuppressReason; error: unknown; classification: Classification };
-  /** An open breaker or a full bulkhead turned the call away without calling the operation. */
-  rejected: { target: string; error: Error; classification: Classification };
+  /**
+   * An open breaker or a full bulkhead turned the call away without calling the operation,
+   * or a breaker that opened during the backoff turned its retry away (counted as a
+   * rejected attempt in resilience.attempts either way).
+   */
+  rejected: { target: string; client: string; error: Error; classification: Classification };
   /** A fallback's value was used. */
   fallback: { target: string; error: unknown; classification: Classification };
   /** A breaker changed state. */

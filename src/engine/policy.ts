@@ -321,7 +321,9 @@ class ResiliencePolicy implements Policy {
       if (admission === REJECTED) {
         const rejection = new CircuitOpenError(target, circuit.retryAfterMs(attemptStart));
         if (attempt === 1) return this.rejected(rejection, options, telemetry, startedAt, true);
-        telemetry?.rejected(this.classifier(rejection, { client: options.client ?? 'custom', target }), true);
+        const classification = this.classifier(rejection, { client: options.client ?? 'custom', target });
+        telemetry?.rejected(classification, true);
+        this.events.emit('rejected', { target, client: options.client ?? 'custom', error: rejection, classification });
         return this.giveUp(options, 'breaker_open', lastFailure, lastClassification!, lastResult, telemetry, startedAt, attempt - 1);
       }
       const generation = circuit.generation;
@@ -391,7 +393,7 @@ class ResiliencePolicy implements Policy {
       backoff = nextState;
       delayBefore = waitMs;
       telemetry?.retryScheduled(attempt + 1, waitMs);
-      this.events.emit('retry', { target, attempt: attempt + 1, delayMs: waitMs, error: failure, classification });
+      this.events.emit('retry', { target, client: options.client ?? 'custom', attempt: attempt + 1, delayMs: waitMs, error: failure, classification });
       try {
         await sleep(waitMs, clock, callerSignal);
       } catch {
@@ -519,7 +521,7 @@ class ResiliencePolicy implements Policy {
     const classification = this.classifier(rejection, { client: options.client ?? 'custom', target: options.target });
     attachClassification(rejection, classification);
     telemetry?.rejected(classification, byCircuit);
-    this.events.emit('rejected', { target: options.target, error: rejection, classification });
+    this.events.emit('rejected', { target: options.target, client: options.client ?? 'custom', error: rejection, classification });
     if (this.fallback) return this.useFallback<T>(options, rejection, classification, telemetry, startedAt, 0);
     this.end(telemetry, 'rejected', classification, startedAt, 0, options);
     throw rejection;

@@ -7,6 +7,7 @@ import type { CircuitHandle, ExecuteOptions, Policy } from '../engine/policy.js'
 import type { Classifier } from '../engine/options.js';
 import { boundTargetKey, setTargetKeyLimit } from '../target-key.js';
 import { setTargetLabelLimit } from '../telemetry/target-label.js';
+import { DEFAULT_MAX_SERIES, feedPolicy, PatternDetector, reportDetection } from '../patterns/index.js';
 
 /** `<scheme>://<host>:<port>[/<db>]`, as src/target-key.ts writes them. */
 const TARGET_KEY_SHAPE = /^[a-z][a-z+]*:\/\/[^\s/@?#]+:\d{1,5}(\/[^\s/?#]*)?$/;
@@ -30,6 +31,8 @@ export class Runtime {
   private readonly classifier: Classifier;
   private readonly enabledClients: ReadonlySet<string>;
   private beforeFirstCall: (() => void) | undefined;
+  /** The in-process pattern detector (config.patterns), fed by every policy of this runtime. */
+  readonly patterns: PatternDetector | undefined;
 
   constructor(
     readonly config: EffectiveConfig,
@@ -40,6 +43,7 @@ export class Runtime {
     this.beforeFirstCall = options.beforeFirstCall;
     setTargetKeyLimit(config.maxTargets);
     setTargetLabelLimit(config.maxTargets);
+    this.patterns = config.patterns ? new PatternDetector({ maxSeries: Math.min(config.maxTargets, DEFAULT_MAX_SERIES), onDetection: (d) => reportDetection(d) }) : undefined;
   }
 
   isEnabled(client: Instrumentation): boolean {
@@ -53,6 +57,7 @@ export class Runtime {
     if (policy === undefined) {
       policy = createPolicy({ ...resolved, classifier: this.classifier, maxTargets: this.config.maxTargets });
       this.policies.set(resolved, policy);
+      if (this.patterns !== undefined) feedPolicy(policy, this.patterns);
     }
     return policy;
   }

@@ -19,6 +19,9 @@ export const ATTR_CIRCUIT_STATE = 'resilience.circuit.state';
 export const ATTR_CIRCUIT_FROM = 'resilience.circuit.from';
 export const ATTR_CIRCUIT_TO = 'resilience.circuit.to';
 export const ATTR_PATTERN = 'resilience.pattern';
+/** On the pattern-detected span event only: the Prometheus alert it mirrors, and what was seen. */
+export const ATTR_PATTERN_ALERT = 'resilience.pattern.alert';
+export const ATTR_PATTERN_SUMMARY = 'resilience.pattern.summary';
 
 /** Semantic-convention attributes breakwater sets. */
 export const ATTR_ERROR_TYPE = 'error.type';
@@ -40,6 +43,8 @@ export const EVENT_CIRCUIT_TRANSITION = 'resilience.circuit.transition';
 export const EVENT_RETRY_SCHEDULED = 'resilience.retry.scheduled';
 export const EVENT_RETRY_SUPPRESSED = 'resilience.retry.suppressed';
 export const EVENT_REJECTED = 'resilience.rejected';
+/** A detected failure pattern (src/patterns): a span of its own carrying an event of the same name. */
+export const EVENT_PATTERN_DETECTED = 'resilience.pattern.detected';
 
 export const OUTCOMES = ['success', 'failure', 'rejected', 'fallback', 'cancelled'] as const;
 export type Outcome = (typeof OUTCOMES)[number];

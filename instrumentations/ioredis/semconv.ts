@@ -1,12 +1,12 @@
-/** Semantic-convention attribute names and values on ioredis attempt spans (design.md section 4). */
-export const ATTR_DB_SYSTEM_NAME = 'db.system.name';
-export const ATTR_DB_NAMESPACE = 'db.namespace';
-export const ATTR_DB_OPERATION_NAME = 'db.operation.name';
-export const ATTR_DB_OPERATION_BATCH_SIZE = 'db.operation.batch.size';
-export const ATTR_SERVER_ADDRESS = 'server.address';
-export const ATTR_SERVER_PORT = 'server.port';
-
-export const DB_SYSTEM_NAME_VALUE_REDIS = 'redis';
+export {
+  ATTR_DB_NAMESPACE,
+  ATTR_DB_OPERATION_BATCH_SIZE,
+  ATTR_DB_OPERATION_NAME,
+  ATTR_DB_SYSTEM_NAME,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  DB_SYSTEM_REDIS as DB_SYSTEM_NAME_VALUE_REDIS,
+} from '../kit/semconv.js';
 
 /** Span and operation names of the two batch forms (a Redis command name for single commands). */
 export const OPERATION_PIPELINE = 'PIPELINE';

@@ -4,7 +4,7 @@ import type { ReplayDecision } from '../../src/engine/policy.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { attemptSpanKind, callOriginal, injectContext } from '../kit/calls.js';
 import { fetchAttemptSpan } from './attributes.js';
-import { ATTR_HTTP_RESPONSE_STATUS_CODE } from './semconv.js';
+import { ATTR_HTTP_RESPONSE_STATUS_CODE } from '../kit/semconv.js';
 
 export const CLIENT = 'fetch';
 

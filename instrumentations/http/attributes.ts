@@ -9,7 +9,7 @@ import {
   ATTR_URL_SCHEME,
   KNOWN_METHODS,
   OTHER_METHOD,
-} from './semconv.js';
+} from '../kit/semconv.js';
 import { serverOfTargetKey } from '../kit/http-server.js';
 
 export { serverOfTargetKey, type Server } from '../kit/http-server.js';

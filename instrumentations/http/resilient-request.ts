@@ -17,7 +17,7 @@ import { RequestBody } from './request-body.js';
 import type { BodyChunk, WriteCallback } from './request-body.js';
 import { headerSetter, headersForAttempt } from './request-options.js';
 import type { RequestCall } from './request-options.js';
-import { ATTR_HTTP_RESPONSE_STATUS_CODE } from './semconv.js';
+import { ATTR_HTTP_RESPONSE_STATUS_CODE } from '../kit/semconv.js';
 import { abortError, alreadyFinishedError, checkChunk, destroyedError, socketHangUpError, writeAfterEndError } from './stream-errors.js';
 
 /** OutgoingMessage#getRawHeaderNames (Node 15.13+), missing from @types/node 20. */

@@ -8,7 +8,7 @@ import {
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
   DB_SYSTEM_POSTGRESQL,
-} from './semconv.js';
+} from '../kit/semconv.js';
 import { splitStatements } from './statements.js';
 
 // ---------------------------------------------------------------------------------------

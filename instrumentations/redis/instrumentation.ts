@@ -12,7 +12,7 @@ import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { attemptSpanKind, callOriginal, shouldPassThrough } from '../kit/calls.js';
 import { redisPipelineReplayDecision, redisReplayDecision } from './replay.js';
-import { ATTR_DB_OPERATION_BATCH_SIZE } from './semconv.js';
+import { ATTR_DB_OPERATION_BATCH_SIZE } from '../kit/semconv.js';
 import { RawTransactions } from './transaction.js';
 import { commandName, connectionOf, operationAttributes } from './utils.js';
 

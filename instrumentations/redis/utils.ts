@@ -7,7 +7,7 @@ import {
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
   DB_SYSTEM_REDIS,
-} from './semconv.js';
+} from '../kit/semconv.js';
 
 /** What every call of one client shares: its target key and connection attributes. */
 export interface Connection {

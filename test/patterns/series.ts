@@ -64,8 +64,11 @@ export interface TrafficOptions {
 const perMinuteOf = (perMinute: number | PerMinute = 600): PerMinute =>
   typeof perMinute === 'number' ? constant(perMinute) : perMinute;
 
-/** resilience_attempts_total for one dependency: a success series and a failure (or rejected) series. */
-export function attempts(dep: Dependency, options: TrafficOptions): SeriesInput[] {
+/**
+ * One counter for one dependency as two series: the successes and the failing share
+ * (whose labels `failureLabels` gives), both cumulative per minute.
+ */
+function splitByOutcome(metric: string, dep: Dependency, options: TrafficOptions, failureLabels: Record<string, string>): SeriesInput[] {
   const perMinute = perMinuteOf(options.perMinute);
   const labels = {
     ...SCRAPE,
@@ -75,43 +78,29 @@ export function attempts(dep: Dependency, options: TrafficOptions): SeriesInput[
   };
   return [
     {
-      metric: 'resilience_attempts_total',
+      metric,
       labels: { ...labels, resilience_outcome: 'success' },
       values: counter(options.minutes, (m) => perMinute(m) * (1 - options.errorRatio(m))),
     },
     {
-      metric: 'resilience_attempts_total',
-      labels: {
-        ...labels,
-        resilience_outcome: options.outcome ?? 'failure',
-        resilience_error_category: options.category ?? 'external_service',
-      },
+      metric,
+      labels: { ...labels, ...failureLabels },
       values: counter(options.minutes, (m) => perMinute(m) * options.errorRatio(m)),
     },
   ];
 }
 
+/** resilience_attempts_total for one dependency: a success series and a failure (or rejected) series. */
+export function attempts(dep: Dependency, options: TrafficOptions): SeriesInput[] {
+  return splitByOutcome('resilience_attempts_total', dep, options, {
+    resilience_outcome: options.outcome ?? 'failure',
+    resilience_error_category: options.category ?? 'external_service',
+  });
+}
+
 /** resilience_operation_duration_seconds_count for one dependency: logical calls, by outcome. */
 export function operations(dep: Dependency, options: Omit<TrafficOptions, 'category' | 'outcome'>): SeriesInput[] {
-  const perMinute = perMinuteOf(options.perMinute);
-  const labels = {
-    ...SCRAPE,
-    resilience_target: dep.target,
-    resilience_client: dep.client,
-    resilience_policy: dep.policy ?? 'default',
-  };
-  return [
-    {
-      metric: 'resilience_operation_duration_seconds_count',
-      labels: { ...labels, resilience_outcome: 'success' },
-      values: counter(options.minutes, (m) => perMinute(m) * (1 - options.errorRatio(m))),
-    },
-    {
-      metric: 'resilience_operation_duration_seconds_count',
-      labels: { ...labels, resilience_outcome: 'failure' },
-      values: counter(options.minutes, (m) => perMinute(m) * options.errorRatio(m)),
-    },
-  ];
+  return splitByOutcome('resilience_operation_duration_seconds_count', dep, options, { resilience_outcome: 'failure' });
 }
 
 /**

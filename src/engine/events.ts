@@ -30,7 +30,8 @@ export type PolicyListener<K extends PolicyEventName> = (event: PolicyEvents[K])
 
 /**
  * Listeners per event. On the success path only `attempt` and `settled` are emitted,
- * and only when someone listens; a listener that throws is ignored: the caller's call must not fail because of an observer.
+ * and only when someone listens. A listener that throws is ignored: the caller's call
+ * must not fail because of an observer.
  */
 export class PolicyEmitter {
   private readonly listeners = new Map<PolicyEventName, Set<(event: never) => void>>();

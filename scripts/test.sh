@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent build:test
+# Other majors of the clients (redis 4, ioredis 5, undici 6 and 8) for the compatibility tests.
+for set in test/compat/older test/compat/newer; do
+  [ -d "$set/node_modules" ] || npm ci --prefix "$set" --no-audit --no-fund --loglevel=error
+done
 mapfile -t nodes < <(bash scripts/node-versions.sh)
 status=0 passed=0 failed=0
 log=$(mktemp)

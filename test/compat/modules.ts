@@ -1,0 +1,29 @@
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '../helpers/child.js';
+
+/**
+ * Other majors of the supported clients, each in its own folder with its own lockfile
+ * (test/compat/older, test/compat/newer), installed by scripts/test.sh. They sit under
+ * their real package names, so the adapters' module hooks see them as an application would.
+ */
+export type CompatSet = 'older' | 'newer';
+
+export function compatDir(set: CompatSet): string {
+  return path.join(REPO_ROOT, 'test', 'compat', set);
+}
+
+/** Requires `name` from the given set, failing with the command that installs it. */
+export function requireCompat<T = unknown>(set: CompatSet, name: string): T {
+  const dir = compatDir(set);
+  if (!existsSync(path.join(dir, 'node_modules', name))) {
+    throw new Error(`${name} (test/compat/${set}) is not installed: run \`npm ci --prefix test/compat/${set}\` (scripts/test.sh does)`);
+  }
+  return createRequire(path.join(dir, 'package.json'))(name) as T;
+}
+
+/** The installed version of `name` in the given set. */
+export function compatVersion(set: CompatSet, name: string): string {
+  return requireCompat<{ version: string }>(set, `${name}/package.json`).version;
+}

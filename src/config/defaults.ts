@@ -10,6 +10,7 @@ export interface BuiltInDefaults {
   readonly statusPort: number;
   readonly statusHost: string;
   readonly patterns: boolean;
+  readonly patternsTimeScale: number;
   readonly policy: Readonly<Omit<ResolvedPolicy, 'retry' | 'breaker' | 'bulkhead'>> & {
     readonly retry: Readonly<ResolvedRetry>;
     readonly breaker: Readonly<Omit<ResolvedBreaker, 'failureCategories'>>;
@@ -29,6 +30,7 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   statusPort: 0,
   statusHost: '127.0.0.1',
   patterns: false,
+  patternsTimeScale: 1,
   policy: {
     name: 'default',
     telemetry: true,

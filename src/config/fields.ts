@@ -53,6 +53,7 @@ export const FIELDS: readonly Field[] = [
   { key: 'statusPort', scope: 'top', kind: integer(0, 65535), env: 'BREAKWATER_STATUS_PORT', zero: 'no status endpoint' },
   { key: 'statusHost', scope: 'top', kind: { type: 'string' }, env: 'BREAKWATER_STATUS_HOST' },
   { key: 'patterns', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_PATTERNS' },
+  { key: 'patternsTimeScale', scope: 'top', kind: integer(1, 3600), env: 'BREAKWATER_PATTERNS_TIME_SCALE' },
 
   { key: 'name', scope: 'policy', kind: { type: 'string' } },
   { key: 'telemetry', scope: 'policy', kind: { type: 'boolean' } },

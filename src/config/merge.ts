@@ -78,6 +78,7 @@ export function resolve(layers: Layers, problems: string[]): Omit<EffectiveConfi
     statusPort: top.values.get('statusPort')!.value as number,
     statusHost: top.values.get('statusHost')!.value as string,
     patterns: top.values.get('patterns')!.value as boolean,
+    patternsTimeScale: top.values.get('patternsTimeScale')!.value as number,
     defaults,
     targets,
     rules: [...layers.rules],

@@ -69,6 +69,8 @@ export interface EffectiveConfig {
   statusHost: string;
   /** The in-process pattern detector (src/patterns): off unless asked for. */
   patterns: boolean;
+  /** How many times faster than the wall clock the detector's minutes pass (demos and tests: 60 makes a minute a second). */
+  patternsTimeScale: number;
   defaults: ResolvedPolicy;
   /** In file order; the first whose `match` glob matches a target key wins. */
   targets: Array<{ match: string; policy: ResolvedPolicy }>;

@@ -15,7 +15,7 @@ export interface Detection {
   /** The alert's labels besides alertname, severity and pattern. */
   readonly labels: Readonly<Record<string, string>>;
   readonly summary: string;
-  /** The minute of event time it was detected at (clock time / 60 000). */
+  /** The minute of event time it was detected at (clock time × timeScale / 60 000). */
   readonly minute: number;
 }
 
@@ -25,6 +25,12 @@ export interface PatternDetectorOptions {
   /** Dependencies (target, client) tracked, and as many breakers (target, policy); the least recently used go first. */
   readonly maxSeries?: number;
   readonly onDetection?: (detection: Detection) => void;
+  /**
+   * How many times faster than the clock the detector's minutes pass (default 1). The
+   * rules keep their windows in minutes; a demo or a test that cannot wait for them runs
+   * with 60, where a minute lasts a second, as the end-to-end test scales the Prometheus rules.
+   */
+  readonly timeScale?: number;
 }
 
 const MINUTE_MS = 60_000;
@@ -44,11 +50,14 @@ export class PatternDetector {
   private readonly rules: ReadonlyArray<{ rule: AlertRule; state: AlertState }>;
   private readonly onDetection: (detection: Detection) => void;
   private readonly view: SeriesView;
+  private readonly minuteMs: number;
   /** The first minute not evaluated yet; undefined before the first count. */
   private next: number | undefined;
 
   constructor(options: PatternDetectorOptions = {}) {
     this.clock = options.clock ?? systemClock;
+    const scale = options.timeScale ?? 1;
+    this.minuteMs = Number.isFinite(scale) && scale >= 1 ? MINUTE_MS / scale : MINUTE_MS;
     const limit = Math.max(1, Math.floor(options.maxSeries ?? DEFAULT_MAX_SERIES));
     this.dependencies = new BoundedSeries(limit);
     this.breakers = new BoundedSeries(limit);
@@ -99,7 +108,7 @@ export class PatternDetector {
 
   /** Evaluates the finished minutes before `at`'s; returns the minute new counts belong to. */
   private advance(at: number): number {
-    const minute = Math.floor(at / MINUTE_MS);
+    const minute = Math.floor(at / this.minuteMs);
     // A clock reading that is not a time (NaN, Infinity) moves nothing.
     if (!Number.isFinite(minute)) return this.next ?? 0;
     if (this.next === undefined) {

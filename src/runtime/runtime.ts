@@ -43,7 +43,7 @@ export class Runtime {
     this.beforeFirstCall = options.beforeFirstCall;
     setTargetKeyLimit(config.maxTargets);
     setTargetLabelLimit(config.maxTargets);
-    this.patterns = config.patterns ? new PatternDetector({ maxSeries: Math.min(config.maxTargets, DEFAULT_MAX_SERIES), onDetection: (d) => reportDetection(d) }) : undefined;
+    this.patterns = config.patterns ? new PatternDetector({ maxSeries: Math.min(config.maxTargets, DEFAULT_MAX_SERIES), timeScale: config.patternsTimeScale, onDetection: (d) => reportDetection(d) }) : undefined;
   }
 
   isEnabled(client: Instrumentation): boolean {

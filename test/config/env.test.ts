@@ -196,6 +196,12 @@ const VARIABLES: Record<string, VariableCase> = {
     bad: ['yes', 'on', '2'],
     accepts: 'true, false, 1 or 0',
   },
+  BREAKWATER_PATTERNS_TIME_SCALE: {
+    path: 'patternsTimeScale',
+    good: [['1', 1], ['60', 60], ['3600', 3600]],
+    bad: ['0', '3601', '-1', ...INT_NOT_INT],
+    accepts: 'an integer from 1 to 3600',
+  },
   BREAKWATER_INSTRUMENTATIONS: {
     path: 'instrumentations',
     good: [

@@ -47,13 +47,15 @@ export interface Replay {
   readonly detections: readonly Detection[];
 }
 
-export function replay(scenario: Scenario): Replay {
+/** Replays `scenario`; with `timeScale` its minutes last 60 000 / timeScale ms of clock time. */
+export function replay(scenario: Scenario, timeScale = 1): Replay {
   const detections: Detection[] = [];
-  const detector = new PatternDetector({ clock: { now: () => 0 }, onDetection: (d) => detections.push(d) });
+  const detector = new PatternDetector({ clock: { now: () => 0 }, timeScale, onDetection: (d) => detections.push(d) });
+  const minuteMs = MINUTE_MS / timeScale;
   const minutes = Math.max(...scenario.series.map((s) => s.values.length));
   const firingAt: Firing[][] = [];
   for (let minute = 0; minute < minutes; minute++) {
-    const at = minute * MINUTE_MS;
+    const at = minute * minuteMs;
     for (const series of scenario.series) {
       const value = series.values[minute];
       if (value === undefined) continue;
@@ -68,7 +70,7 @@ export function replay(scenario: Scenario): Replay {
       if (count !== undefined) detector.record(count, at);
     }
     // Evaluates this minute, as Prometheus does once its samples are in.
-    detector.flush(at + MINUTE_MS);
+    detector.flush(at + minuteMs);
     firingAt.push(detector.firing().filter((f) => f.alert === scenario.alert));
   }
   return { firingAt, detections: detections.filter((d) => d.alert === scenario.alert) };

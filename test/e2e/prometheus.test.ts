@@ -14,10 +14,12 @@
 //      degrade: `unavailable` answers every other request with 503 (each call is retried
 //      once: a retry storm), `timeout` never answers (300 ms timeouts: its breaker opens),
 //      `flapping` goes down for 0.8 s every 3 s (its breaker trips again and again).
+// The app runs the in-process detector too, time-scaled like the rules: it must detect
+// the same patterns on the same dependencies.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
-import { ENV_VARIABLES } from '../../src/config/index.js';
+import { ALERT_RULES } from '../../src/patterns/alerts.js';
 import { METRICS } from '../../src/telemetry/names.js';
 import { COLLECTOR_SPAN_METRICS, concreteExpr, dashboardQueries, readDashboard } from '../collector/dashboard.js';
 import { exportedMetricNames, metricNames } from '../collector/promql-names.js';
@@ -31,8 +33,6 @@ import { scaleRules } from './scaled-rules.js';
 /** Every duration of the rules divided by this: a minute becomes a second. */
 const TIME_SCALE = 60;
 const PROMETHEUS_YML = `${REPO_ROOT}collector/prometheus/prometheus.yml`;
-/** The detector's switch, once the detector is part of the package (it is written in parallel). */
-const PATTERNS_VARIABLE = 'BREAKWATER_PATTERNS';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -67,10 +67,8 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
   let app: RunningChild | undefined;
   let prometheus: PrometheusServer | undefined;
   let flapTimer: NodeJS.Timeout | undefined;
-  // The app runs with the in-process detector on, but it judges whole minutes of event
-  // time and this test lasts under one: no detection, so no resilience_pattern_detected
-  // series, is expected here (the detector's own tests replay the rules' scenarios).
-  const detectionsExpected = false;
+  /** What the in-process detector (time-scaled by 60, as the rules are) reported: Prometheus's series and the app's stderr lines. */
+  const detected = { series: [] as { pattern: string; target: string }[], lines: [] as string[] };
 
   const key = (port: number) => `http://127.0.0.1:${port}`;
   const targetOf = (name: keyof typeof proxies) => key(proxies[name]!.port);
@@ -156,7 +154,9 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
       E2E_PAUSE_MS: '100',
       E2E_GC_INTERVAL_MS: '2000',
     };
-    if (ENV_VARIABLES.includes(PATTERNS_VARIABLE)) env[PATTERNS_VARIABLE] = 'true';
+    // The in-process detector too, its minutes scaled as the rules' are.
+    env['BREAKWATER_PATTERNS'] = 'true';
+    env['BREAKWATER_PATTERNS_TIME_SCALE'] = String(TIME_SCALE);
     app = startChild(['--expose-gc', '--require', 'breakwater/register', 'build/test/e2e/metrics-app.js'], env, 170_000);
     const first = await Promise.race([app.firstLine, app.done.then((r) => `exited: ${r.code} ${r.stderr}`)]);
     expect(first, 'the app starts').to.match(/^ready 5/);
@@ -262,6 +262,13 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
       const samples = await prometheus.query(concreteExpr(query.expr, dashboard));
       results.set(query.where, samples.length);
     }
+    detected.series = (await prometheus.query('sum by (resilience_pattern, resilience_target) (resilience_pattern_detected_total)')).map((s) => ({
+      pattern: s.metric['resilience_pattern'] ?? '',
+      target: s.metric['resilience_target'] ?? '',
+    }));
+    app.child.kill('SIGTERM');
+    const { stderr } = await app.done;
+    detected.lines = stderr.split('\n').filter((line) => line.startsWith('breakwater: pattern '));
   });
 
   after(async function () {
@@ -296,6 +303,18 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     expect(timeoutBreaker.gauge, hint).to.have.length(1).and.to.satisfy((s: string[]) => ['open', 'half_open'].includes(s[0] ?? ''));
   });
 
+  describe('the in-process detector (BREAKWATER_PATTERNS_TIME_SCALE=60) finds the patterns too', () => {
+    const patternOf = (alert: string) => ALERT_RULES.find((rule) => rule.name === alert)?.pattern ?? `(no rule ${alert})`;
+    for (const e of expected) {
+      it(`${patternOf(e.alert)} on the dependency of ${e.alert} (phase ${e.phase}): a resilience_pattern_detected series and a stderr line`, () => {
+        const pattern = patternOf(e.alert);
+        const found = detected.series.map((s) => `${s.pattern} ${s.target}`);
+        expect(found, 'resilience_pattern_detected_total in Prometheus').to.include(`${pattern} ${e.target()}`);
+        expect(detected.lines.some((line) => line.startsWith(`breakwater: pattern ${pattern} on ${e.target()}`)), detected.lines.join('\n')).to.equal(true);
+      });
+    }
+  });
+
   describe('metric names', () => {
     it('the exporter serves the counters and the gauge under design.md names, but the histograms without the `_seconds` unit', () => {
       // The OpenTelemetry JS Prometheus exporter adds `_total` to counters and nothing
@@ -304,7 +323,6 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
       // histograms at scrape time; this assertion pins exactly what is served.
       const served = new Set<string>();
       for (const metric of METRICS) {
-        if (metric.name === 'resilience.pattern.detected' && !detectionsExpected) continue;
         if (metric.kind === 'histogram') {
           for (const suffix of ['_bucket', '_sum', '_count']) served.add(metric.name.replace(/\./g, '_') + suffix);
         } else {
@@ -315,8 +333,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     });
 
     it('after the direct job\'s relabelling, Prometheus stores exactly the design.md names', () => {
-      const exported = [...exportedMetricNames()].filter((n) => detectionsExpected || !n.startsWith('resilience_pattern_detected'));
-      expect(storedNames).to.deep.equal(exported.sort());
+      expect(storedNames).to.deep.equal([...exportedMetricNames()].sort());
     });
   });
 
@@ -325,11 +342,9 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     const recorded = new Set(recordingRules(readRules()).map((r) => r.record));
     for (const query of dashboardQueries(dashboard)) {
       const names = metricNames(concreteExpr(query.expr, dashboard));
-      const collectorOnly = names.some((n) => COLLECTOR_SPAN_METRICS.has(n));
-      const detectorOnly = names.includes('resilience_pattern_detected_total') && !detectionsExpected;
-      if (collectorOnly || detectorOnly) {
+      if (names.some((n) => COLLECTOR_SPAN_METRICS.has(n))) {
         // Pinned rather than skipped: the reason must stay true.
-        it(`${query.where}: no data here (${collectorOnly ? 'span metrics need the Collector' : 'the detector judges whole minutes; this test lasts under one'})`, () => {
+        it(`${query.where}: no data here (span metrics need the Collector)`, () => {
           expect(results.get(query.where)).to.equal(0);
         });
         continue;

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const seconds = Number(process.env.DEMO_SECONDS ?? 14);
+// Long enough for the pattern detector (its minutes scaled to seconds) to see a breaker stay open.
+const seconds = Number(process.env.DEMO_SECONDS ?? 30);
 const t0 = Date.now();
 const stamp = () => `${((Date.now() - t0) / 1000).toFixed(2).padStart(6)}s`;
 const log = (line) => console.log(`${stamp()} ${line}`);
@@ -89,7 +90,7 @@ function printSpan(name, kind, a) {
 // --- the app, under breakwater/register ------------------------------------------------
 const app = spawn(process.execPath, ['--import', 'breakwater/register', 'examples/register-demo/app.mjs'], {
   cwd: root,
-  stdio: ['ignore', 'pipe', 'inherit'],
+  stdio: ['ignore', 'pipe', 'pipe'],
   env: {
     ...process.env,
     ...env,
@@ -107,30 +108,35 @@ const app = spawn(process.execPath, ['--import', 'breakwater/register', 'example
     BREAKWATER_BREAKER: 'consecutive',
     BREAKWATER_BREAKER_THRESHOLD: '4',
     BREAKWATER_BREAKER_OPEN_MS: '1000',
-    // The in-process pattern detector (docs/patterns.md): off by default, on here; it
-    // evaluates whole minutes, so a run shorter than a few minutes detects nothing.
+    // The in-process pattern detector (docs/patterns.md): off by default, on here, its
+    // minutes lasting a second (the rules' windows would outlast the demo otherwise).
     BREAKWATER_PATTERNS: 'true',
+    BREAKWATER_PATTERNS_TIME_SCALE: '60',
   },
 });
-app.stdout.on('data', (d) => {
-  for (const line of d.toString().split('\n')) if (line) log(line);
-});
+// The app's output and breakwater's own lines (detected patterns go to stderr), stamped.
+for (const stream of [app.stdout, app.stderr]) {
+  stream.on('data', (d) => {
+    for (const line of d.toString().split('\n')) if (line) log(line.startsWith('breakwater: pattern') ? `PATTERN ${line.slice('breakwater: pattern '.length)}` : line);
+  });
+}
 
 const schedule = [
   [0, 'the HTTP API fails ~40% of requests (503 or reset): GETs are retried; a POST without Idempotency-Key is not', () => (httpMode = 'flaky')],
-  [0.3, 'the HTTP API resets every connection and Redis stops answering: attempts fail or time out, the breakers open and calls are rejected without dialling', async () => {
+  [0.25, 'the HTTP API resets every connection and Redis stops answering: attempts fail or time out, the breakers open and calls are rejected without dialling', async () => {
     httpMode = 'down';
     await proxies.redis?.setFault({ kind: 'blackhole' });
     proxies.redis?.resetAll(); // faults apply to new connections: make the client reconnect
   }],
-  [0.55, 'the HTTP API and Redis recover: half-open probes close the breakers; new PostgreSQL connections are reset, and the failed connects are retried (nothing was sent)', async () => {
+  // Down long enough (10 s) for the detector's 5 scaled minutes of an open breaker.
+  [0.6, 'the HTTP API and Redis recover: half-open probes close the breakers; new PostgreSQL connections are reset, and the failed connects are retried (nothing was sent)', async () => {
     httpMode = 'healthy';
     await proxies.redis?.setFault({ kind: 'none' });
     proxies.redis?.resetAll();
     await proxies.pg?.setFault({ kind: 'reset_after_request' });
     proxies.pg?.resetAll();
   }],
-  [0.75, 'everything is healthy', async () => {
+  [0.8, 'everything is healthy', async () => {
     await proxies.pg?.setFault({ kind: 'none' });
   }],
 ];

@@ -6,14 +6,16 @@
 // names as Prometheus stores them, and every PromQL expression of the Grafana dashboard.
 //
 // The scenario, driven by conditions polled in Prometheus rather than by fixed sleeps:
-//   A. five dependencies, all healthy, until the hour-long baseline rate (a minute,
+//   A. six dependencies, all healthy, until the hour-long baseline rate (a minute,
 //      scaled) has enough samples;
 //   B. `reset` resets every connection (a real TCP RST from the fault proxy): its breaker
 //      opens; it alone fails, so spike, segmented, circuit-open and budget-burn fire;
 //   C. once `reset` has been failing for the cascade's 15 minutes (15 s), three more
 //      degrade: `unavailable` answers every other request with 503 (each call is retried
 //      once: a retry storm), `timeout` never answers (300 ms timeouts: its breaker opens),
-//      `flapping` goes down for 0.8 s every 3 s (its breaker trips again and again).
+//      `flapping` goes down for 0.8 s every 3 s (its breaker trips again and again), and
+//      `exhausted` answers one request in four with 507 Insufficient Storage (category
+//      resource: resource exhaustion).
 // The app runs the in-process detector too, time-scaled like the rules: it must detect
 // the same patterns on the same dependencies.
 import { expect } from 'chai';
@@ -58,6 +60,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
 
   let upstream: HttpTestServer;
   let unavailable: HttpTestServer;
+  let exhausted: HttpTestServer;
   const proxies: Record<'reset' | 'timeout' | 'flapping' | 'healthy', FaultProxy | undefined> = {
     reset: undefined,
     timeout: undefined,
@@ -81,6 +84,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     { alert: 'BreakwaterRetryStorm', target: () => key(unavailable.port), phase: 'C' },
     { alert: 'BreakwaterCircuitOpen', target: () => targetOf('timeout'), phase: 'C' },
     { alert: 'BreakwaterCircuitFlapping', target: () => targetOf('flapping'), phase: 'C' },
+    { alert: 'BreakwaterResourceExhaustion', target: () => key(exhausted.port), phase: 'C' },
   ];
   const label = (e: Expected) => `${e.alert} on ${e.target()}`;
   /** Seconds from the start of its phase until Prometheus reported the alert firing. */
@@ -120,6 +124,13 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
       if (failEveryOther && requests++ % 2 === 0) res.writeHead(503).end('busy');
       else res.end('ok');
     });
+    let outOfStorage = false;
+    let storageRequests = 0;
+    exhausted = await httpServer((req, res) => {
+      req.resume();
+      if (outOfStorage && storageRequests++ % 4 === 0) res.writeHead(507).end('full');
+      else res.end('ok');
+    });
     for (const name of Object.keys(proxies) as (keyof typeof proxies)[]) {
       proxies[name] = await startFaultProxy({ host: '127.0.0.1', port: upstream.port });
     }
@@ -150,6 +161,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
         `${key(unavailable.port)}/`,
         `${targetOf('timeout')}/`,
         `${targetOf('flapping')}/`,
+        `${key(exhausted.port)}/`,
       ]),
       E2E_PAUSE_MS: '100',
       E2E_GC_INTERVAL_MS: '2000',
@@ -159,7 +171,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     env['BREAKWATER_PATTERNS_TIME_SCALE'] = String(TIME_SCALE);
     app = startChild(['--expose-gc', '--require', 'breakwater/register', 'build/test/e2e/metrics-app.js'], env, 170_000);
     const first = await Promise.race([app.firstLine, app.done.then((r) => `exited: ${r.code} ${r.stderr}`)]);
-    expect(first, 'the app starts').to.match(/^ready 5/);
+    expect(first, 'the app starts').to.match(/^ready 6/);
 
     // The shipped configuration's direct-scrape job, pointed at the app, at 1 s; plus a
     // copy of the same scrape that keeps the names exactly as the exporter served them
@@ -188,7 +200,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     // A: healthy until the baseline (rate1h, a minute here) has 12 s of samples for every dependency.
     const baseline = await until(45_000, async () => {
       const counts = await prometheus!.query('count_over_time(breakwater:error_ratio:rate1h[30s])');
-      return counts.length === 5 && counts.every((s) => Number(s.value?.[1]) >= 12);
+      return counts.length === 6 && counts.every((s) => Number(s.value?.[1]) >= 12);
     });
     if (!baseline) throw new Error(`no baseline after 45 s; Prometheus log:\n${prometheus.log().slice(-2000)}`);
 
@@ -207,6 +219,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     // C: three more degrade.
     phaseStart.C = Date.now();
     failEveryOther = true;
+    outOfStorage = true;
     await proxies.timeout!.setFault({ kind: 'blackhole' });
     proxies.timeout!.resetAll();
     let down = false;
@@ -280,6 +293,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     await prometheus?.stop();
     for (const proxy of Object.values(proxies)) await proxy?.close();
     await unavailable?.close();
+    await exhausted?.close();
     await upstream?.close();
     const times = [...firedAfter].map(([what, s]) => `${what}: ${s.toFixed(1)} s`);
     console.log(`      alerts firing after the start of their phase:\n        ${times.join('\n        ')}`);

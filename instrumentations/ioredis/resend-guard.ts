@@ -20,6 +20,8 @@ import type { IoredisClient, IoredisCommand, RedisStream } from './types.js';
 interface AttemptCommandState {
   /** What ioredis did with it: nothing yet, wrote it, queued it offline, refused it, or unknown. */
   fate: 'new' | 'written' | 'queued' | 'refused' | 'unknown';
+  /** Resolved or rejected: ioredis 6 says so in `isSettled`; for ioredis 5, which does not, this flag. */
+  settled: boolean;
 }
 
 const attemptCommands = new WeakMap<IoredisCommand, AttemptCommandState>();
@@ -45,7 +47,25 @@ export function connectionLostError(cause: unknown): Error {
 }
 
 export function markAttemptCommand(command: IoredisCommand): void {
-  attemptCommands.set(command, { fate: 'new' });
+  const state: AttemptCommandState = { fate: 'new', settled: false };
+  attemptCommands.set(command, state);
+  if (typeof command.isSettled === 'boolean') return;
+  // ioredis 5: the command's own resolve/reject (instance functions) are the only moment
+  // it settles synchronously; without this, an abandoned command in the offline queue
+  // would look unsettled and be sent after the reconnect, next to its retry.
+  const { resolve, reject } = command;
+  command.resolve = (value: unknown) => {
+    state.settled = true;
+    return resolve.call(command, value);
+  };
+  command.reject = (error: unknown) => {
+    state.settled = true;
+    reject.call(command, error);
+  };
+}
+
+function isSettled(command: IoredisCommand): boolean {
+  return command.isSettled ?? attemptCommands.get(command)?.settled ?? false;
 }
 
 export function isAttemptCommand(command: unknown): command is IoredisCommand {
@@ -66,7 +86,7 @@ export function wasSent(command: IoredisCommand | undefined): boolean | undefine
 
 /** Settles an abandoned attempt command so that ioredis never sends it later. */
 export function abandon(command: IoredisCommand, reason: unknown): void {
-  if (command.isSettled !== true) settle(() => command.reject(reason));
+  if (!isSettled(command)) settle(() => command.reject(reason));
 }
 
 /**
@@ -77,7 +97,7 @@ export function abandon(command: IoredisCommand, reason: unknown): void {
  */
 export function sendAttemptCommand(client: IoredisClient, send: () => unknown, command: IoredisCommand): unknown {
   const state = attemptCommands.get(command);
-  if (command.isSettled === true) return command.promise;
+  if (isSettled(command)) return command.promise;
   if (state?.fate === 'written') {
     settle(() => command.reject(connectionLostError(undefined)));
     return command.promise;
@@ -96,7 +116,7 @@ function noteWritten(client: IoredisClient, command: IoredisCommand, state: Atte
     const stream = client.stream;
     if (client.commandQueue?.peekBack()?.command !== command || stream === undefined) {
       if (client.offlineQueue?.peekBack()?.command === command) state.fate = 'queued';
-      else if (command.isSettled === true) state.fate = 'refused';
+      else if (isSettled(command)) state.fate = 'refused';
       return;
     }
     state.fate = 'written';
@@ -129,7 +149,7 @@ function failInFlight(client: IoredisClient, stream: RedisStream, commands: Set<
   if (commands.size === 0) return;
   const cause = stream.errored ?? undefined;
   for (const command of [...commands]) {
-    if (command.isSettled !== true) settle(() => command.reject(connectionLostError(cause)));
+    if (!isSettled(command)) settle(() => command.reject(connectionLostError(cause)));
   }
   commands.clear();
 }

@@ -23,6 +23,7 @@ export interface IoredisCommand {
   resolve(value: unknown): unknown;
   reject(error: unknown): void;
   transformReply(value: unknown): unknown;
+  /** ioredis 6 only; ioredis 5 keeps no such flag (resend-guard keeps its own). */
   isSettled?: boolean;
   inTransaction?: boolean;
   replyEncoding?: unknown;

@@ -8,6 +8,7 @@ import type { Adapter } from '../../instrumentations/kit/adapter.js';
 import { isOurs } from '../../instrumentations/ioredis/layer.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { compatVersion, requireCompat } from '../compat/modules.js';
 
 const require = createRequire(import.meta.url);
 
@@ -17,6 +18,24 @@ export interface IoredisModule {
   Redis: RedisConstructor;
   default: RedisConstructor;
 }
+
+/** A major of ioredis the adapter supports, and how to load it. */
+export interface IoredisVersion {
+  /** `ioredis 5.11.1`. */
+  readonly name: string;
+  readonly version: string;
+  load(): IoredisModule;
+}
+
+function ioredisVersion(version: string, load: () => IoredisModule): IoredisVersion {
+  return { name: `ioredis ${version}`, version, load };
+}
+
+/** ioredis 6 (the project's own dependency) and ioredis 5 (test/compat/older): the adapter's tests run on both. */
+export const IOREDIS_VERSIONS: readonly IoredisVersion[] = [
+  ioredisVersion((require('ioredis/package.json') as { version: string }).version, () => require('ioredis') as IoredisModule),
+  ioredisVersion(compatVersion('older', 'ioredis'), () => requireCompat<IoredisModule>('older', 'ioredis')),
+];
 
 /** Small delays so retries are quick; callers override any variable. */
 export function testRuntime(env: Record<string, string> = {}): Runtime {
@@ -36,11 +55,11 @@ export function testRuntime(env: Record<string, string> = {}): Runtime {
  * Enables the adapter, then requires ioredis: patched by the require hook the first time,
  * by enable() itself when an earlier test file loaded it already.
  */
-export function enableIoredis(runtime: Runtime): { adapter: Adapter; ioredis: IoredisModule } {
+export function enableIoredis(runtime: Runtime, version: IoredisVersion = IOREDIS_VERSIONS[0]!): { adapter: Adapter; ioredis: IoredisModule } {
   const adapter = createIoredisAdapter(runtime);
   adapter.enable();
-  const ioredis = require('ioredis') as IoredisModule;
-  if (!isOurs(ioredis.Redis.prototype.sendCommand)) throw new Error('the ioredis adapter did not patch Redis.prototype.sendCommand');
+  const ioredis = version.load();
+  if (!isOurs(ioredis.Redis.prototype.sendCommand)) throw new Error(`the ioredis adapter did not patch ${version.name}'s Redis.prototype.sendCommand`);
   return { adapter, ioredis };
 }
 

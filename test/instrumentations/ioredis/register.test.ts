@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import type { Redis as RedisClient } from 'ioredis';
 import { redis as redisServer, type RedisServer } from '../../integration/servers.js';
 import type { FaultProxy } from '../../helpers/fault-proxy.js';
-import { client, testRuntime, uniqueKey, waitReady, enableIoredis } from '../../helpers/ioredis-setup.js';
+import { client, testRuntime, uniqueKey, waitReady, enableIoredis, IOREDIS_VERSIONS } from '../../helpers/ioredis-setup.js';
+import { compatDir } from '../../compat/modules.js';
 import type { Adapter } from '../../../instrumentations/kit/adapter.js';
 import { measureHandshake, newProxy, type Handshake } from '../../helpers/ioredis-faults.js';
 
@@ -25,6 +26,8 @@ describe('ioredis under breakwater/register in a child process', function () {
   let server: RedisServer;
   let proxy: FaultProxy;
   let handshake: Handshake;
+  /** ioredis 5's connection set-up, for the child that loads it. */
+  let handshake5: Handshake;
   let direct: RedisClient;
   let adapter: Adapter;
 
@@ -38,6 +41,7 @@ describe('ioredis under breakwater/register in a child process', function () {
     direct = client(enabled.ioredis.Redis, { host: server.host, port: server.port, password: server.password });
     await waitReady(direct);
     handshake = await measureHandshake(enabled.ioredis.Redis, proxy, server);
+    handshake5 = await measureHandshake(IOREDIS_VERSIONS[1]!.load().Redis, proxy, server);
   });
 
   after(async () => {
@@ -46,8 +50,8 @@ describe('ioredis under breakwater/register in a child process', function () {
     await proxy.close();
   });
 
-  async function runChild(flag: '--require' | '--import', script: string, key: string): Promise<{ result: ChildResult; stderr: string; stdout: string }> {
-    await proxy.setFault({ kind: 'cut_mid_response', afterBytes: handshake.down + 1 });
+  async function runChild(flag: '--require' | '--import', script: string, key: string, ioredisFrom?: string): Promise<{ result: ChildResult; stderr: string; stdout: string }> {
+    await proxy.setFault({ kind: 'cut_mid_response', afterBytes: (ioredisFrom === undefined ? handshake : handshake5).down + 1 });
     const child = spawn(process.execPath, [flag, REGISTER, path.join(FIXTURES, script)], {
       cwd: ROOT,
       env: {
@@ -59,6 +63,7 @@ describe('ioredis under breakwater/register in a child process', function () {
         REDIS_PORT: String(proxy.port),
         REDIS_PASSWORD: server.password,
         REDIS_KEY: key,
+        ...(ioredisFrom === undefined ? {} : { IOREDIS_FROM: ioredisFrom }),
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -90,13 +95,15 @@ describe('ioredis under breakwater/register in a child process', function () {
     return { result: JSON.parse(line!) as ChildResult, stderr, stdout };
   }
 
-  for (const [flag, script] of [
-    ['--require', 'incr-after-cut.cjs'],
-    ['--import', 'incr-after-cut.mjs'],
+  for (const [flag, script, ioredisFrom] of [
+    ['--require', 'incr-after-cut.cjs', undefined],
+    ['--import', 'incr-after-cut.mjs', undefined],
+    ['--require', 'incr-after-cut.cjs', compatDir('older')],
   ] as const) {
-    it(`${flag} ${script}: the cut INCR fails to the app and is not re-sent (counted once); the next call works`, async () => {
+    const which = ioredisFrom === undefined ? IOREDIS_VERSIONS[0]!.name : IOREDIS_VERSIONS[1]!.name;
+    it(`${flag} ${script} (${which}): the cut INCR fails to the app and is not re-sent (counted once); the next call works`, async () => {
       const key = uniqueKey(`child-${script}`);
-      const { result, stderr, stdout } = await runChild(flag, script, key);
+      const { result, stderr, stdout } = await runChild(flag, script, key, ioredisFrom);
       // Without breakwater ioredis would re-send the INCR after reconnecting and answer 2.
       expect(result.incr).to.deep.equal({ error: 'Command aborted due to connection close' });
       expect(result.get).to.deep.equal({ value: '1' });

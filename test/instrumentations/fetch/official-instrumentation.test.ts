@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { attemptSpans, clientSpans, recordingServer, setUp, spanIdOf, statuses, tearDown, undici, type RecordingServer, type Setup } from './support.js';
+import { attemptSpans, clientSpans, recordingServer, setUp, spanIdOf, statuses, tearDown, UNDICI_VERSIONS, type RecordingServer, type Setup } from './support.js';
 
 /**
  * @opentelemetry/instrumentation-undici listens on undici's diagnostics channels, so it
@@ -31,16 +31,19 @@ describe('fetch adapter with @opentelemetry/instrumentation-undici', () => {
       await r.text();
       return r.status;
     }],
-    ['undici.fetch', async (url) => {
-      const r = await undici().fetch(url);
-      await r.text();
-      return r.status;
-    }],
-    ['undici.request', async (url) => {
-      const r = await undici().request(url);
-      await r.body.dump();
-      return r.statusCode;
-    }],
+    // Every undici version: the official instrumentation hears each on its diagnostics channels.
+    ...UNDICI_VERSIONS.flatMap(({ name, load }): Array<[string, (url: string) => Promise<number>]> => [
+      [`${name} fetch`, async (url) => {
+        const r = await load().fetch(url);
+        await r.text();
+        return r.status;
+      }],
+      [`${name} request`, async (url) => {
+        const r = await load().request(url);
+        await r.body.dump();
+        return r.statusCode;
+      }],
+    ]),
   ];
 
   for (const order of ['official enabled before breakwater', 'official enabled after breakwater'] as const) {

@@ -8,6 +8,7 @@ import type { Adapter } from '../../../instrumentations/kit/adapter.js';
 import { createFetchAdapter } from '../../../instrumentations/fetch/index.js';
 import { httpServer, type HttpTestServer } from '../../integration/http-server.js';
 import { OtelHarness } from '../../helpers/otel.js';
+import { compatVersion, requireCompat } from '../../compat/modules.js';
 
 export const require = createRequire(import.meta.url);
 export type Undici = typeof import('undici');
@@ -94,6 +95,25 @@ export async function tearDown(setup: Setup | undefined): Promise<void> {
 export function undici(): Undici {
   return require('undici') as Undici;
 }
+
+/** A major of undici the adapter supports, and how to load it (after enable(), like undici()). */
+export interface UndiciVersion {
+  readonly name: string;
+  load(): Undici;
+}
+
+/** undici 8 declares `engines: node >= 22.19`: it is tested on the Node versions that can run it. */
+export const UNDICI_8_RUNS_HERE = (() => {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 19);
+})();
+
+/** undici 7 (the project's dependency), 6 (test/compat/older) and, where Node can run it, 8 (test/compat/newer). */
+export const UNDICI_VERSIONS: readonly UndiciVersion[] = [
+  { name: `undici ${(require('undici/package.json') as { version: string }).version}`, load: undici },
+  { name: `undici ${compatVersion('older', 'undici')}`, load: () => requireCompat<Undici>('older', 'undici') },
+  ...(UNDICI_8_RUNS_HERE ? [{ name: `undici ${compatVersion('newer', 'undici')}`, load: () => requireCompat<Undici>('newer', 'undici') }] : []),
+];
 
 /** The INTERNAL spans of logical calls, named `<policy> <target>`. */
 export function parentSpans(spans: ReadableSpan[]): ReadableSpan[] {

@@ -23,9 +23,15 @@ function median(values: number[]): number {
 const execFileAsync = promisify(execFile);
 
 // Asynchronous: the HTTP server the child calls lives in this process's event loop.
-async function runVariant(client: Client, variant: Variant, target: string): Promise<number> {
+interface Sample {
+  wall: number;
+  cpu: number;
+}
+
+async function runVariant(client: Client, variant: Variant, target: string): Promise<Sample> {
   const { stdout: out } = await execFileAsync(process.execPath, [VARIANT_SCRIPT, client, variant, target, String(CALLS)], { encoding: 'utf8' });
-  return (JSON.parse(out.trim().split('\n').pop()!) as { nsPerCall: number }).nsPerCall;
+  const { nsPerCall, cpuNsPerCall } = JSON.parse(out.trim().split('\n').pop()!) as { nsPerCall: number; cpuNsPerCall: number };
+  return { wall: nsPerCall, cpu: cpuNsPerCall };
 }
 
 async function main(): Promise<void> {
@@ -40,19 +46,21 @@ async function main(): Promise<void> {
   ];
   console.log(`### Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}\n`);
   console.log(`${CALLS} sequential calls per process, ${ROUNDS} rounds, median round; an SDK with a batching, discarding span exporter in every variant but bare.\n`);
-  console.log('| client | bare | official alone | breakwater alone | both | breakwater / official | both / official |');
+  console.log('Each cell: wall time per call / CPU time per call of the calling process (median rounds).\n');
+  console.log('| client | bare | official alone | breakwater alone | both | breakwater / official (wall, CPU) | both / official (wall, CPU) |');
   console.log('|---|---|---|---|---|---|---|');
   try {
     for (const [client, targetOf] of targets) {
       if (only.length > 0 && !only.includes(client)) continue;
       const target = await targetOf();
-      const samples = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
+      const samples = new Map<Variant, Sample[]>(VARIANTS.map((v) => [v, []]));
       for (let round = 0; round < ROUNDS; round++) for (const v of VARIANTS) samples.get(v)!.push(await runVariant(client, v, target));
-      const m = (v: Variant) => median(samples.get(v)!);
-      const us = (ns: number) => `${(ns / 1000).toFixed(1)} µs`;
-      console.log(
-        `| ${client} | ${us(m('bare'))} | ${us(m('official'))} | ${us(m('breakwater'))} | ${us(m('both'))} | ${(m('breakwater') / m('official')).toFixed(3)} | ${(m('both') / m('official')).toFixed(3)} |`,
-      );
+      const wall = (v: Variant) => median(samples.get(v)!.map((s) => s.wall));
+      const cpu = (v: Variant) => median(samples.get(v)!.map((s) => s.cpu));
+      const us = (ns: number) => (ns / 1000).toFixed(1);
+      const cell = (v: Variant) => `${us(wall(v))} / ${us(cpu(v))} µs`;
+      const ratio = (v: Variant) => `${(wall(v) / wall('official')).toFixed(2)}, ${(cpu(v) / cpu('official')).toFixed(2)}`;
+      console.log(`| ${client} | ${cell('bare')} | ${cell('official')} | ${cell('breakwater')} | ${cell('both')} | ${ratio('breakwater')} | ${ratio('both')} |`);
     }
   } finally {
     await http.close();

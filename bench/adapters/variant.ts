@@ -119,18 +119,23 @@ async function callFor(client: Client, target: string): Promise<{ call: () => Pr
 async function main(): Promise<void> {
   const [client, variant, target, callsText] = process.argv.slice(2) as [Client, Variant, string, string];
   const calls = Number(callsText);
-  if (variant !== 'bare') installSdk();
+  // BENCH_NO_SDK=1: the adapters alone, no telemetry (to tell the adapter's cost from the SDK's).
+  if (variant !== 'bare' && process.env.BENCH_NO_SDK !== '1') installSdk();
   // breakwater is enabled first, as `--import breakwater/register` would be; the
   // official instrumentation comes from the application's own set-up, afterwards.
   if (variant === 'breakwater' || variant === 'both') enableBreakwater(client);
   if (variant === 'official' || variant === 'both') registerInstrumentations({ instrumentations: [officialInstrumentation(client)] });
   const { call, close } = await callFor(client, target);
   for (let i = 0; i < Math.min(500, calls); i++) await call();
+  // Wall time per call, and this process's CPU time per call: on a shared machine the
+  // second is the steadier figure (the server and other work do not count in it).
+  const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   for (let i = 0; i < calls; i++) await call();
   const ns = Number(process.hrtime.bigint() - started) / calls;
+  const cpu = process.cpuUsage(cpuBefore);
   await close();
-  process.stdout.write(JSON.stringify({ client, variant, nsPerCall: ns }) + '\n');
+  process.stdout.write(JSON.stringify({ client, variant, nsPerCall: ns, cpuNsPerCall: ((cpu.user + cpu.system) * 1000) / calls }) + '\n');
   process.exit(0);
 }
 

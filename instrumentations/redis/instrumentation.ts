@@ -160,6 +160,8 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     this.wrapOnce(proto, 'commandsExecutor', (original) => this.commandsExecutorWrapper(original));
     this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original));
     this.wrapOnce(proto, 'multiExecutor', (original) => this.multiExecutorWrapper(original));
+    this.wrapOnce(proto, 'executeScript', (original) => this.namedExecutorWrapper(original, 'EVALSHA'));
+    this.wrapOnce(proto, 'executeFunction', (original) => this.namedExecutorWrapper(original, 'FCALL'));
   }
 
   private patchMulti(proto: Record<string, unknown> | undefined): void {
@@ -262,6 +264,20 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       const redisArgs = redisArgsOf(command, jsArgs);
       if (redisArgs === undefined) return original.apply(this, callArgs);
       return adapter.command(this as RedisClientLike, (() => original.apply(this, callArgs)) as Method, redisArgs, undefined, true);
+    };
+  }
+
+  /**
+   * node-redis 4 scripts and functions (`executeScript`, `executeFunction`): one call
+   * each, named after the command; their arguments stay out of the replay decision,
+   * which treats scripts as of unknown effect anyway.
+   */
+  private namedExecutorWrapper(original: Method, name: 'EVALSHA' | 'FCALL'): Method {
+    const adapter = this;
+    return function execute(this: unknown) {
+      const callArgs = arguments as unknown as unknown[];
+      if (!adapter.active || shouldPassThrough()) return original.apply(this, callArgs);
+      return adapter.command(this as RedisClientLike, (() => original.apply(this, callArgs)) as Method, [name], undefined, true);
     };
   }
 
@@ -379,7 +395,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
 }
 
 const CLIENT_METHODS = ['sendCommand', '_executeMulti', '_executePipeline'];
-const CLIENT_METHODS_V4 = ['commandsExecutor', 'sendCommand', 'multiExecutor'];
+const CLIENT_METHODS_V4 = ['commandsExecutor', 'sendCommand', 'multiExecutor', 'executeScript', 'executeFunction'];
 /** Marks a node-redis 4 prototype whose typed commands were re-attached. */
 const REATTACHED = Symbol.for('breakwater.redis.v4.reattached');
 

@@ -7,6 +7,7 @@ import { loadConfig } from '../../../src/config/index.js';
 import { Runtime } from '../../../src/runtime/runtime.js';
 import { createRedisAdapter } from '../../../instrumentations/redis/index.js';
 import type { Adapter } from '../../../instrumentations/kit/adapter.js';
+import { getClassification } from '../../../src/errors.js';
 import { OtelHarness } from '../../helpers/otel.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { FAST_RETRIES } from '../../helpers/redis-adapter.js';
@@ -132,6 +133,8 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
     );
     expect(failure).to.be.instanceOf(Error);
     expect((failure as NodeJS.ErrnoException).code).to.equal('ECONNRESET');
+    // The engine attaches its classification to the object it got from node-redis: the caller has that same object.
+    expect(getClassification(failure)).to.not.equal(undefined);
     expect(Number(await counter.get(key)), 'INCRs counted server-side: exactly one').to.equal(1);
     const [parent] = parents().filter((p) => attemptsOf(p).some((a) => a.name === 'INCR'));
     expect(attemptsOf(parent!)).to.have.length(1);
@@ -139,6 +142,21 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
     const metrics = await otel.collect();
     const suppressed = metrics.get('resilience.retries.suppressed')?.dataPoints ?? [];
     expect(suppressed.some((p) => Object.values(p.attributes).includes('not_idempotent'))).to.equal(true);
+  });
+
+  it('wraps scripts (EVALSHA, with its NOSCRIPT fallback) as one call with one attempt span', async () => {
+    const scripted = requireCompat<{ defineScript(d: object): unknown }>('older', 'redis');
+    const withScript = redis.createClient({
+      url: server.url,
+      scripts: { bump: scripted.defineScript({ NUMBER_OF_KEYS: 1, SCRIPT: "return redis.call('INCR', KEYS[1])", transformArguments: (k: string) => [k] }) },
+    }) as V4Client & { bump(k: string): Promise<number> };
+    withScript.on('error', () => {});
+    clients.push(withScript);
+    await withScript.connect();
+    otel.reset();
+    expect(await withScript.bump(key)).to.equal(1);
+    const attempts = breakwaterSpans().filter((s) => s.kind === SpanKind.CLIENT);
+    expect(attempts.map((s) => s.name)).to.deep.equal(['EVALSHA']);
   });
 
   it('runs multi().exec() as one MULTI call, never replayed, and execAsPipeline() as one PIPELINE call', async () => {

@@ -22,6 +22,9 @@ const MODULE = '@redis/client';
 const SUPPORTED = ['>=5.0.0 <7'];
 const CLIENT_FILE = `${MODULE}/dist/lib/client/index.js`;
 const MULTI_FILE = `${MODULE}/dist/lib/client/multi-command.js`;
+/** node-redis 4 (`redis` 4.x ships `@redis/client` 1.x): other internals, see patchClientV4. */
+const SUPPORTED_V4 = ['>=1.0.0 <2'];
+const COMMANDS_FILE_V4 = `${MODULE}/dist/lib/client/commands.js`;
 
 /** Holds, on each wrapper this adapter installed, the method it wraps: never wrapped twice, never another's unwrapped. */
 const OURS = Symbol.for('breakwater.redis.wrapper');
@@ -84,8 +87,30 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       },
       (exports: unknown) => this.unpatch(prototypeOf(exports), MULTI_METHODS),
     );
+    // node-redis 4: commands.js is loaded (inside index.js) before the client file completes.
+    const commandsFileV4 = new InstrumentationNodeModuleFile(
+      COMMANDS_FILE_V4,
+      SUPPORTED_V4,
+      (exports: unknown) => {
+        commandTableV4 = commandTableOf(exports) ?? commandTableV4;
+        return exports;
+      },
+      () => {},
+    );
+    const clientFileV4 = new InstrumentationNodeModuleFile(
+      CLIENT_FILE,
+      SUPPORTED_V4,
+      (exports: unknown) => {
+        this.patchClientV4(prototypeOf(exports), commandTableV4);
+        return exports;
+      },
+      (exports: unknown) => this.unpatch(prototypeOf(exports), CLIENT_METHODS_V4),
+    );
     // The package's main module is left alone: the files above hold the prototypes.
-    return [new InstrumentationNodeModuleDefinition(MODULE, SUPPORTED, (exports: unknown) => exports, undefined, [clientFile, multiFile])];
+    return [
+      new InstrumentationNodeModuleDefinition(MODULE, SUPPORTED, (exports: unknown) => exports, undefined, [clientFile, multiFile]),
+      new InstrumentationNodeModuleDefinition(MODULE, SUPPORTED_V4, (exports: unknown) => exports, undefined, [commandsFileV4, clientFileV4]),
+    ];
   }
 
   override enable(): void {
@@ -107,6 +132,36 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original));
     this.wrapOnce(proto, '_executeMulti', (original) => this.batchWrapper(original, 'MULTI'));
     this.wrapOnce(proto, '_executePipeline', (original) => this.batchWrapper(original, 'PIPELINE'));
+  }
+
+  /**
+   * node-redis 4 sends every command through a private `#sendCommand`, reached from
+   * `commandsExecutor` (typed commands), `sendCommand`, `executeFunction` and
+   * `executeScript`. The typed commands captured `commandsExecutor` when the module
+   * loaded, so they are re-attached here to look it up on the prototype at call time.
+   * `multiExecutor` runs `multi().exec()` (with a chainId) and `execAsPipeline()`.
+   */
+  private patchClientV4(proto: Record<string, unknown> | undefined, table: CommandTable | undefined): void {
+    if (proto === undefined) return;
+    if (table !== undefined && !(REATTACHED in proto)) {
+      for (const [name, command] of Object.entries(table)) {
+        if (typeof proto[name] !== 'function') continue;
+        Object.defineProperty(proto, name, {
+          value: function (this: { commandsExecutor: Method }, ...args: unknown[]) {
+            return this.commandsExecutor(command, args, name);
+          },
+          writable: true,
+          enumerable: false,
+          configurable: true,
+        });
+      }
+      Object.defineProperty(proto, REATTACHED, { value: true });
+    }
+    this.wrapOnce(proto, 'commandsExecutor', (original) => this.commandsExecutorWrapper(original));
+    this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original));
+    this.wrapOnce(proto, 'multiExecutor', (original) => this.multiExecutorWrapper(original));
+    this.wrapOnce(proto, 'executeScript', (original) => this.namedExecutorWrapper(original, 'EVALSHA'));
+    this.wrapOnce(proto, 'executeFunction', (original) => this.namedExecutorWrapper(original, 'FCALL'));
   }
 
   private patchMulti(proto: Record<string, unknown> | undefined): void {
@@ -171,9 +226,17 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       const file = filename.split(path.sep).join('/');
       const isClient = file.endsWith(`/${CLIENT_FILE}`);
       const isMulti = file.endsWith(`/${MULTI_FILE}`);
-      if ((!isClient && !isMulti) || !supportedPackage(file)) continue;
+      if (!isClient && !isMulti) continue;
+      const major = packageMajor(file);
       const proto = prototypeOf(loaded.exports);
       if (proto === undefined) continue;
+      if (major === 1 && isClient) {
+        const commands = cache[filename.slice(0, -'index.js'.length) + 'commands.js'];
+        this.patchClientV4(proto, commandTableOf(commands?.exports));
+        this.preloaded.push({ proto, names: CLIENT_METHODS_V4 });
+        continue;
+      }
+      if (!(major >= 5 && major < 7)) continue;
       if (isClient) this.patchClient(proto);
       else this.patchMulti(proto);
       this.preloaded.push({ proto, names: isClient ? CLIENT_METHODS : MULTI_METHODS });
@@ -189,6 +252,43 @@ export class RedisClientInstrumentation extends InstrumentationBase {
         return original.apply(this, arguments as unknown as unknown[]);
       }
       return adapter.command(this as RedisClientLike, original, args, options);
+    };
+  }
+
+  /** node-redis 4 typed commands: `commandsExecutor(command, jsArgs, name)`. */
+  private commandsExecutorWrapper(original: Method): Method {
+    const adapter = this;
+    return function commandsExecutor(this: unknown, command: unknown, jsArgs: unknown) {
+      const callArgs = arguments as unknown as unknown[];
+      if (!adapter.active || shouldPassThrough()) return original.apply(this, callArgs);
+      const redisArgs = redisArgsOf(command, jsArgs);
+      if (redisArgs === undefined) return original.apply(this, callArgs);
+      return adapter.command(this as RedisClientLike, (() => original.apply(this, callArgs)) as Method, redisArgs, undefined, true);
+    };
+  }
+
+  /**
+   * node-redis 4 scripts and functions (`executeScript`, `executeFunction`): one call
+   * each, named after the command; their arguments stay out of the replay decision,
+   * which treats scripts as of unknown effect anyway.
+   */
+  private namedExecutorWrapper(original: Method, name: 'EVALSHA' | 'FCALL'): Method {
+    const adapter = this;
+    return function execute(this: unknown) {
+      const callArgs = arguments as unknown as unknown[];
+      if (!adapter.active || shouldPassThrough()) return original.apply(this, callArgs);
+      return adapter.command(this as RedisClientLike, (() => original.apply(this, callArgs)) as Method, [name], undefined, true);
+    };
+  }
+
+  /** node-redis 4 `multiExecutor(commands, selectedDB, chainId)`: a chainId means MULTI/EXEC. */
+  private multiExecutorWrapper(original: Method): Method {
+    const adapter = this;
+    return function multiExecutor(this: unknown, commands: unknown, _selectedDB: unknown, chainId: unknown) {
+      const callArgs = arguments as unknown as unknown[];
+      if (!adapter.active || !Array.isArray(commands) || shouldPassThrough()) return original.apply(this, callArgs);
+      const operation = chainId === undefined || chainId === null ? 'PIPELINE' : 'MULTI';
+      return adapter.batch(this as RedisClientLike, original, operation, commands as BatchEntry[], callArgs);
     };
   }
 
@@ -221,7 +321,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
   // ---- one logical call -----------------------------------------------------------
 
   /** One command: a logical call under the target's policy, each attempt through the original method. */
-  private command(client: RedisClientLike, original: Method, args: unknown[], options: unknown): Promise<unknown> {
+  private command(client: RedisClientLike, original: Method, args: unknown[], options: unknown, boundCall = false): Promise<unknown> {
     let execute: ExecuteOptions<unknown>;
     let callerSignal: AbortSignal | undefined;
     try {
@@ -240,8 +340,11 @@ export class RedisClientInstrumentation extends InstrumentationBase {
         canReplay: (failure) => redisReplayDecision({ command: args[0], args: args.slice(1), inMulti, markedIdempotent, failure }),
       };
     } catch {
+      if (boundCall) return original.call(client) as Promise<unknown>;
       return original.call(client, args, options) as Promise<unknown>; // never fail the caller's call for our bookkeeping
     }
+    // node-redis 4 typed commands: each attempt re-runs the bound executor (no per-attempt abort signal there).
+    if (boundCall) return this.runtime.execute(() => callOriginal(() => original.call(client) as Promise<unknown>), execute);
     // The attempt's signal goes to node-redis as the command's abortSignal: an attempt
     // that timed out while its command still waited in the offline queue takes it out
     // of the queue, so it is not written later behind the retry's back. A command
@@ -292,6 +395,32 @@ export class RedisClientInstrumentation extends InstrumentationBase {
 }
 
 const CLIENT_METHODS = ['sendCommand', '_executeMulti', '_executePipeline'];
+const CLIENT_METHODS_V4 = ['commandsExecutor', 'sendCommand', 'multiExecutor', 'executeScript', 'executeFunction'];
+/** Marks a node-redis 4 prototype whose typed commands were re-attached. */
+const REATTACHED = Symbol.for('breakwater.redis.v4.reattached');
+
+type CommandTable = Record<string, unknown>;
+/** The node-redis 4 command table (client/commands.js), seen when it loads. */
+let commandTableV4: CommandTable | undefined;
+
+function commandTableOf(exports: unknown): CommandTable | undefined {
+  const table = (exports as { default?: unknown } | undefined)?.default;
+  return typeof table === 'object' && table !== null ? (table as CommandTable) : undefined;
+}
+
+/** The wire arguments of a node-redis 4 typed command (its first argument may be commandOptions). */
+function redisArgsOf(command: unknown, jsArgs: unknown): unknown[] | undefined {
+  try {
+    const transform = (command as { transformArguments?: unknown } | undefined)?.transformArguments;
+    if (typeof transform !== 'function' || !Array.isArray(jsArgs)) return undefined;
+    const first = jsArgs[0] as Record<symbol, unknown> | undefined;
+    const hasOptions = typeof first === 'object' && first !== null && Object.getOwnPropertySymbols(first).some((s) => s.description === 'Command Options');
+    const args = (transform as (...a: unknown[]) => unknown)(...(hasOptions ? jsArgs.slice(1) : jsArgs));
+    return Array.isArray(args) && args.length > 0 ? args : undefined;
+  } catch {
+    return undefined;
+  }
+}
 const MULTI_METHODS = ['addCommand'];
 
 function prototypeOf(exports: unknown): Record<string, unknown> | undefined {
@@ -319,14 +448,13 @@ function withAbortSignal(options: unknown, callerSignal: AbortSignal | undefined
   return typeof options === 'object' && options !== null ? { ...options, abortSignal } : { abortSignal };
 }
 
-/** Whether the @redis/client a cached file belongs to is one this adapter supports. */
-function supportedPackage(file: string): boolean {
+/** The major version of the @redis/client a cached file belongs to (NaN when unknown). */
+function packageMajor(file: string): number {
   try {
     const root = file.slice(0, file.lastIndexOf('/dist/lib/'));
     const { version } = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { version?: unknown };
-    const major = typeof version === 'string' ? Number.parseInt(version, 10) : NaN;
-    return major >= 5 && major < 7;
+    return typeof version === 'string' ? Number.parseInt(version, 10) : NaN;
   } catch {
-    return false;
+    return NaN;
   }
 }

@@ -1,0 +1,208 @@
+// node-redis 4 (`redis` 4.x, `@redis/client` 1.x) against a real server, through the
+// fault proxy: its internals differ from v5/v6 (commandsExecutor, multiExecutor).
+import { SpanKind } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import { loadConfig } from '../../../src/config/index.js';
+import { Runtime } from '../../../src/runtime/runtime.js';
+import { createRedisAdapter } from '../../../instrumentations/redis/index.js';
+import type { Adapter } from '../../../instrumentations/kit/adapter.js';
+import { getClassification } from '../../../src/errors.js';
+import { OtelHarness } from '../../helpers/otel.js';
+import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
+import { FAST_RETRIES } from '../../helpers/redis-adapter.js';
+import { redis as redisServer, type RedisServer } from '../../integration/servers.js';
+import { compatVersion, requireCompat } from '../../compat/modules.js';
+
+/** The parts of node-redis 4's API these tests use. */
+interface V4Client {
+  on(event: 'error', listener: (err: unknown) => void): unknown;
+  once(event: 'error', listener: (err: unknown) => void): unknown;
+  connect(): Promise<unknown>;
+  disconnect(): Promise<void>;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string): Promise<string | null>;
+  incr(key: string): Promise<number>;
+  sendCommand(args: string[]): Promise<unknown>;
+  multi(): { set(k: string, v: string): ReturnType<V4Client['multi']>; incr(k: string): ReturnType<V4Client['multi']>; get(k: string): ReturnType<V4Client['multi']>; exec(): Promise<unknown[]>; execAsPipeline(): Promise<unknown[]> };
+}
+interface NodeRedis4 {
+  createClient(options: object): V4Client;
+}
+
+describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server', function () {
+  this.timeout(30_000);
+  let server: RedisServer;
+  let otel: OtelHarness;
+  let adapter: Adapter;
+  let redis: NodeRedis4;
+  let proxy: FaultProxy;
+  let counter: V4Client;
+  const clients: V4Client[] = [];
+  let key: string;
+
+  before(async () => {
+    server = await redisServer();
+  });
+  beforeEach(async () => {
+    otel = new OtelHarness().install();
+    adapter = createRedisAdapter(new Runtime(loadConfig({ ...FAST_RETRIES })));
+    adapter.enable();
+    redis = requireCompat<NodeRedis4>('older', 'redis');
+    proxy = await startFaultProxy({ host: server.host, port: server.port });
+    counter = await connected({ url: server.url });
+    key = `bw:v4:${Math.random().toString(36).slice(2)}`;
+    await counter.set(key, '0');
+    otel.reset();
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.disconnect().catch(() => {});
+    await proxy.close();
+    adapter.disable();
+    await otel.uninstall();
+  });
+
+  async function connected(options: object): Promise<V4Client> {
+    const client = redis.createClient(options);
+    client.on('error', () => {});
+    clients.push(client);
+    await client.connect();
+    return client;
+  }
+  const viaProxy = () => ({ url: `redis://:${server.password}@127.0.0.1:${proxy.port}` });
+  const breakwaterSpans = () => otel.spans().filter((s) => s.instrumentationScope.name === 'breakwater');
+  const attemptsOf = (parent: ReadableSpan) => breakwaterSpans().filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
+  const parents = () => breakwaterSpans().filter((s) => s.kind === SpanKind.INTERNAL);
+
+  /** Bytes the handshake (AUTH and friends) sends upstream, measured on a clean connection. */
+  async function handshakeUp(): Promise<number> {
+    const before = proxy.stats().bytesToUpstream;
+    const probe = await connected(viaProxy());
+    const up = proxy.stats().bytesToUpstream - before;
+    await probe.disconnect();
+    clients.splice(clients.indexOf(probe), 1);
+    return up;
+  }
+
+  it('uses @redis/client 1.x', () => {
+    expect(compatVersion('older', '@redis/client')).to.match(/^1\./);
+  });
+
+  it('wraps typed commands and sendCommand: one INTERNAL parent and one CLIENT attempt span each, with attributes', async () => {
+    const client = await connected({ url: server.url, database: 3 });
+    otel.reset();
+    expect(await client.set(key, 'v')).to.equal('OK');
+    expect(await client.get(key)).to.equal('v');
+    expect(await client.sendCommand(['INCR', `${key}:n`])).to.equal(1);
+    const attempts = breakwaterSpans().filter((s) => s.kind === SpanKind.CLIENT);
+    expect(attempts.map((s) => s.name)).to.deep.equal(['SET', 'GET', 'INCR']);
+    for (const span of attempts) {
+      expect(span.attributes['db.system.name']).to.equal('redis');
+      expect(span.attributes['db.namespace']).to.equal('3');
+      expect(span.attributes['server.address']).to.equal('127.0.0.1');
+      expect(span.attributes['server.port']).to.equal(server.port);
+      expect(span.attributes['db.operation.name']).to.equal(span.name);
+    }
+    expect(parents().map((s) => s.name)).to.deep.equal(Array(3).fill(`default redis://127.0.0.1:${server.port}/3`));
+    for (const parent of parents()) expect(attemptsOf(parent)).to.have.length(1);
+  });
+
+  it('retries an idempotent GET after a connection reset, and it succeeds', async () => {
+    await counter.set(key, 'hello');
+    const up = await handshakeUp();
+    await proxy.setFault({ kind: 'reset_after_request', afterBytes: up + 1 });
+    const client = await connected(viaProxy());
+    client.once('error', () => void proxy.setFault({ kind: 'none' }));
+    otel.reset();
+    expect(await client.get(key)).to.equal('hello');
+    const [parent] = parents();
+    const attempts = attemptsOf(parent!);
+    expect(attempts.map((s) => s.name)).to.deep.equal(['GET', 'GET']);
+    expect(attempts.every((s) => s.kind === SpanKind.CLIENT)).to.equal(true);
+  });
+
+  it('does not retry a non-idempotent INCR after an ambiguous failure: ran once, not_idempotent recorded, the original error back', async () => {
+    const up = await handshakeUp();
+    await proxy.setFault({ kind: 'reset_after_request', afterBytes: up + 1 });
+    const client = await connected(viaProxy());
+    client.once('error', () => void proxy.setFault({ kind: 'none' }));
+    otel.reset();
+    const failure = await client.incr(key).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).to.be.instanceOf(Error);
+    expect((failure as NodeJS.ErrnoException).code).to.equal('ECONNRESET');
+    // The engine attaches its classification to the object it got from node-redis: the caller has that same object.
+    expect(getClassification(failure)).to.not.equal(undefined);
+    expect(Number(await counter.get(key)), 'INCRs counted server-side: exactly one').to.equal(1);
+    const [parent] = parents().filter((p) => attemptsOf(p).some((a) => a.name === 'INCR'));
+    expect(attemptsOf(parent!)).to.have.length(1);
+    expect(parent!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    const metrics = await otel.collect();
+    const suppressed = metrics.get('resilience.retries.suppressed')?.dataPoints ?? [];
+    expect(suppressed.some((p) => Object.values(p.attributes).includes('not_idempotent'))).to.equal(true);
+  });
+
+  it('wraps scripts (EVALSHA, with its NOSCRIPT fallback) as one call with one attempt span', async () => {
+    const scripted = requireCompat<{ defineScript(d: object): unknown }>('older', 'redis');
+    const withScript = redis.createClient({
+      url: server.url,
+      scripts: { bump: scripted.defineScript({ NUMBER_OF_KEYS: 1, SCRIPT: "return redis.call('INCR', KEYS[1])", transformArguments: (k: string) => [k] }) },
+    }) as V4Client & { bump(k: string): Promise<number> };
+    withScript.on('error', () => {});
+    clients.push(withScript);
+    await withScript.connect();
+    otel.reset();
+    expect(await withScript.bump(key)).to.equal(1);
+    const attempts = breakwaterSpans().filter((s) => s.kind === SpanKind.CLIENT);
+    expect(attempts.map((s) => s.name)).to.deep.equal(['EVALSHA']);
+  });
+
+  it('runs multi().exec() as one MULTI call, never replayed, and execAsPipeline() as one PIPELINE call', async () => {
+    const client = await connected({ url: server.url });
+    otel.reset();
+    expect(await client.multi().set(key, '5').incr(key).get(key).exec()).to.deep.equal(['OK', 6, '6']);
+    expect(await client.multi().get(key).incr(key).execAsPipeline()).to.deep.equal(['6', 7]);
+    const attempts = breakwaterSpans().filter((s) => s.kind === SpanKind.CLIENT);
+    expect(attempts.map((s) => s.name)).to.deep.equal(['MULTI', 'PIPELINE']);
+    expect(attempts[0]!.attributes['db.operation.batch.size']).to.equal(3);
+  });
+
+  it('does not replay a MULTI/EXEC cut after it was sent: ran once, in_transaction recorded', async () => {
+    const up = await handshakeUp();
+    await proxy.setFault({ kind: 'reset_after_request', afterBytes: up + 1 });
+    const client = await connected(viaProxy());
+    client.once('error', () => void proxy.setFault({ kind: 'none' }));
+    otel.reset();
+    const failure = await client.multi().incr(key).incr(key).exec().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).to.be.instanceOf(Error);
+    expect(Number(await counter.get(key))).to.be.at.most(2);
+    const [parent] = parents().filter((p) => attemptsOf(p).some((a) => a.name === 'MULTI'));
+    expect(attemptsOf(parent!)).to.have.length(1);
+    expect(parent!.attributes['resilience.retry.suppressed']).to.equal('in_transaction');
+  });
+
+  it('gives back the user\'s original error object (a server error reply) and never records the URL password', async () => {
+    const client = await connected(viaProxy());
+    await client.set(key, 'text');
+    const failure = await client.incr(key).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).to.be.instanceOf(Error);
+    expect((failure as Error).message).to.match(/^ERR /);
+    expect((failure as Error).constructor.name).to.equal('ErrorReply');
+    await proxy.setFault({ kind: 'reset_after_request' });
+    proxy.resetAll();
+    await client.get(key).catch(() => {});
+    await proxy.setFault({ kind: 'none' });
+    const metrics = await otel.collect();
+    const exported = JSON.stringify({ spans: otel.spans().map((s) => ({ name: s.name, attributes: s.attributes, events: s.events, status: s.status })), metrics: [...metrics.entries()] });
+    expect(exported).to.not.include(server.password);
+    expect((failure as Error).message).to.not.include(server.password);
+  });
+});

@@ -7,8 +7,7 @@ import { redisReplayDecision } from '../redis/replay.js';
 import { attemptSpanKind, callOriginal } from '../kit/calls.js';
 import { abandonOnAbort, attemptCommandFrom, settleCaller } from './command-call.js';
 import { markAttemptCommand, wasSent } from './resend-guard.js';
-import { OPERATION_MULTI, OPERATION_PIPELINE } from './semconv.js';
-import { attemptSpanOf, targetOf } from './utils.js';
+import { attemptSpanOf, OPERATION_MULTI, OPERATION_PIPELINE, targetOf } from './utils.js';
 import type { CommandConstructor, IoredisCommand, IoredisPipeline, PipelineConstructor, PipelineResult } from './types.js';
 
 /** Pipelines breakwater built for its own attempts: their exec goes straight to ioredis. */

@@ -8,8 +8,8 @@ import {
   ATTR_DB_SYSTEM_NAME,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
-  DB_SYSTEM_NAME_VALUE_REDIS,
-} from './semconv.js';
+  DB_SYSTEM_REDIS as DB_SYSTEM_NAME_VALUE_REDIS,
+} from '../kit/semconv.js';
 import type { IoredisClient } from './types.js';
 
 /** Target keys per options object: options do not change after the client is built. */
@@ -82,3 +82,7 @@ export function isPassThroughCommand(client: IoredisClient, name: string, args: 
   if (LONG_LIVED_COMMANDS.has(name)) return true;
   return (name === 'xread' || name === 'xreadgroup') && hasBlockOption(args);
 }
+
+/** Span and operation names of the two batch forms (a Redis command name for single commands). */
+export const OPERATION_PIPELINE = 'PIPELINE';
+export const OPERATION_MULTI = 'MULTI';

@@ -24,7 +24,13 @@ interface AttemptCommandState {
   settled: boolean;
 }
 
-const attemptCommands = new WeakMap<IoredisCommand, AttemptCommandState>();
+// A symbol-keyed property, not a WeakMap: it is read and written on every command.
+const STATE = Symbol('breakwater.attemptCommand');
+type TrackedCommand = IoredisCommand & { [STATE]?: AttemptCommandState };
+
+function stateOf(command: IoredisCommand): AttemptCommandState | undefined {
+  return (command as TrackedCommand)[STATE];
+}
 /** Written, unanswered attempt commands per connection. */
 const inFlight = new WeakMap<RedisStream, Set<IoredisCommand>>();
 /** Clients in an explicit MULTI (sent without a pipeline); a closed connection ends it. */
@@ -48,7 +54,7 @@ export function connectionLostError(cause: unknown): Error {
 
 export function markAttemptCommand(command: IoredisCommand): void {
   const state: AttemptCommandState = { fate: 'new', settled: false };
-  attemptCommands.set(command, state);
+  (command as TrackedCommand)[STATE] = state;
   if (typeof command.isSettled === 'boolean') return;
   // ioredis 5: the command's own resolve/reject (instance functions) are the only moment
   // it settles synchronously; without this, an abandoned command in the offline queue
@@ -65,11 +71,11 @@ export function markAttemptCommand(command: IoredisCommand): void {
 }
 
 function isSettled(command: IoredisCommand): boolean {
-  return command.isSettled ?? attemptCommands.get(command)?.settled ?? false;
+  return command.isSettled ?? stateOf(command)?.settled ?? false;
 }
 
 export function isAttemptCommand(command: unknown): command is IoredisCommand {
-  return typeof command === 'object' && command !== null && attemptCommands.has(command as IoredisCommand);
+  return typeof command === 'object' && command !== null && stateOf(command as IoredisCommand) !== undefined;
 }
 
 /**
@@ -78,7 +84,7 @@ export function isAttemptCommand(command: unknown): command is IoredisCommand {
  * undefined when it cannot be told (then the failure and the command decide).
  */
 export function wasSent(command: IoredisCommand | undefined): boolean | undefined {
-  const fate = command === undefined ? undefined : attemptCommands.get(command)?.fate;
+  const fate = command === undefined ? undefined : stateOf(command)?.fate;
   if (fate === 'written') return true;
   if (fate === 'queued' || fate === 'refused') return false;
   return undefined;
@@ -96,7 +102,7 @@ export function abandon(command: IoredisCommand, reason: unknown): void {
  * `reconnectOnError` returning 2).
  */
 export function sendAttemptCommand(client: IoredisClient, send: () => unknown, command: IoredisCommand): unknown {
-  const state = attemptCommands.get(command);
+  const state = stateOf(command);
   if (isSettled(command)) return command.promise;
   if (state?.fate === 'written') {
     settle(() => command.reject(connectionLostError(undefined)));

@@ -52,6 +52,41 @@ export interface AttemptRecord {
 
 const HTTP_CLIENTS = new Set(['http', 'fetch']);
 
+/** What every call of one policy, client and target shares; built once, not per call. */
+interface SharedAttributes {
+  readonly base: Attributes;
+  readonly parentSpanName: string;
+  /** base plus each outcome: the attributes of a call that carries no classification. */
+  readonly byOutcome: Map<Outcome, Attributes>;
+}
+
+// Bounded: target labels are (src/telemetry/target-label.ts), policies and clients are
+// few. The cap guards against a caller inventing policy names per call.
+const SHARED_LIMIT = 4096;
+const shared = new Map<string, SharedAttributes>();
+
+function sharedAttributes(info: OperationInfo): SharedAttributes {
+  const target = targetLabel(info.target);
+  const key = `${info.policy}\u0000${info.client}\u0000${target}`;
+  let entry = shared.get(key);
+  if (entry === undefined) {
+    if (shared.size >= SHARED_LIMIT) shared.clear();
+    const base = Object.freeze({ [ATTR_TARGET]: target, [ATTR_CLIENT]: info.client, [ATTR_POLICY]: info.policy });
+    entry = { base, parentSpanName: `${info.policy} ${target}`, byOutcome: new Map() };
+    shared.set(key, entry);
+  }
+  return entry;
+}
+
+function withOutcome(attributes: SharedAttributes, outcome: Outcome): Attributes {
+  let found = attributes.byOutcome.get(outcome);
+  if (found === undefined) {
+    found = Object.freeze({ ...attributes.base, [ATTR_OUTCOME]: outcome });
+    attributes.byOutcome.set(outcome, found);
+  }
+  return found;
+}
+
 /**
  * Records one logical call: an INTERNAL parent span named for the policy and target,
  * one span per attempt under it, and the metrics of design.md section 4. Created only
@@ -61,6 +96,7 @@ const HTTP_CLIENTS = new Set(['http', 'fetch']);
 export class OperationTelemetry {
   private readonly parent: Span | undefined;
   private readonly parentContext: Context;
+  private readonly shared: SharedAttributes;
   private readonly metricAttributes: Attributes;
 
   private constructor(
@@ -68,10 +104,10 @@ export class OperationTelemetry {
     private readonly tracer: Tracer | undefined,
     private readonly instruments: Instruments | undefined,
   ) {
-    const target = targetLabel(info.target);
-    this.metricAttributes = { [ATTR_TARGET]: target, [ATTR_CLIENT]: info.client, [ATTR_POLICY]: info.policy };
+    this.shared = sharedAttributes(info);
+    this.metricAttributes = this.shared.base;
     const active = context.active();
-    this.parent = tracer?.startSpan(`${info.policy} ${target}`, { kind: SpanKind.INTERNAL, attributes: this.metricAttributes }, active);
+    this.parent = tracer?.startSpan(this.shared.parentSpanName, { kind: SpanKind.INTERNAL, attributes: this.metricAttributes }, active);
     this.parentContext = this.parent ? trace.setSpan(active, this.parent) : active;
   }
 
@@ -106,10 +142,10 @@ export class OperationTelemetry {
 
   attemptEnded(attempt: AttemptRecord, outcome: Outcome, classification: Classification | undefined, durationMs: number): void {
     try {
-      const attributes = this.withError({ ...this.metricAttributes, [ATTR_OUTCOME]: outcome }, classification, false);
+      const byOutcome = withOutcome(this.shared, outcome);
       if (this.instruments) {
-        this.instruments.attempts.add(1, attributes);
-        this.instruments.attemptDuration.record(durationMs / 1000, { ...this.metricAttributes, [ATTR_OUTCOME]: outcome });
+        this.instruments.attempts.add(1, classification === undefined ? byOutcome : this.withError({ ...byOutcome }, classification, false));
+        this.instruments.attemptDuration.record(durationMs / 1000, byOutcome);
         if (classification && outcome === 'failure') {
           this.instruments.errors.add(1, this.withError({ ...this.metricAttributes }, classification, true));
         }
@@ -175,7 +211,7 @@ export class OperationTelemetry {
 
   ended(outcome: Outcome, classification: Classification | undefined, durationMs: number, attempts: number): void {
     try {
-      this.instruments?.operationDuration.record(durationMs / 1000, { ...this.metricAttributes, [ATTR_OUTCOME]: outcome });
+      this.instruments?.operationDuration.record(durationMs / 1000, withOutcome(this.shared, outcome));
       const span = this.parent;
       if (span) {
         span.setAttribute(ATTR_OUTCOME, outcome);

@@ -377,6 +377,19 @@ describe('fault proxy (real clients, real servers)', function () {
     await waitFor('connections to close', () => pgp.stats().open === 0);
   });
 
+  it('a fault limited to N connections meets the next N, then the proxy is clean again by itself', async () => {
+    const p = await httpProxy({ kind: 'reset_on_connect', connections: 2 });
+    expect((await httpGet(p.port, '/hello')).error?.code).to.equal('ECONNRESET');
+    expect((await httpGet(p.port, '/hello')).error?.code).to.equal('ECONNRESET');
+    const third = await httpGet(p.port, '/hello');
+    expect(third.error).to.equal(undefined);
+    expect(third.status).to.equal(200);
+    expect(p.stats().connections).to.equal(3);
+    // Setting a fault again starts a fresh count; without one, the fault stays.
+    await p.setFault({ kind: 'reset_on_connect' });
+    for (let i = 0; i < 3; i++) expect((await httpGet(p.port, '/hello')).error?.code).to.equal('ECONNRESET');
+  });
+
   it('gives the client a RST when the upstream is down', async () => {
     const closed = await httpServer((_req, res) => res.end());
     await closed.close();
@@ -413,5 +426,7 @@ describe('fault proxy (real clients, real servers)', function () {
     await rejection(p.setFault({ kind: 'delay', ms: -1 }));
     await rejection(p.setFault({ kind: 'cut_mid_response', afterBytes: 1.5 }));
     await rejection(p.setFault({ kind: 'bogus' } as unknown as Fault));
+    expect((await rejection(p.setFault({ kind: 'blackhole', connections: 0 }))).message).to.match(/connections must be an integer >= 1/);
+    expect((await rejection(p.setFault({ kind: 'refuse', connections: 1 }))).message).to.match(/does not apply to 'refuse'/);
   });
 });

@@ -21,7 +21,16 @@
 // - If the upstream refuses or resets, the client gets a RST.
 import net from 'node:net';
 
-export type Fault =
+export type Fault = FaultKind & {
+  /**
+   * Only the next N connections accepted get this fault; then the proxy is back to
+   * 'none' by itself, before the client can dial again (a test clearing the fault by
+   * hand races with a quick retry). Not for 'refuse', which accepts nothing.
+   */
+  connections?: number;
+};
+
+type FaultKind =
   | { kind: 'none' }
   | { kind: 'refuse' } // stop listening: new connects get ECONNREFUSED (re-listen on the same port when fault cleared)
   | { kind: 'reset_on_connect' } // accept, then RST at once (socket.resetAndDestroy()) before any byte is forwarded
@@ -67,6 +76,10 @@ function validate(f: Fault): void {
   const bad = (what: string): never => {
     throw new TypeError(`invalid fault ${JSON.stringify(f)}: ${what}`);
   };
+  if (f.connections !== undefined) {
+    if (!(Number.isInteger(f.connections) && f.connections >= 1)) bad('connections must be an integer >= 1');
+    if (f.kind === 'refuse' || f.kind === 'none') bad(`connections does not apply to '${f.kind}'`);
+  }
   switch (f.kind) {
     case 'none':
     case 'refuse':
@@ -92,6 +105,8 @@ export async function startFaultProxy(
   options: { port?: number } = {},
 ): Promise<FaultProxy> {
   let fault: Fault = { kind: 'none' };
+  /** Connections left for a fault limited to a number of them. */
+  let faultyConnectionsLeft = Infinity;
   let server: net.Server | undefined;
   let port = options.port ?? 0;
   let closed = false;
@@ -122,6 +137,7 @@ export async function startFaultProxy(
   function onConnection(client: net.Socket): void {
     counters.connections++;
     const f = fault;
+    if (--faultyConnectionsLeft === 0) fault = { kind: 'none' };
     let markClosed!: () => void;
     const conn: Conn = {
       client,
@@ -276,6 +292,7 @@ export async function startFaultProxy(
         validate(f);
         if (closed) throw new Error('fault proxy is closed');
         fault = f;
+        faultyConnectionsLeft = f.connections ?? Infinity;
         if (f.kind === 'refuse') unlisten();
         else if (!server) await listen();
       });

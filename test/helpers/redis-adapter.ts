@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { createRedisAdapter } from '../../instrumentations/redis/index.js';
 import type { Adapter } from '../../instrumentations/kit/adapter.js';
+import { compatVersion, requireCompat } from '../compat/modules.js';
 
 const require = createRequire(import.meta.url);
 
@@ -21,17 +22,34 @@ export const FAST_RETRIES: Record<string, string> = {
   BREAKWATER_BREAKER: 'off',
 };
 
+/** A major of node-redis the adapter supports, and how to load it. */
+export interface NodeRedisVersion {
+  /** `node-redis 5.8.2`. */
+  readonly name: string;
+  load(): NodeRedis;
+}
+
+/**
+ * node-redis 5 (the project's own dependency) and node-redis 4 (test/compat/older,
+ * `@redis/client` 1.x, whose internals differ). v4's API is close enough to v5's for
+ * what the shared tests call that one type serves both.
+ */
+export const NODE_REDIS_VERSIONS: readonly NodeRedisVersion[] = [
+  { name: `node-redis ${(require('redis/package.json') as { version: string }).version}`, load: () => require('redis') as NodeRedis },
+  { name: `node-redis ${compatVersion('older', 'redis')}`, load: () => requireCompat<NodeRedis>('older', 'redis') },
+];
+
 export interface RedisAdapterSetup {
   runtime: Runtime;
   adapter: Adapter;
   redis: NodeRedis;
 }
 
-export function enableRedisAdapter(env: Record<string, string> = {}): RedisAdapterSetup {
+export function enableRedisAdapter(env: Record<string, string> = {}, version: NodeRedisVersion = NODE_REDIS_VERSIONS[0]!): RedisAdapterSetup {
   const runtime = new Runtime(loadConfig({ ...FAST_RETRIES, ...env }));
   const adapter = createRedisAdapter(runtime);
   adapter.enable();
-  const redis = require('redis') as NodeRedis;
+  const redis = version.load();
   return { runtime, adapter, redis };
 }
 
@@ -43,11 +61,13 @@ export async function connectedClient(redis: NodeRedis, options: Parameters<Node
   return client;
 }
 
-/** Ends a client whatever state it is in. */
+/** Ends a client whatever state it is in (node-redis 4 has disconnect() where 5 has destroy()). */
 export function dropClient(client: RedisClient | undefined): void {
   if (client === undefined) return;
+  const v4 = client as unknown as { destroy?: unknown; disconnect(): Promise<void> };
   try {
-    client.destroy();
+    if (typeof v4.destroy === 'function') client.destroy();
+    else void v4.disconnect().catch(() => undefined);
   } catch {
     // already closed
   }

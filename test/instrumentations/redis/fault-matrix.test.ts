@@ -10,7 +10,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OtelHarness } from '../../helpers/otel.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { redis as redisServer, type RedisServer } from '../../integration/servers.js';
-import { connectedClient, dropClient, enableRedisAdapter, type RedisAdapterSetup, type RedisClient } from '../../helpers/redis-adapter.js';
+import {
+  connectedClient,
+  dropClient,
+  enableRedisAdapter,
+  NODE_REDIS_VERSIONS,
+  type RedisAdapterSetup,
+  type RedisClient,
+} from '../../helpers/redis-adapter.js';
 
 const CALLS = 4;
 
@@ -29,207 +36,209 @@ async function settle<T>(calls: Array<() => Promise<T>>): Promise<Outcomes<T>> {
   return out;
 }
 
-describe('redis adapter (node-redis): the fault matrix', function () {
-  this.timeout(60_000);
-  let server: RedisServer;
-  let proxy: FaultProxy;
-  let otel: OtelHarness;
-  let setup: RedisAdapterSetup;
-  let counter: RedisClient;
-  const clients: RedisClient[] = [];
-  let key: string;
+for (const version of NODE_REDIS_VERSIONS) {
+  describe(`redis adapter (${version.name}): the fault matrix`, function () {
+    this.timeout(60_000);
+    let server: RedisServer;
+    let proxy: FaultProxy;
+    let otel: OtelHarness;
+    let setup: RedisAdapterSetup;
+    let counter: RedisClient;
+    const clients: RedisClient[] = [];
+    let key: string;
 
-  before(async () => {
-    server = await redisServer();
-  });
-  beforeEach(async () => {
-    otel = new OtelHarness().install();
-    setup = enableRedisAdapter();
-    proxy = await startFaultProxy({ host: server.host, port: server.port });
-    counter = await connectedClient(setup.redis, { url: server.url });
-    key = `bw:matrix:${Math.random().toString(36).slice(2)}`;
-    await counter.set(key, '0');
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) dropClient(c);
-    dropClient(counter);
-    await proxy.close();
-    setup.adapter.disable();
-    await otel.uninstall();
-  });
+    before(async () => {
+      server = await redisServer();
+    });
+    beforeEach(async () => {
+      otel = new OtelHarness().install();
+      setup = enableRedisAdapter({}, version);
+      proxy = await startFaultProxy({ host: server.host, port: server.port });
+      counter = await connectedClient(setup.redis, { url: server.url });
+      key = `bw:matrix:${Math.random().toString(36).slice(2)}`;
+      await counter.set(key, '0');
+    });
+    afterEach(async () => {
+      for (const c of clients.splice(0)) dropClient(c);
+      dropClient(counter);
+      await proxy.close();
+      setup.adapter.disable();
+      await otel.uninstall();
+    });
 
-  const viaProxy = (extra: object = {}) => ({ url: `redis://:${server.password}@127.0.0.1:${proxy.port}`, ...extra });
+    const viaProxy = (extra: object = {}) => ({ url: `redis://:${server.password}@127.0.0.1:${proxy.port}`, ...extra });
 
-  /** A client through the proxy; `ready: false` for faults under which it never connects. */
-  async function proxied(extra: object = {}, ready = true): Promise<RedisClient> {
-    const client = setup.redis.createClient(viaProxy(extra) as never) as unknown as RedisClient;
-    client.on('error', () => {});
-    clients.push(client);
-    const connecting = client.connect();
-    if (ready) await connecting;
-    else connecting.catch(() => {});
-    return client;
-  }
-
-  async function counted(): Promise<number> {
-    return Number(await counter.get(key));
-  }
-
-  /** Bytes the handshake (AUTH, CLIENT SETINFO) takes each way, measured on a clean connection. */
-  async function handshake(): Promise<{ up: number; down: number }> {
-    const before = proxy.stats();
-    const probe = await connectedClient(setup.redis, viaProxy());
-    const after = proxy.stats();
-    dropClient(probe);
-    return { up: after.bytesToUpstream - before.bytesToUpstream, down: after.bytesToClient - before.bytesToClient };
-  }
-
-  const breakwaterSpans = () => otel.spans().filter((s) => s.instrumentationScope.name === 'breakwater');
-  const attemptsOf = (parent: ReadableSpan) => breakwaterSpans().filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
-  const parentsNamed = (operation: string) =>
-    breakwaterSpans().filter((s) => s.kind === SpanKind.INTERNAL && attemptsOf(s).some((a) => a.attributes['db.operation.name'] === operation));
-
-  /** The matrix's invariants on INCRs, spans and metrics. */
-  async function expectNoDuplicateNoLoss(incr: Outcomes<number>, moved: number, attemptsPerIncr: (attrs: Attributes) => boolean): Promise<void> {
-    expect(incr.replies.length + incr.errors.length, 'every call settled').to.equal(CALLS);
-    expect(moved, 'never more than once per INCR').to.be.at.most(CALLS);
-    expect(moved, 'every INCR the caller saw succeed ran').to.be.at.least(incr.replies.length);
-    expect(new Set(incr.replies).size, 'no reply twice').to.equal(incr.replies.length);
-    const parents = parentsNamed('INCR');
-    expect(parents, 'one INTERNAL parent per logical call').to.have.length(CALLS);
-    for (const parent of parents) {
-      const attempts = attemptsOf(parent);
-      expect(attempts.every((a) => a.kind === SpanKind.CLIENT && a.name === 'INCR')).to.equal(true);
-      expect(attemptsPerIncr(parent.attributes), `attempts ${attempts.length}, ${JSON.stringify(parent.attributes)}`).to.equal(true);
+    /** A client through the proxy; `ready: false` for faults under which it never connects. */
+    async function proxied(extra: object = {}, ready = true): Promise<RedisClient> {
+      const client = setup.redis.createClient(viaProxy(extra) as never) as unknown as RedisClient;
+      client.on('error', () => {});
+      clients.push(client);
+      const connecting = client.connect();
+      if (ready) await connecting;
+      else connecting.catch(() => {});
+      return client;
     }
-    const metrics = await otel.collect();
-    const attemptSpans = breakwaterSpans().filter((s) => s.kind === SpanKind.CLIENT).length;
-    const points = metrics.get('resilience.attempts')?.dataPoints ?? [];
-    const attemptsCounted = points.reduce((sum, point) => sum + (point.value as number), 0);
-    expect(attemptsCounted, 'resilience.attempts counts every attempt span').to.equal(attemptSpans);
-  }
 
-  const incrs = (client: RedisClient) => Array.from({ length: CALLS }, () => () => client.incr(key));
+    async function counted(): Promise<number> {
+      return Number(await counter.get(key));
+    }
 
-  it('refused, default offline queue: INCRs wait offline and time out, never written; GETs retried', async () => {
-    await proxy.setFault({ kind: 'refuse' });
-    const client = await proxied({}, false);
-    const incr = await settle(incrs(client));
-    expect(incr.errors.map((e) => e.code)).to.deep.equal(Array(CALLS).fill('BREAKWATER_TIMEOUT'));
-    const get = await settle([() => client.get(key)]);
-    expect(get.errors[0]?.code).to.equal('BREAKWATER_TIMEOUT');
-    await sleep(100);
-    const moved = await counted();
-    expect(moved, 'the timed-out INCRs left the offline queue').to.equal(0);
-    await expectNoDuplicateNoLoss(incr, moved, (a) => a['resilience.retry.suppressed'] === 'not_idempotent');
-    expect(attemptsOf(parentsNamed('GET')[0]!)).to.have.length(3);
+    /** Bytes the handshake (AUTH, CLIENT SETINFO) takes each way, measured on a clean connection. */
+    async function handshake(): Promise<{ up: number; down: number }> {
+      const before = proxy.stats();
+      const probe = await connectedClient(setup.redis, viaProxy());
+      const after = proxy.stats();
+      dropClient(probe);
+      return { up: after.bytesToUpstream - before.bytesToUpstream, down: after.bytesToClient - before.bytesToClient };
+    }
+
+    const breakwaterSpans = () => otel.spans().filter((s) => s.instrumentationScope.name === 'breakwater');
+    const attemptsOf = (parent: ReadableSpan) => breakwaterSpans().filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
+    const parentsNamed = (operation: string) =>
+      breakwaterSpans().filter((s) => s.kind === SpanKind.INTERNAL && attemptsOf(s).some((a) => a.attributes['db.operation.name'] === operation));
+
+    /** The matrix's invariants on INCRs, spans and metrics. */
+    async function expectNoDuplicateNoLoss(incr: Outcomes<number>, moved: number, attemptsPerIncr: (attrs: Attributes) => boolean): Promise<void> {
+      expect(incr.replies.length + incr.errors.length, 'every call settled').to.equal(CALLS);
+      expect(moved, 'never more than once per INCR').to.be.at.most(CALLS);
+      expect(moved, 'every INCR the caller saw succeed ran').to.be.at.least(incr.replies.length);
+      expect(new Set(incr.replies).size, 'no reply twice').to.equal(incr.replies.length);
+      const parents = parentsNamed('INCR');
+      expect(parents, 'one INTERNAL parent per logical call').to.have.length(CALLS);
+      for (const parent of parents) {
+        const attempts = attemptsOf(parent);
+        expect(attempts.every((a) => a.kind === SpanKind.CLIENT && a.name === 'INCR')).to.equal(true);
+        expect(attemptsPerIncr(parent.attributes), `attempts ${attempts.length}, ${JSON.stringify(parent.attributes)}`).to.equal(true);
+      }
+      const metrics = await otel.collect();
+      const attemptSpans = breakwaterSpans().filter((s) => s.kind === SpanKind.CLIENT).length;
+      const points = metrics.get('resilience.attempts')?.dataPoints ?? [];
+      const attemptsCounted = points.reduce((sum, point) => sum + (point.value as number), 0);
+      expect(attemptsCounted, 'resilience.attempts counts every attempt span').to.equal(attemptSpans);
+    }
+
+    const incrs = (client: RedisClient) => Array.from({ length: CALLS }, () => () => client.incr(key));
+
+    it('refused, default offline queue: INCRs wait offline and time out, never written; GETs retried', async () => {
+      await proxy.setFault({ kind: 'refuse' });
+      const client = await proxied({}, false);
+      const incr = await settle(incrs(client));
+      expect(incr.errors.map((e) => e.code)).to.deep.equal(Array(CALLS).fill('BREAKWATER_TIMEOUT'));
+      const get = await settle([() => client.get(key)]);
+      expect(get.errors[0]?.code).to.equal('BREAKWATER_TIMEOUT');
+      await sleep(100);
+      const moved = await counted();
+      expect(moved, 'the timed-out INCRs left the offline queue').to.equal(0);
+      await expectNoDuplicateNoLoss(incr, moved, (a) => a['resilience.retry.suppressed'] === 'not_idempotent');
+      expect(attemptsOf(parentsNamed('GET')[0]!)).to.have.length(3);
+    });
+
+    it('refused, disableOfflineQueue: "The client is offline" proves nothing was sent, so even INCR is retried', async () => {
+      await proxy.setFault({ kind: 'refuse' });
+      const client = await proxied({ disableOfflineQueue: true }, false);
+      const incr = await settle(incrs(client));
+      expect(incr.errors.map((e) => e.message)).to.deep.equal(Array(CALLS).fill('The client is offline'));
+      expect(incr.errors[0]?.constructor.name).to.equal('ClientOfflineError');
+      await expectNoDuplicateNoLoss(incr, await counted(), (a) => a['resilience.retry.suppressed'] === 'max_attempts');
+      expect(attemptsOf(parentsNamed('INCR')[0]!)).to.have.length(3);
+    });
+
+    it('reset before the request (reset_on_connect): nothing written, the counter does not move', async () => {
+      await proxy.setFault({ kind: 'reset_on_connect' });
+      const client = await proxied({ disableOfflineQueue: true }, false);
+      const incr = await settle(incrs(client));
+      expect(incr.errors).to.have.length(CALLS);
+      expect(await counted()).to.equal(0);
+      await expectNoDuplicateNoLoss(incr, 0, (a) => a['resilience.retry.suppressed'] === 'max_attempts');
+    });
+
+    it('reset after the request was sent: INCR fails to the caller with ECONNRESET and ran once; GET retried and succeeds', async () => {
+      const { up } = await handshake();
+      await proxy.setFault({ kind: 'reset_after_request', afterBytes: up + 1 });
+      const client = await proxied();
+      client.once('error', () => void proxy.setFault({ kind: 'none' }));
+      // The INCRs are written together: the cut fails all of them, after the server ran them.
+      const incr = await settle(incrs(client));
+      expect(incr.errors.map((e) => e.code)).to.deep.equal(Array(CALLS).fill('ECONNRESET'));
+      const moved = await counted();
+      expect(moved).to.equal(CALLS);
+      await expectNoDuplicateNoLoss(incr, moved, (a) => a['resilience.retry.suppressed'] === 'not_idempotent');
+      expect(await client.get(key)).to.equal(String(CALLS));
+    });
+
+    it('cut mid-response: INCR not retried, the counter moved exactly once per call, the caller got the error', async () => {
+      const { down } = await handshake();
+      await proxy.setFault({ kind: 'cut_mid_response', afterBytes: down + 1 });
+      const client = await proxied();
+      client.once('error', () => void proxy.setFault({ kind: 'none' }));
+      const incr = await settle(incrs(client));
+      // node-redis reports the RST after a partial reply as the socket closing under it.
+      for (const error of incr.errors) expect([error.code, error.constructor.name]).to.include.oneOf(['ECONNRESET', 'SocketClosedUnexpectedlyError']);
+      expect(incr.errors).to.have.length(CALLS);
+      const moved = await counted();
+      expect(moved).to.equal(CALLS);
+      await expectNoDuplicateNoLoss(incr, moved, (a) => a['resilience.retry.suppressed'] === 'not_idempotent');
+    });
+
+    it('delay past the timeout: INCR times out once and is not retried (it may still run late), GET retried to max_attempts', async () => {
+      await proxy.setFault({ kind: 'delay', ms: 450 });
+      const client = await proxied();
+      const incr = await settle(incrs(client));
+      expect(incr.errors.map((e) => e.code)).to.deep.equal(Array(CALLS).fill('BREAKWATER_TIMEOUT'));
+      const get = await settle([() => client.get(key)]);
+      expect(get.errors[0]?.code).to.equal('BREAKWATER_TIMEOUT');
+      await sleep(1500); // the written INCRs reach the server late
+      const moved = await counted();
+      expect(moved, 'written once, run once').to.equal(CALLS);
+      await expectNoDuplicateNoLoss({ replies: [], errors: incr.errors }, moved, (a) => a['resilience.retry.suppressed'] === 'not_idempotent');
+      const getParent = parentsNamed('GET')[0]!;
+      expect(attemptsOf(getParent)).to.have.length(3);
+      expect(getParent.attributes['resilience.retry.suppressed']).to.equal('max_attempts');
+    });
+
+    it('blackhole: the handshake never completes, INCRs time out in the offline queue and never run', async () => {
+      await proxy.setFault({ kind: 'blackhole' });
+      const client = await proxied({}, false);
+      const incr = await settle(incrs(client));
+      expect(incr.errors.map((e) => e.code)).to.deep.equal(Array(CALLS).fill('BREAKWATER_TIMEOUT'));
+      expect(await counted()).to.equal(0);
+      await expectNoDuplicateNoLoss(incr, 0, (a) => a['resilience.retry.suppressed'] === 'not_idempotent');
+    });
+
+    it('server restart: calls made while it is down wait offline; none runs twice, reads succeed once it is back', async () => {
+      const client = await proxied();
+      await server.stop();
+      const incr = settle(incrs(client));
+      const gets = settle([() => client.get(key), () => client.get(key)]);
+      await server.start();
+      const [incrOutcome, getOutcome] = await Promise.all([incr, gets]);
+      // The server lost its data on restart (no persistence): count on the new one.
+      const moved = Number((await counter.get(key)) ?? 0);
+      await expectNoDuplicateNoLoss(incrOutcome, moved, () => true);
+      expect(getOutcome.replies.length + getOutcome.errors.length).to.equal(2);
+      // Once it is back, everything works again on the same client.
+      await client.set(key, '10');
+      expect(await client.incr(key)).to.equal(11);
+    });
+
+    it('recovery after an outage: the breaker opens, rejects without dialling, and closes once Redis answers again', async () => {
+      setup.adapter.disable();
+      setup = enableRedisAdapter({ BREAKWATER_BREAKER: 'consecutive', BREAKWATER_BREAKER_THRESHOLD: '2', BREAKWATER_BREAKER_OPEN_MS: '200' }, version);
+      const client = await proxied({ disableOfflineQueue: true });
+      const target = `redis://127.0.0.1:${proxy.port}/0`;
+      await proxy.setFault({ kind: 'refuse' });
+      proxy.resetAll();
+      const down = await settle([() => client.get(key)]);
+      expect(down.errors[0]?.message).to.equal('The client is offline');
+      expect(setup.runtime.circuit(target).state).to.equal('open');
+      const rejected = await settle([() => client.incr(key)]);
+      expect(rejected.errors[0]?.code).to.equal('BREAKWATER_CIRCUIT_OPEN');
+      await proxy.setFault({ kind: 'none' });
+      if (!client.isReady) await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+      await sleep(250);
+      expect(await client.incr(key)).to.equal(1);
+      expect(setup.runtime.circuit(target).state).to.equal('closed');
+      expect(await counted(), 'the rejected INCR never ran').to.equal(1);
+    });
   });
-
-  it('refused, disableOfflineQueue: "The client is offline" proves nothing was sent, so even INCR is retried', async () => {
-    await proxy.setFault({ kind: 'refuse' });
-    const client = await proxied({ disableOfflineQueue: true }, false);
-    const incr = await settle(incrs(client));
-    expect(incr.errors.map((e) => e.message)).to.deep.equal(Array(CALLS).fill('The client is offline'));
-    expect(incr.errors[0]?.constructor.name).to.equal('ClientOfflineError');
-    await expectNoDuplicateNoLoss(incr, await counted(), (a) => a['resilience.retry.suppressed'] === 'max_attempts');
-    expect(attemptsOf(parentsNamed('INCR')[0]!)).to.have.length(3);
-  });
-
-  it('reset before the request (reset_on_connect): nothing written, the counter does not move', async () => {
-    await proxy.setFault({ kind: 'reset_on_connect' });
-    const client = await proxied({ disableOfflineQueue: true }, false);
-    const incr = await settle(incrs(client));
-    expect(incr.errors).to.have.length(CALLS);
-    expect(await counted()).to.equal(0);
-    await expectNoDuplicateNoLoss(incr, 0, (a) => a['resilience.retry.suppressed'] === 'max_attempts');
-  });
-
-  it('reset after the request was sent: INCR fails to the caller with ECONNRESET and ran once; GET retried and succeeds', async () => {
-    const { up } = await handshake();
-    await proxy.setFault({ kind: 'reset_after_request', afterBytes: up + 1 });
-    const client = await proxied();
-    client.once('error', () => void proxy.setFault({ kind: 'none' }));
-    // The INCRs are written together: the cut fails all of them, after the server ran them.
-    const incr = await settle(incrs(client));
-    expect(incr.errors.map((e) => e.code)).to.deep.equal(Array(CALLS).fill('ECONNRESET'));
-    const moved = await counted();
-    expect(moved).to.equal(CALLS);
-    await expectNoDuplicateNoLoss(incr, moved, (a) => a['resilience.retry.suppressed'] === 'not_idempotent');
-    expect(await client.get(key)).to.equal(String(CALLS));
-  });
-
-  it('cut mid-response: INCR not retried, the counter moved exactly once per call, the caller got the error', async () => {
-    const { down } = await handshake();
-    await proxy.setFault({ kind: 'cut_mid_response', afterBytes: down + 1 });
-    const client = await proxied();
-    client.once('error', () => void proxy.setFault({ kind: 'none' }));
-    const incr = await settle(incrs(client));
-    // node-redis reports the RST after a partial reply as the socket closing under it.
-    for (const error of incr.errors) expect([error.code, error.constructor.name]).to.include.oneOf(['ECONNRESET', 'SocketClosedUnexpectedlyError']);
-    expect(incr.errors).to.have.length(CALLS);
-    const moved = await counted();
-    expect(moved).to.equal(CALLS);
-    await expectNoDuplicateNoLoss(incr, moved, (a) => a['resilience.retry.suppressed'] === 'not_idempotent');
-  });
-
-  it('delay past the timeout: INCR times out once and is not retried (it may still run late), GET retried to max_attempts', async () => {
-    await proxy.setFault({ kind: 'delay', ms: 450 });
-    const client = await proxied();
-    const incr = await settle(incrs(client));
-    expect(incr.errors.map((e) => e.code)).to.deep.equal(Array(CALLS).fill('BREAKWATER_TIMEOUT'));
-    const get = await settle([() => client.get(key)]);
-    expect(get.errors[0]?.code).to.equal('BREAKWATER_TIMEOUT');
-    await sleep(1500); // the written INCRs reach the server late
-    const moved = await counted();
-    expect(moved, 'written once, run once').to.equal(CALLS);
-    await expectNoDuplicateNoLoss({ replies: [], errors: incr.errors }, moved, (a) => a['resilience.retry.suppressed'] === 'not_idempotent');
-    const getParent = parentsNamed('GET')[0]!;
-    expect(attemptsOf(getParent)).to.have.length(3);
-    expect(getParent.attributes['resilience.retry.suppressed']).to.equal('max_attempts');
-  });
-
-  it('blackhole: the handshake never completes, INCRs time out in the offline queue and never run', async () => {
-    await proxy.setFault({ kind: 'blackhole' });
-    const client = await proxied({}, false);
-    const incr = await settle(incrs(client));
-    expect(incr.errors.map((e) => e.code)).to.deep.equal(Array(CALLS).fill('BREAKWATER_TIMEOUT'));
-    expect(await counted()).to.equal(0);
-    await expectNoDuplicateNoLoss(incr, 0, (a) => a['resilience.retry.suppressed'] === 'not_idempotent');
-  });
-
-  it('server restart: calls made while it is down wait offline; none runs twice, reads succeed once it is back', async () => {
-    const client = await proxied();
-    await server.stop();
-    const incr = settle(incrs(client));
-    const gets = settle([() => client.get(key), () => client.get(key)]);
-    await server.start();
-    const [incrOutcome, getOutcome] = await Promise.all([incr, gets]);
-    // The server lost its data on restart (no persistence): count on the new one.
-    const moved = Number((await counter.get(key)) ?? 0);
-    await expectNoDuplicateNoLoss(incrOutcome, moved, () => true);
-    expect(getOutcome.replies.length + getOutcome.errors.length).to.equal(2);
-    // Once it is back, everything works again on the same client.
-    await client.set(key, '10');
-    expect(await client.incr(key)).to.equal(11);
-  });
-
-  it('recovery after an outage: the breaker opens, rejects without dialling, and closes once Redis answers again', async () => {
-    setup.adapter.disable();
-    setup = enableRedisAdapter({ BREAKWATER_BREAKER: 'consecutive', BREAKWATER_BREAKER_THRESHOLD: '2', BREAKWATER_BREAKER_OPEN_MS: '200' });
-    const client = await proxied({ disableOfflineQueue: true });
-    const target = `redis://127.0.0.1:${proxy.port}/0`;
-    await proxy.setFault({ kind: 'refuse' });
-    proxy.resetAll();
-    const down = await settle([() => client.get(key)]);
-    expect(down.errors[0]?.message).to.equal('The client is offline');
-    expect(setup.runtime.circuit(target).state).to.equal('open');
-    const rejected = await settle([() => client.incr(key)]);
-    expect(rejected.errors[0]?.code).to.equal('BREAKWATER_CIRCUIT_OPEN');
-    await proxy.setFault({ kind: 'none' });
-    if (!client.isReady) await new Promise<void>((resolve) => client.once('ready', () => resolve()));
-    await sleep(250);
-    expect(await client.incr(key)).to.equal(1);
-    expect(setup.runtime.circuit(target).state).to.equal('closed');
-    expect(await counted(), 'the rejected INCR never ran').to.equal(1);
-  });
-});
+}

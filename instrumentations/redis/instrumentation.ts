@@ -106,10 +106,20 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       },
       (exports: unknown) => this.unpatch(prototypeOf(exports), CLIENT_METHODS_V4),
     );
+    // node-redis 4's multi queues commands through the same addCommand as v5's.
+    const multiFileV4 = new InstrumentationNodeModuleFile(
+      MULTI_FILE,
+      SUPPORTED_V4,
+      (exports: unknown) => {
+        this.patchMulti(prototypeOf(exports));
+        return exports;
+      },
+      (exports: unknown) => this.unpatch(prototypeOf(exports), MULTI_METHODS),
+    );
     // The package's main module is left alone: the files above hold the prototypes.
     return [
       new InstrumentationNodeModuleDefinition(MODULE, SUPPORTED, (exports: unknown) => exports, undefined, [clientFile, multiFile]),
-      new InstrumentationNodeModuleDefinition(MODULE, SUPPORTED_V4, (exports: unknown) => exports, undefined, [commandsFileV4, clientFileV4]),
+      new InstrumentationNodeModuleDefinition(MODULE, SUPPORTED_V4, (exports: unknown) => exports, undefined, [commandsFileV4, clientFileV4, multiFileV4]),
     ];
   }
 
@@ -236,7 +246,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
         this.preloaded.push({ proto, names: CLIENT_METHODS_V4 });
         continue;
       }
-      if (!(major >= 5 && major < 7)) continue;
+      if (!(major === 1 || (major >= 5 && major < 7))) continue;
       if (isClient) this.patchClient(proto);
       else this.patchMulti(proto);
       this.preloaded.push({ proto, names: isClient ? CLIENT_METHODS : MULTI_METHODS });

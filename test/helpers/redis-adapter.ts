@@ -26,6 +26,7 @@ export const FAST_RETRIES: Record<string, string> = {
 export interface NodeRedisVersion {
   /** `node-redis 5.8.2`. */
   readonly name: string;
+  readonly major: number;
   load(): NodeRedis;
 }
 
@@ -35,9 +36,13 @@ export interface NodeRedisVersion {
  * what the shared tests call that one type serves both.
  */
 export const NODE_REDIS_VERSIONS: readonly NodeRedisVersion[] = [
-  { name: `node-redis ${(require('redis/package.json') as { version: string }).version}`, load: () => require('redis') as NodeRedis },
-  { name: `node-redis ${compatVersion('older', 'redis')}`, load: () => requireCompat<NodeRedis>('older', 'redis') },
+  nodeRedisVersion((require('redis/package.json') as { version: string }).version, () => require('redis') as NodeRedis),
+  nodeRedisVersion(compatVersion('older', 'redis'), () => requireCompat<NodeRedis>('older', 'redis')),
 ];
+
+function nodeRedisVersion(version: string, load: () => NodeRedis): NodeRedisVersion {
+  return { name: `node-redis ${version}`, major: Number.parseInt(version, 10), load };
+}
 
 export interface RedisAdapterSetup {
   runtime: Runtime;

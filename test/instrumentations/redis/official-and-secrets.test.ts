@@ -7,7 +7,15 @@ import { getClassification } from '../../../src/errors.js';
 import { OtelHarness } from '../../helpers/otel.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { redis as redisServer, type RedisServer } from '../../integration/servers.js';
-import { dropClient, enableRedisAdapter, type NodeRedis, type RedisAdapterSetup, type RedisClient } from '../../helpers/redis-adapter.js';
+import {
+  dropClient,
+  enableRedisAdapter,
+  NODE_REDIS_VERSIONS,
+  type NodeRedis,
+  type NodeRedisVersion,
+  type RedisAdapterSetup,
+  type RedisClient,
+} from '../../helpers/redis-adapter.js';
 
 const require = createRequire(import.meta.url);
 
@@ -16,11 +24,11 @@ const require = createRequire(import.meta.url);
  * in registration order (a copy loaded earlier by another test file was patched by
  * breakwater from the require cache, which the official instrumentation never does).
  */
-function freshRedis(): NodeRedis {
+function freshRedis(version: NodeRedisVersion = NODE_REDIS_VERSIONS[0]!): NodeRedis {
   for (const id of Object.keys(require.cache)) {
     if (/[\\/]node_modules[\\/](redis|@redis)[\\/]/.test(id)) delete require.cache[id];
   }
-  return require('redis') as NodeRedis;
+  return version.load();
 }
 
 async function connect(redis: NodeRedis, url: string): Promise<RedisClient> {
@@ -30,93 +38,104 @@ async function connect(redis: NodeRedis, url: string): Promise<RedisClient> {
   return client;
 }
 
-describe('redis adapter (node-redis) with the official @opentelemetry/instrumentation-redis', function () {
-  this.timeout(30_000);
-  let server: RedisServer;
-  let proxy: FaultProxy;
-  let otel: OtelHarness;
-  let setup: RedisAdapterSetup | undefined;
-  let official: RedisInstrumentation | undefined;
-  let client: RedisClient | undefined;
+for (const version of NODE_REDIS_VERSIONS) {
+  describe(`redis adapter (${version.name}) with the official @opentelemetry/instrumentation-redis`, function () {
+    this.timeout(30_000);
+    let server: RedisServer;
+    let proxy: FaultProxy;
+    let otel: OtelHarness;
+    let setup: RedisAdapterSetup | undefined;
+    let official: RedisInstrumentation | undefined;
+    let client: RedisClient | undefined;
 
-  before(async () => {
-    server = await redisServer();
+    before(async () => {
+      server = await redisServer();
+    });
+    beforeEach(async () => {
+      otel = new OtelHarness().install();
+      proxy = await startFaultProxy({ host: server.host, port: server.port });
+    });
+    afterEach(async () => {
+      dropClient(client);
+      client = undefined;
+      official?.disable();
+      official = undefined;
+      setup?.adapter.disable();
+      setup = undefined;
+      await proxy.close();
+      await otel.uninstall();
+      freshRedis(); // leave an unpatched copy behind for later files
+    });
+
+    const clientSpans = () => otel.spans().filter((s) => s.kind === SpanKind.CLIENT);
+    const ours = (s: ReadableSpan) => s.instrumentationScope.name === 'breakwater';
+    const proxiedUrl = () => `redis://:${server.password}@127.0.0.1:${proxy.port}`;
+
+    /** A GET whose first attempt's connection is reset after the command reached the server. */
+    async function getAfterOneReset(c: RedisClient, key: string): Promise<string | null> {
+      const before = proxy.stats().bytesToUpstream;
+      const probe = await connect(freshlyLoaded!, proxiedUrl());
+      const handshake = proxy.stats().bytesToUpstream - before;
+      dropClient(probe);
+      await proxy.setFault({ kind: 'reset_after_request', afterBytes: handshake + 1 });
+      const ready = new Promise<void>((resolve) => c.once('ready', () => resolve()));
+      proxy.resetAll();
+      await ready;
+      c.once('error', () => void proxy.setFault({ kind: 'none' }));
+      otel.reset();
+      return c.get(key);
+    }
+    let freshlyLoaded: NodeRedis | undefined;
+
+    it('official registered first (inside breakwater): one CLIENT span per attempt, all breakwater\'s', async () => {
+      official = new RedisInstrumentation();
+      setup = enableRedisAdapter({}, version);
+      freshlyLoaded = freshRedis(version);
+      client = await connect(freshlyLoaded, proxiedUrl());
+      await client.set('bw:official:a', 'x');
+      expect(await getAfterOneReset(client, 'bw:official:a')).to.equal('x');
+      const spans = clientSpans();
+      expect(spans.map((s) => s.name)).to.deep.equal(['GET', 'GET']);
+      expect(spans.every(ours)).to.equal(true);
+
+      otel.reset();
+      await client.multi().set('bw:official:a', 'y').get('bw:official:a').exec();
+      expect(clientSpans().map((s) => [s.name, ours(s)])).to.deep.equal([['MULTI', true]]);
+    });
+
+    it('official registered after (outside breakwater): its CLIENT span holds breakwater\'s INTERNAL attempts', async () => {
+      setup = enableRedisAdapter({}, version);
+      official = new RedisInstrumentation();
+      freshlyLoaded = freshRedis(version);
+      client = await connect(freshlyLoaded, proxiedUrl());
+      await client.set('bw:official:b', 'x');
+      expect(await getAfterOneReset(client, 'bw:official:b')).to.equal('x');
+      if (version.major === 4) {
+        // node-redis 4 binds its typed commands to the executor while the module loads,
+        // before any require hook runs; breakwater re-attaches them to its own, so the
+        // official wrapper there is never reached: breakwater's attempts are the CLIENT
+        // spans, nothing is doubled. sendCommand, wrapped on the prototype, nests as in v5.
+        expect(clientSpans().map((s) => [s.name, ours(s)])).to.deep.equal([['GET', true], ['GET', true]]);
+        otel.reset();
+        expect(await client.sendCommand(['GET', 'bw:official:b'])).to.equal('x');
+      }
+      const spans = clientSpans();
+      expect(spans.map((s) => [s.name, ours(s)])).to.deep.equal([['redis-GET', false]]);
+      const attempts = otel.spans().filter((s) => ours(s) && s.name === 'GET');
+      expect(attempts).to.have.length(version.major === 4 ? 1 : 2); // v4: the sendCommand above met no fault
+      expect(attempts.every((s) => s.kind === SpanKind.INTERNAL)).to.equal(true);
+      // The official span is the parent of breakwater's logical call, whose children are the attempts.
+      const parent = otel.spans().find((s) => s.spanContext().spanId === attempts[0]!.parentSpanContext?.spanId);
+      expect(parent?.parentSpanContext?.spanId).to.equal(spans[0]!.spanContext().spanId);
+
+      otel.reset();
+      await client.multi().set('bw:official:b', 'y').get('bw:official:b').exec();
+      const multiSpans = otel.spans().filter((s) => ours(s) && s.name === 'MULTI');
+      expect(multiSpans.map((s) => s.kind)).to.deep.equal([SpanKind.INTERNAL]);
+      expect(clientSpans().every((s) => !ours(s))).to.equal(true);
+    });
   });
-  beforeEach(async () => {
-    otel = new OtelHarness().install();
-    proxy = await startFaultProxy({ host: server.host, port: server.port });
-  });
-  afterEach(async () => {
-    dropClient(client);
-    client = undefined;
-    official?.disable();
-    official = undefined;
-    setup?.adapter.disable();
-    setup = undefined;
-    await proxy.close();
-    await otel.uninstall();
-    freshRedis(); // leave an unpatched copy behind for later files
-  });
-
-  const clientSpans = () => otel.spans().filter((s) => s.kind === SpanKind.CLIENT);
-  const ours = (s: ReadableSpan) => s.instrumentationScope.name === 'breakwater';
-  const proxiedUrl = () => `redis://:${server.password}@127.0.0.1:${proxy.port}`;
-
-  /** A GET whose first attempt's connection is reset after the command reached the server. */
-  async function getAfterOneReset(c: RedisClient, key: string): Promise<string | null> {
-    const before = proxy.stats().bytesToUpstream;
-    const probe = await connect(freshlyLoaded!, proxiedUrl());
-    const handshake = proxy.stats().bytesToUpstream - before;
-    dropClient(probe);
-    await proxy.setFault({ kind: 'reset_after_request', afterBytes: handshake + 1 });
-    const ready = new Promise<void>((resolve) => c.once('ready', () => resolve()));
-    proxy.resetAll();
-    await ready;
-    c.once('error', () => void proxy.setFault({ kind: 'none' }));
-    otel.reset();
-    return c.get(key);
-  }
-  let freshlyLoaded: NodeRedis | undefined;
-
-  it('official registered first (inside breakwater): one CLIENT span per attempt, all breakwater\'s', async () => {
-    official = new RedisInstrumentation();
-    setup = enableRedisAdapter();
-    freshlyLoaded = freshRedis();
-    client = await connect(freshlyLoaded, proxiedUrl());
-    await client.set('bw:official:a', 'x');
-    expect(await getAfterOneReset(client, 'bw:official:a')).to.equal('x');
-    const spans = clientSpans();
-    expect(spans.map((s) => s.name)).to.deep.equal(['GET', 'GET']);
-    expect(spans.every(ours)).to.equal(true);
-
-    otel.reset();
-    await client.multi().set('bw:official:a', 'y').get('bw:official:a').exec();
-    expect(clientSpans().map((s) => [s.name, ours(s)])).to.deep.equal([['MULTI', true]]);
-  });
-
-  it('official registered after (outside breakwater): its CLIENT span holds breakwater\'s INTERNAL attempts', async () => {
-    setup = enableRedisAdapter();
-    official = new RedisInstrumentation();
-    freshlyLoaded = freshRedis();
-    client = await connect(freshlyLoaded, proxiedUrl());
-    await client.set('bw:official:b', 'x');
-    expect(await getAfterOneReset(client, 'bw:official:b')).to.equal('x');
-    const spans = clientSpans();
-    expect(spans.map((s) => [s.name, ours(s)])).to.deep.equal([['redis-GET', false]]);
-    const attempts = otel.spans().filter((s) => ours(s) && s.name === 'GET');
-    expect(attempts).to.have.length(2);
-    expect(attempts.every((s) => s.kind === SpanKind.INTERNAL)).to.equal(true);
-    // The official span is the parent of breakwater's logical call, whose children are the attempts.
-    const parent = otel.spans().find((s) => s.spanContext().spanId === attempts[0]!.parentSpanContext?.spanId);
-    expect(parent?.parentSpanContext?.spanId).to.equal(spans[0]!.spanContext().spanId);
-
-    otel.reset();
-    await client.multi().set('bw:official:b', 'y').get('bw:official:b').exec();
-    const multiSpans = otel.spans().filter((s) => ours(s) && s.name === 'MULTI');
-    expect(multiSpans.map((s) => s.kind)).to.deep.equal([SpanKind.INTERNAL]);
-    expect(clientSpans().every((s) => !ours(s))).to.equal(true);
-  });
-});
+}
 
 describe('redis adapter (node-redis): no secret leaks', function () {
   this.timeout(30_000);

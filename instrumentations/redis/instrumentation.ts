@@ -69,24 +69,17 @@ export class RedisClientInstrumentation extends InstrumentationBase {
 
   protected init(): InstrumentationNodeModuleDefinition[] {
     // Called by the base constructor, before this class's fields exist: build only closures.
-    const clientFile = new InstrumentationNodeModuleFile(
-      CLIENT_FILE,
-      SUPPORTED,
-      (exports: unknown) => {
-        this.patchClient(prototypeOf(exports));
-        return exports;
-      },
-      (exports: unknown) => this.unpatch(prototypeOf(exports), CLIENT_METHODS),
-    );
-    const multiFile = new InstrumentationNodeModuleFile(
-      MULTI_FILE,
-      SUPPORTED,
-      (exports: unknown) => {
-        this.patchMulti(prototypeOf(exports));
-        return exports;
-      },
-      (exports: unknown) => this.unpatch(prototypeOf(exports), MULTI_METHODS),
-    );
+    /** A file whose default export's prototype gets `patch`, and loses `methods` again on unpatch. */
+    const prototypeFile = (file: string, versions: string[], patch: (proto: Record<string, unknown> | undefined) => void, methods: string[]) =>
+      new InstrumentationNodeModuleFile(
+        file,
+        versions,
+        (exports: unknown) => {
+          patch(prototypeOf(exports));
+          return exports;
+        },
+        (exports: unknown) => this.unpatch(prototypeOf(exports), methods),
+      );
     // node-redis 4: commands.js is loaded (inside index.js) before the client file completes.
     const commandsFileV4 = new InstrumentationNodeModuleFile(
       COMMANDS_FILE_V4,
@@ -97,29 +90,19 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       },
       () => {},
     );
-    const clientFileV4 = new InstrumentationNodeModuleFile(
-      CLIENT_FILE,
-      SUPPORTED_V4,
-      (exports: unknown) => {
-        this.patchClientV4(prototypeOf(exports), commandTableV4);
-        return exports;
-      },
-      (exports: unknown) => this.unpatch(prototypeOf(exports), CLIENT_METHODS_V4),
-    );
-    // node-redis 4's multi queues commands through the same addCommand as v5's.
-    const multiFileV4 = new InstrumentationNodeModuleFile(
-      MULTI_FILE,
-      SUPPORTED_V4,
-      (exports: unknown) => {
-        this.patchMulti(prototypeOf(exports));
-        return exports;
-      },
-      (exports: unknown) => this.unpatch(prototypeOf(exports), MULTI_METHODS),
-    );
-    // The package's main module is left alone: the files above hold the prototypes.
+    const patchMulti = (proto: Record<string, unknown> | undefined) => this.patchMulti(proto);
+    // The package's main module is left alone: these files hold the prototypes. node-redis
+    // 4's multi queues commands through the same addCommand as v5's.
     return [
-      new InstrumentationNodeModuleDefinition(MODULE, SUPPORTED, (exports: unknown) => exports, undefined, [clientFile, multiFile]),
-      new InstrumentationNodeModuleDefinition(MODULE, SUPPORTED_V4, (exports: unknown) => exports, undefined, [commandsFileV4, clientFileV4, multiFileV4]),
+      new InstrumentationNodeModuleDefinition(MODULE, SUPPORTED, (exports: unknown) => exports, undefined, [
+        prototypeFile(CLIENT_FILE, SUPPORTED, (proto) => this.patchClient(proto), CLIENT_METHODS),
+        prototypeFile(MULTI_FILE, SUPPORTED, patchMulti, MULTI_METHODS),
+      ]),
+      new InstrumentationNodeModuleDefinition(MODULE, SUPPORTED_V4, (exports: unknown) => exports, undefined, [
+        commandsFileV4,
+        prototypeFile(CLIENT_FILE, SUPPORTED_V4, (proto) => this.patchClientV4(proto, commandTableV4), CLIENT_METHODS_V4),
+        prototypeFile(MULTI_FILE, SUPPORTED_V4, patchMulti, MULTI_METHODS),
+      ]),
     ];
   }
 

@@ -122,7 +122,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
 
   private patchClient(proto: Record<string, unknown> | undefined): void {
     if (proto === undefined) return;
-    this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original));
+    this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original, 'abortSignal'));
     this.wrapOnce(proto, '_executeMulti', (original) => this.batchWrapper(original, 'MULTI'));
     this.wrapOnce(proto, '_executePipeline', (original) => this.batchWrapper(original, 'PIPELINE'));
   }
@@ -151,7 +151,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       Object.defineProperty(proto, REATTACHED, { value: true });
     }
     this.wrapOnce(proto, 'commandsExecutor', (original) => this.commandsExecutorWrapper(original));
-    this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original));
+    this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original, 'signal'));
     this.wrapOnce(proto, 'multiExecutor', (original) => this.multiExecutorWrapper(original));
     this.wrapOnce(proto, 'executeScript', (original) => this.namedExecutorWrapper(original, 'EVALSHA'));
     this.wrapOnce(proto, 'executeFunction', (original) => this.namedExecutorWrapper(original, 'FCALL'));
@@ -238,25 +238,50 @@ export class RedisClientInstrumentation extends InstrumentationBase {
 
   // ---- wrappers ---------------------------------------------------------------
 
-  private sendCommandWrapper(original: Method): Method {
+  /**
+   * `sendCommand(args, options)`. The attempt's signal goes to node-redis in the command's
+   * options (`abortSignal` from v5, `signal` in v4): an attempt that timed out while its
+   * command still waited in the offline queue takes it out of the queue, so it is not
+   * written later behind the retry's back. A command already written cannot be taken
+   * back (node-redis drops the listener on write).
+   */
+  private sendCommandWrapper(original: Method, signalKey: SignalKey): Method {
     const adapter = this;
     return function sendCommand(this: unknown, args: unknown, options?: unknown) {
-      if (!adapter.active || !Array.isArray(args) || args.length === 0 || shouldPassThrough()) {
-        return original.apply(this, arguments as unknown as unknown[]);
-      }
-      return adapter.command(this as RedisClientLike, original, args, options);
+      const callArgs = arguments as unknown as unknown[];
+      if (!adapter.active || !Array.isArray(args) || args.length === 0 || shouldPassThrough()) return original.apply(this, callArgs);
+      const client = this as RedisClientLike;
+      const callerSignal = signalOf(options, signalKey) ?? signalOf(client._commandOptions, signalKey);
+      return adapter.command(client, args, {
+        attempt: (signal) => original.call(client, args, withSignal(options, signalKey, callerSignal, signal)) as Promise<unknown>,
+        unprotected: () => original.apply(client, callArgs) as Promise<unknown>,
+      });
     };
   }
 
-  /** node-redis 4 typed commands: `commandsExecutor(command, jsArgs, name)`. */
+  /**
+   * node-redis 4 typed commands: `commandsExecutor(command, jsArgs, name)`, where jsArgs
+   * may start with the caller's commandOptions. Each attempt runs the executor again with
+   * the attempt's `signal` in those options (see sendCommandWrapper).
+   */
   private commandsExecutorWrapper(original: Method): Method {
     const adapter = this;
     return function commandsExecutor(this: unknown, command: unknown, jsArgs: unknown) {
-      const callArgs = arguments as unknown as unknown[];
-      if (!adapter.active || shouldPassThrough()) return original.apply(this, callArgs);
-      const redisArgs = redisArgsOf(command, jsArgs);
+      const callArgs = Array.from(arguments);
+      if (!adapter.active || shouldPassThrough() || !Array.isArray(jsArgs)) return original.apply(this, callArgs);
+      const { options, rest } = splitCommandOptions(jsArgs);
+      const redisArgs = redisArgsOf(command, rest);
       if (redisArgs === undefined) return original.apply(this, callArgs);
-      return adapter.command(this as RedisClientLike, (() => original.apply(this, callArgs)) as Method, redisArgs, undefined, true);
+      const client = this as RedisClientLike & { commandOptions?: unknown };
+      const callerSignal = signalOf(options, 'signal');
+      return adapter.command(client, redisArgs, {
+        attempt: (signal) => {
+          const marked = markedCommandOptions(client, options, withSignal(options, 'signal', callerSignal, signal));
+          const attemptArgs = marked === undefined ? jsArgs : [marked, ...rest];
+          return original.call(client, command, attemptArgs, ...callArgs.slice(2)) as Promise<unknown>;
+        },
+        unprotected: () => original.apply(client, callArgs) as Promise<unknown>,
+      });
     };
   }
 
@@ -270,7 +295,8 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     return function execute(this: unknown) {
       const callArgs = arguments as unknown as unknown[];
       if (!adapter.active || shouldPassThrough()) return original.apply(this, callArgs);
-      return adapter.command(this as RedisClientLike, (() => original.apply(this, callArgs)) as Method, [name], undefined, true);
+      const run = () => original.apply(this, callArgs) as Promise<unknown>;
+      return adapter.command(this as RedisClientLike, [name], { attempt: run, unprotected: run });
     };
   }
 
@@ -313,10 +339,9 @@ export class RedisClientInstrumentation extends InstrumentationBase {
 
   // ---- one logical call -----------------------------------------------------------
 
-  /** One command: a logical call under the target's policy, each attempt through the original method. */
-  private command(client: RedisClientLike, original: Method, args: unknown[], options: unknown, boundCall = false): Promise<unknown> {
+  /** One command: a logical call under the target's policy, each attempt sent by `send.attempt`. */
+  private command(client: RedisClientLike, args: unknown[], send: CommandSend): Promise<unknown> {
     let execute: ExecuteOptions<unknown>;
-    let callerSignal: AbortSignal | undefined;
     try {
       const connection = connectionOf(client.options);
       const name = commandName(args[0]);
@@ -324,7 +349,6 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       const inMulti = this.transactions.isOpen(session);
       this.transactions.sending(session, name);
       const markedIdempotent = idempotencyMark();
-      callerSignal = abortSignalOf(options) ?? abortSignalOf(client._commandOptions);
       execute = {
         target: connection.target,
         client: 'redis',
@@ -333,19 +357,9 @@ export class RedisClientInstrumentation extends InstrumentationBase {
         canReplay: (failure) => redisReplayDecision({ command: args[0], args: args.slice(1), inMulti, markedIdempotent, failure }),
       };
     } catch {
-      if (boundCall) return original.call(client) as Promise<unknown>;
-      return original.call(client, args, options) as Promise<unknown>; // never fail the caller's call for our bookkeeping
+      return send.unprotected(); // never fail the caller's call for our bookkeeping
     }
-    // node-redis 4 typed commands: each attempt re-runs the bound executor (no per-attempt abort signal there).
-    if (boundCall) return this.runtime.execute(() => callOriginal(() => original.call(client) as Promise<unknown>), execute);
-    // The attempt's signal goes to node-redis as the command's abortSignal: an attempt
-    // that timed out while its command still waited in the offline queue takes it out
-    // of the queue, so it is not written later behind the retry's back. A command
-    // already written cannot be taken back (node-redis drops the listener on write).
-    return this.runtime.execute(
-      (attempt) => callOriginal(() => original.call(client, args, withAbortSignal(options, callerSignal, attempt.signal)) as Promise<unknown>),
-      execute,
-    );
+    return this.runtime.execute((attempt) => callOriginal(() => send.attempt(attempt.signal)), execute);
   }
 
   /** `multi().exec()` or `execAsPipeline()`: one logical call for the whole batch. */
@@ -401,14 +415,12 @@ function commandTableOf(exports: unknown): CommandTable | undefined {
   return typeof table === 'object' && table !== null ? (table as CommandTable) : undefined;
 }
 
-/** The wire arguments of a node-redis 4 typed command (its first argument may be commandOptions). */
-function redisArgsOf(command: unknown, jsArgs: unknown): unknown[] | undefined {
+/** The wire arguments of a node-redis 4 typed command, from its arguments without the commandOptions. */
+function redisArgsOf(command: unknown, jsArgs: readonly unknown[]): unknown[] | undefined {
   try {
     const transform = (command as { transformArguments?: unknown } | undefined)?.transformArguments;
-    if (typeof transform !== 'function' || !Array.isArray(jsArgs)) return undefined;
-    const first = jsArgs[0] as Record<symbol, unknown> | undefined;
-    const hasOptions = typeof first === 'object' && first !== null && Object.getOwnPropertySymbols(first).some((s) => s.description === 'Command Options');
-    const args = (transform as (...a: unknown[]) => unknown)(...(hasOptions ? jsArgs.slice(1) : jsArgs));
+    if (typeof transform !== 'function') return undefined;
+    const args = (transform as (...a: unknown[]) => unknown)(...jsArgs);
     return Array.isArray(args) && args.length > 0 ? args : undefined;
   } catch {
     return undefined;
@@ -426,19 +438,55 @@ function argsOf(entry: BatchEntry): readonly unknown[] {
   return Array.isArray(entry?.args) ? entry.args : [];
 }
 
-function abortSignalOf(options: unknown): AbortSignal | undefined {
-  const signal = (options as { abortSignal?: unknown } | undefined)?.abortSignal;
+/** How one logical command is sent: per attempt (with the attempt's signal), or untouched when breakwater stands aside. */
+interface CommandSend {
+  attempt(signal: AbortSignal): Promise<unknown>;
+  unprotected(): Promise<unknown>;
+}
+
+/** The name of the command option that carries an AbortSignal: `abortSignal` from node-redis 5, `signal` in 4. */
+type SignalKey = 'abortSignal' | 'signal';
+
+function signalOf(options: unknown, key: SignalKey): AbortSignal | undefined {
+  const signal = (options as Record<SignalKey, unknown> | undefined)?.[key];
   return signal instanceof AbortSignal ? signal : undefined;
 }
 
 /**
- * The command options with the attempt's signal (and the caller's, when given) as
- * `abortSignal`. The caller's signal is not handed to the engine: node-redis rejects
- * with its own AbortError, which the caller gets back as without breakwater.
+ * The command options with the attempt's signal (and the caller's, when given) under
+ * `key`. The caller's signal is not handed to the engine: node-redis rejects with its
+ * own AbortError, which the caller gets back as without breakwater. A spread copies the
+ * symbol that marks node-redis 4's commandOptions too.
  */
-function withAbortSignal(options: unknown, callerSignal: AbortSignal | undefined, attemptSignal: AbortSignal): object {
-  const abortSignal = callerSignal === undefined ? attemptSignal : AbortSignal.any([callerSignal, attemptSignal]);
-  return typeof options === 'object' && options !== null ? { ...options, abortSignal } : { abortSignal };
+function withSignal(options: unknown, key: SignalKey, callerSignal: AbortSignal | undefined, attemptSignal: AbortSignal): object {
+  const signal = callerSignal === undefined ? attemptSignal : AbortSignal.any([callerSignal, attemptSignal]);
+  return typeof options === 'object' && options !== null ? { ...options, [key]: signal } : { [key]: signal };
+}
+
+/** node-redis 4 marks a typed command's options object with a private symbol (`commandOptions()`). */
+function isCommandOptionsV4(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && Object.getOwnPropertySymbols(value).some((s) => s.description === 'Command Options');
+}
+
+function splitCommandOptions(jsArgs: readonly unknown[]): { options: object | undefined; rest: unknown[] } {
+  return isCommandOptionsV4(jsArgs[0]) ? { options: jsArgs[0], rest: jsArgs.slice(1) } : { options: undefined, rest: [...jsArgs] };
+}
+
+/**
+ * `fields` as node-redis 4 commandOptions: already marked when copied from the caller's
+ * own (withSignal spreads the symbol), else marked by the client's `commandOptions()`;
+ * undefined when neither is available (the attempt then goes without a signal).
+ */
+function markedCommandOptions(client: { commandOptions?: unknown }, callerOptions: object | undefined, fields: object): object | undefined {
+  if (callerOptions !== undefined) return fields;
+  const mark = client.commandOptions;
+  if (typeof mark !== 'function') return undefined;
+  try {
+    const marked = (mark as (o: object) => unknown)(fields);
+    return isCommandOptionsV4(marked) ? marked : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The major version of the @redis/client a cached file belongs to (NaN when unknown). */

@@ -21,9 +21,12 @@ interface V4Client {
   connect(): Promise<unknown>;
   disconnect(): Promise<void>;
   get(key: string): Promise<string | null>;
+  get(options: object, key: string): Promise<string | null>;
   set(key: string, value: string): Promise<string | null>;
   incr(key: string): Promise<number>;
   sendCommand(args: string[]): Promise<unknown>;
+  commandOptions(options: object): object;
+  isReady: boolean;
   multi(): { set(k: string, v: string): ReturnType<V4Client['multi']>; incr(k: string): ReturnType<V4Client['multi']>; get(k: string): ReturnType<V4Client['multi']>; exec(): Promise<unknown[]>; execAsPipeline(): Promise<unknown[]> };
 }
 interface NodeRedis4 {
@@ -184,6 +187,43 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
     const [parent] = parents().filter((p) => attemptsOf(p).some((a) => a.name === 'MULTI'));
     expect(attemptsOf(parent!)).to.have.length(1);
     expect(parent!.attributes['resilience.retry.suppressed']).to.equal('in_transaction');
+  });
+
+  it('takes a typed command or sendCommand that timed out in the offline queue out of it: never written after the reconnect', async () => {
+    await proxy.setFault({ kind: 'refuse' });
+    const client = redis.createClient({ ...viaProxy(), socket: { reconnectStrategy: () => 20 } });
+    client.on('error', () => {});
+    clients.push(client);
+    void client.connect().catch(() => {});
+    const typed = await client.incr(key).then(
+      () => undefined,
+      (err: unknown) => err as { code?: string },
+    );
+    const raw = await client.sendCommand(['INCR', key]).then(
+      () => undefined,
+      (err: unknown) => err as { code?: string },
+    );
+    expect([typed?.code, raw?.code]).to.deep.equal(['BREAKWATER_TIMEOUT', 'BREAKWATER_TIMEOUT']);
+    await proxy.setFault({ kind: 'none' });
+    const started = Date.now();
+    while (!client.isReady && Date.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(client.isReady, 'reconnected').to.equal(true);
+    expect(await client.get(key)).to.equal('0'); // anything still queued went out before this
+    expect(Number(await counter.get(key)), 'neither INCR ran').to.equal(0);
+  });
+
+  it('keeps the caller\'s own commandOptions and signal: an aborted signal rejects with node-redis\'s AbortError', async () => {
+    const client = await connected({ url: server.url });
+    await counter.set(key, 'v');
+    expect(await client.get(client.commandOptions({ returnBuffers: true }), key)).to.deep.equal(Buffer.from('v'));
+    const controller = new AbortController();
+    controller.abort();
+    const failure = await client.get(client.commandOptions({ signal: controller.signal }), key).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(failure?.constructor.name).to.equal('AbortError');
+    expect(failure?.message).to.equal('The command was aborted');
   });
 
   it('gives back the user\'s original error object (a server error reply) and never records the URL password', async () => {

@@ -1,39 +1,45 @@
-// breakwater/register hooks node-redis with no change to the application: a CommonJS
-// script under --require and an ESM script (import { createClient } from 'redis')
-// under --import, each in its own process against the real server. The proof that the
-// hook is in place is behavioural: a command to a port where nothing listens waits in
-// node-redis's offline queue for its own 5 s command timeout without breakwater, and
-// fails at breakwater's attempt timeout (code BREAKWATER_TIMEOUT) with it.
+// breakwater/register hooks node-redis (6, and 4 from test/compat/older) with no change to
+// the application: a CommonJS script under --require and an ESM script
+// (import { createClient } from 'redis') under --import, each in its own process against
+// the real server. The proof that the hook is in place is behavioural: a command to a
+// port where nothing listens waits in node-redis's offline queue (for its own 5 s command
+// timeout in v6, for ever in v4) without breakwater, and fails at breakwater's attempt
+// timeout (code BREAKWATER_TIMEOUT) with it.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { redis as redisServer, type RedisServer } from '../../integration/servers.js';
+import { compatDir } from '../../compat/modules.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const worktree = path.resolve(here, '../../../..');
 const register = path.join(worktree, 'dist/cjs/src/register/index.js');
 
+// node-redis 4 has disconnect() where 6 has destroy().
 const BODY = `
+const close = (client) => (typeof client.destroy === 'function' ? client.destroy() : client.disconnect().catch(() => {}));
 const out = {};
 const good = createClient({ url: process.env.GOOD_URL });
 good.on('error', () => {});
 await good.connect();
 await good.set('bw:register', 'hooked');
 out.get = await good.get('bw:register');
-good.destroy();
-const dead = createClient({ url: process.env.DEAD_URL });
+await close(good);
+const dead = createClient({ url: process.env.DEAD_URL, socket: { reconnectStrategy: () => 50 } });
 dead.on('error', () => {});
 dead.connect().catch(() => {});
 const started = Date.now();
 try { await dead.incr('bw:register:n'); } catch (e) { out.code = e.code ?? e.constructor.name; }
 out.ms = Date.now() - started;
-dead.destroy();
+await close(dead);
 process.stdout.write(JSON.stringify(out));
+process.exit(0);
 `;
 
 async function freePort(): Promise<number> {
@@ -43,6 +49,16 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/** How each script names node-redis: the project's own by package name, v4 by its resolved path. */
+const VERSIONS: Array<{ name: string; cjs: () => string; esm: () => string }> = [
+  { name: 'node-redis 6', cjs: () => 'redis', esm: () => 'redis' },
+  {
+    name: 'node-redis 4',
+    cjs: () => createRequire(path.join(compatDir('older'), 'package.json')).resolve('redis'),
+    esm: () => pathToFileURL(createRequire(path.join(compatDir('older'), 'package.json')).resolve('redis')).href,
+  },
+];
 
 describe('redis adapter (node-redis) under breakwater/register, in a child process', function () {
   this.timeout(60_000);
@@ -77,15 +93,17 @@ describe('redis adapter (node-redis) under breakwater/register, in a child proce
     expect(stderr).to.not.include(server.password);
   }
 
-  it('CommonJS: node --require breakwater/register app.cjs', async () => {
-    const script = path.join(dir, 'app.cjs');
-    await writeFile(script, `const { createClient } = require('redis');\n(async () => {${BODY}})();\n`);
-    await expectHooked(['--require', register, script]);
-  });
+  for (const version of VERSIONS) {
+    it(`${version.name}, CommonJS: node --require breakwater/register app.cjs`, async () => {
+      const script = path.join(dir, `app-${version.name.replace(/\W+/g, '-')}.cjs`);
+      await writeFile(script, `const { createClient } = require(${JSON.stringify(version.cjs())});\n(async () => {${BODY}})();\n`);
+      await expectHooked(['--require', register, script]);
+    });
 
-  it("ESM: node --import breakwater/register app.mjs with import { createClient } from 'redis'", async () => {
-    const script = path.join(dir, 'app.mjs');
-    await writeFile(script, `import { createClient } from 'redis';\n${BODY}\n`);
-    await expectHooked(['--import', pathToFileURL(register).href, script]);
-  });
+    it(`${version.name}, ESM: node --import breakwater/register app.mjs with import { createClient } from 'redis'`, async () => {
+      const script = path.join(dir, `app-${version.name.replace(/\W+/g, '-')}.mjs`);
+      await writeFile(script, `import { createClient } from ${JSON.stringify(version.esm())};\n${BODY}\n`);
+      await expectHooked(['--import', pathToFileURL(register).href, script]);
+    });
+  }
 });

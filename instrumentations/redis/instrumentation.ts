@@ -11,6 +11,7 @@ import type { ExecuteOptions } from '../../src/engine/policy.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { attemptSpanKind, callOriginal, shouldPassThrough } from '../kit/calls.js';
+import { wrapLegacyClient, type LegacyCommandRunner } from './legacy-v4.js';
 import { redisPipelineReplayDecision, redisReplayDecision } from './replay.js';
 import { ATTR_DB_OPERATION_BATCH_SIZE } from '../kit/semconv.js';
 import { RawTransactions } from './transaction.js';
@@ -152,6 +153,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     }
     this.wrapOnce(proto, 'commandsExecutor', (original) => this.commandsExecutorWrapper(original));
     this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original, 'signal'));
+    this.wrapOnce(proto, 'connect', (original) => this.legacyConnectWrapper(original));
     this.wrapOnce(proto, 'multiExecutor', (original) => this.multiExecutorWrapper(original));
     this.wrapOnce(proto, 'executeScript', (original) => this.namedExecutorWrapper(original, 'EVALSHA'));
     this.wrapOnce(proto, 'executeFunction', (original) => this.namedExecutorWrapper(original, 'FCALL'));
@@ -285,6 +287,21 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     };
   }
 
+  /** node-redis 4 `connect()`: a legacy-mode client's own command methods are wrapped then (legacy-v4.ts). */
+  private legacyConnectWrapper(original: Method): Method {
+    const adapter = this;
+    const run: LegacyCommandRunner = (client, redisArgs, send) =>
+      adapter.active && !shouldPassThrough() ? adapter.command(client, redisArgs, send) : send.unprotected();
+    return function connect(this: unknown) {
+      try {
+        if (adapter.active) wrapLegacyClient(this, commandTableV4, run);
+      } catch {
+        // the client keeps node-redis's own legacy methods
+      }
+      return original.apply(this, arguments as unknown as unknown[]);
+    };
+  }
+
   /**
    * node-redis 4 scripts and functions (`executeScript`, `executeFunction`): one call
    * each, named after the command; their arguments stay out of the replay decision,
@@ -402,7 +419,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
 }
 
 const CLIENT_METHODS = ['sendCommand', '_executeMulti', '_executePipeline'];
-const CLIENT_METHODS_V4 = ['commandsExecutor', 'sendCommand', 'multiExecutor', 'executeScript', 'executeFunction'];
+const CLIENT_METHODS_V4 = ['commandsExecutor', 'sendCommand', 'multiExecutor', 'executeScript', 'executeFunction', 'connect'];
 /** Marks a node-redis 4 prototype whose typed commands were re-attached. */
 const REATTACHED = Symbol.for('breakwater.redis.v4.reattached');
 

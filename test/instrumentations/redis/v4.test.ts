@@ -226,6 +226,96 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
     expect(failure?.message).to.equal('The command was aborted');
   });
 
+  describe('legacy mode (legacyMode: true, callbacks)', () => {
+    type Callback = (err: (Error & { code?: string }) | null, reply?: unknown) => void;
+    interface LegacyClient {
+      on(event: 'error', listener: (err: unknown) => void): unknown;
+      connect(): Promise<unknown>;
+      disconnect(): Promise<void>;
+      isReady: boolean;
+      get(key: string, cb: Callback): void;
+      incr(key: string, cb: Callback): void;
+      hSet(key: string, field: string, value: string, cb: Callback): void;
+      hGetAll(key: string, cb: Callback): void;
+      hgetall(key: string, cb: Callback): void;
+      sendCommand(...args: unknown[]): void;
+    }
+    const legacyClients: LegacyClient[] = [];
+    afterEach(async () => {
+      for (const c of legacyClients.splice(0)) await c.disconnect().catch(() => {});
+    });
+
+    async function legacy(options: object, ready = true): Promise<LegacyClient> {
+      const client = redis.createClient({ ...options, legacyMode: true }) as unknown as LegacyClient;
+      client.on('error', () => {});
+      legacyClients.push(client);
+      const connecting = client.connect();
+      if (ready) await connecting;
+      else connecting.catch(() => {});
+      return client;
+    }
+    const call = (fn: (cb: Callback) => void) =>
+      new Promise<{ err: (Error & { code?: string }) | null; reply?: unknown }>((resolve) => fn((err, reply) => resolve({ err, reply })));
+
+    it('wraps callback commands: a GET cut after it was sent is retried, an INCR is not (ran once, the caller gets ECONNRESET)', async () => {
+      await counter.set(`${key}:g`, 'hello');
+      const up = await handshakeUp();
+      await proxy.setFault({ kind: 'reset_after_request', afterBytes: up + 1, connections: 1 });
+      const client = await legacy(viaProxy());
+      otel.reset();
+      expect(await call((cb) => client.get(`${key}:g`, cb))).to.deep.equal({ err: null, reply: 'hello' });
+      const [getParent] = parents();
+      expect(attemptsOf(getParent!).map((s) => [s.name, s.kind])).to.deep.equal([
+        ['GET', SpanKind.CLIENT],
+        ['GET', SpanKind.CLIENT],
+      ]);
+
+      await proxy.setFault({ kind: 'reset_after_request', afterBytes: up + 1, connections: 1 });
+      proxy.resetAll(); // the next command goes out on a new connection, which meets the fault
+      await new Promise<void>((resolve) => setTimeout(resolve, 100));
+      otel.reset();
+      const incr = await call((cb) => client.incr(key, cb));
+      expect(incr.err?.code).to.equal('ECONNRESET');
+      expect(Number(await counter.get(key)), 'INCR counted server-side: exactly one').to.equal(1);
+      const [incrParent] = parents();
+      expect(attemptsOf(incrParent!)).to.have.length(1);
+      expect(incrParent!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    });
+
+    it('keeps the legacy reply shapes: HGETALL (and its alias hgetall) as an object, sendCommand with a callback', async () => {
+      const client = await legacy({ url: server.url });
+      otel.reset();
+      expect((await call((cb) => client.hSet(`${key}:h`, 'a', '1', cb))).reply).to.equal(1);
+      expect((await call((cb) => client.hGetAll(`${key}:h`, cb))).reply).to.deep.equal({ a: '1' });
+      expect((await call((cb) => client.hgetall(`${key}:h`, cb))).reply).to.deep.equal({ a: '1' });
+      expect((await call((cb) => client.sendCommand('HGET', `${key}:h`, 'a', cb))).reply).to.equal('1');
+      expect(breakwaterSpans().filter((s) => s.kind === SpanKind.CLIENT).map((s) => s.name)).to.deep.equal(['HSET', 'HGETALL', 'HGETALL', 'HGET']);
+    });
+
+    it('without a callback, a failure reaches the client\'s error event, as without breakwater', async () => {
+      const client = await legacy({ url: server.url });
+      const errors: Error[] = [];
+      client.on('error', (err) => errors.push(err as Error));
+      await counter.set(`${key}:s`, 'text');
+      client.sendCommand('INCR', `${key}:s`);
+      const started = Date.now();
+      while (errors.length === 0 && Date.now() - started < 3000) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(errors.map((e) => e.message)).to.deep.equal(['ERR value is not an integer or out of range']);
+    });
+
+    it('a legacy INCR that timed out in the offline queue is taken out of it: never written after the reconnect', async () => {
+      await proxy.setFault({ kind: 'refuse' });
+      const client = await legacy({ ...viaProxy(), socket: { reconnectStrategy: () => 20 } }, false);
+      const incr = await call((cb) => client.incr(key, cb));
+      expect(incr.err?.code).to.equal('BREAKWATER_TIMEOUT');
+      await proxy.setFault({ kind: 'none' });
+      const started = Date.now();
+      while (!client.isReady && Date.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect((await call((cb) => client.get(key, cb))).reply).to.equal('0');
+      expect(Number(await counter.get(key)), 'the INCR never ran').to.equal(0);
+    });
+  });
+
   it('gives back the user\'s original error object (a server error reply) and never records the URL password', async () => {
     const client = await connected(viaProxy());
     await client.set(key, 'text');

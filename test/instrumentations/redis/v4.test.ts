@@ -162,6 +162,25 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
     expect(attempts.map((s) => s.name)).to.deep.equal(['EVALSHA']);
   });
 
+  it('wraps module commands (createClient({ modules }), as RedisJSON and search are attached): one call each, retried like any command', async () => {
+    const withModule = redis.createClient({
+      ...viaProxy(),
+      modules: { demo: { fetchValue: { FIRST_KEY_INDEX: 1, IS_READ_ONLY: true, transformArguments: (k: string) => ['GET', k] } } },
+    }) as V4Client & { demo: { fetchValue(k: string): Promise<string | null> } };
+    withModule.on('error', () => {});
+    clients.push(withModule);
+    await withModule.connect();
+    await counter.set(key, 'module');
+    const up = await handshakeUp();
+    await proxy.setFault({ kind: 'reset_after_request', afterBytes: up + 1, connections: 1 });
+    proxy.resetAll();
+    await new Promise<void>((resolve) => setTimeout(resolve, 100));
+    otel.reset();
+    expect(await withModule.demo.fetchValue(key)).to.equal('module');
+    const [parent] = parents();
+    expect(attemptsOf(parent!).map((s) => s.name)).to.deep.equal(['GET', 'GET']);
+  });
+
   it('runs multi().exec() as one MULTI call, never replayed, and execAsPipeline() as one PIPELINE call', async () => {
     const client = await connected({ url: server.url });
     otel.reset();

@@ -1,9 +1,8 @@
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { shouldPassThrough } from '../kit/calls.js';
+import { forEachLoadedModule } from '../kit/preloaded.js';
 import { managedClientQuery, passThroughQuery, type PgClientLike, type QueryMethod } from './client-query.js';
 import { managedPoolQuery, type PgPoolLike } from './pool-query.js';
 import { clientQueryCall, poolQueryCall } from './query-args.js';
@@ -207,22 +206,14 @@ export class PgInstrumentation extends InstrumentationBase {
    * patched from the require cache.
    */
   private patchPreloaded(): void {
-    let cache: NodeJS.Dict<NodeModule>;
-    try {
-      cache = createRequire(path.join(process.cwd(), 'index.js')).cache;
-    } catch {
-      return;
-    }
-    for (const [filename, loaded] of Object.entries(cache)) {
-      if (loaded === undefined || !loaded.loaded) continue;
-      const file = filename.split(path.sep).join('/');
+    forEachLoadedModule((file, loaded) => {
       try {
         if (file.endsWith('/node_modules/pg/lib/index.js') && versionIn(file, '/lib/index.js', 8)) this.patchPg(commonJsExports(loaded.exports));
         else if (file.endsWith('/node_modules/pg-pool/index.js') && versionIn(file, '/index.js', 3)) this.patchPool(prototypeOf(loaded.exports));
       } catch {
         // an unreadable package: the module hooks still patch it when it is required again
       }
-    }
+    });
   }
 }
 

@@ -4,13 +4,12 @@ import {
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
 } from '@opentelemetry/instrumentation';
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { ExecuteOptions } from '../../src/engine/policy.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { attemptSpanKind, callOriginal, shouldPassThrough } from '../kit/calls.js';
+import { forEachLoadedModule } from '../kit/preloaded.js';
 import { wrapLegacyClient, type LegacyCommandRunner } from './legacy-v4.js';
 import { redisPipelineReplayDecision, redisReplayDecision } from './replay.js';
 import { ATTR_DB_OPERATION_BATCH_SIZE } from '../kit/semconv.js';
@@ -210,32 +209,24 @@ export class RedisClientInstrumentation extends InstrumentationBase {
    * prototypes are patched from the require cache.
    */
   private patchPreloaded(): void {
-    let cache: NodeJS.Dict<NodeModule>;
-    try {
-      cache = createRequire(path.join(process.cwd(), 'index.js')).cache;
-    } catch {
-      return;
-    }
-    for (const [filename, loaded] of Object.entries(cache)) {
-      if (loaded === undefined || !loaded.loaded) continue;
-      const file = filename.split(path.sep).join('/');
+    forEachLoadedModule((file, loaded, cache) => {
       const isClient = file.endsWith(`/${CLIENT_FILE}`);
       const isMulti = file.endsWith(`/${MULTI_FILE}`);
-      if (!isClient && !isMulti) continue;
+      if (!isClient && !isMulti) return;
       const major = packageMajor(file);
       const proto = prototypeOf(loaded.exports);
-      if (proto === undefined) continue;
+      if (proto === undefined) return;
       if (major === 1 && isClient) {
-        const commands = cache[filename.slice(0, -'index.js'.length) + 'commands.js'];
+        const commands = cache[loaded.filename.slice(0, -'index.js'.length) + 'commands.js'];
         this.patchClientV4(proto, commandTableOf(commands?.exports));
         this.preloaded.push({ proto, names: CLIENT_METHODS_V4 });
-        continue;
+        return;
       }
-      if (!(major === 1 || (major >= 5 && major < 7))) continue;
+      if (!(major === 1 || (major >= 5 && major < 7))) return;
       if (isClient) this.patchClient(proto);
       else this.patchMulti(proto);
       this.preloaded.push({ proto, names: isClient ? CLIENT_METHODS : MULTI_METHODS });
-    }
+    });
   }
 
   // ---- wrappers ---------------------------------------------------------------

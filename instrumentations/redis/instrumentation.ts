@@ -122,7 +122,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
 
   private patchClient(proto: Record<string, unknown> | undefined): void {
     if (proto === undefined) return;
-    this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original, 'abortSignal'));
+    this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original, true));
     this.wrapOnce(proto, '_executeMulti', (original) => this.batchWrapper(original, 'MULTI'));
     this.wrapOnce(proto, '_executePipeline', (original) => this.batchWrapper(original, 'PIPELINE'));
   }
@@ -151,7 +151,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       Object.defineProperty(proto, REATTACHED, { value: true });
     }
     this.wrapOnce(proto, 'commandsExecutor', (original) => this.commandsExecutorWrapper(original));
-    this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original, 'signal'));
+    this.wrapOnce(proto, 'sendCommand', (original) => this.sendCommandWrapper(original, false));
     this.wrapOnce(proto, 'connect', (original) => this.legacyConnectWrapper(original));
     this.wrapOnce(proto, 'multiExecutor', (original) => this.multiExecutorWrapper(original));
     this.wrapOnce(proto, 'executeScript', (original) => this.namedExecutorWrapper(original, 'EVALSHA'));
@@ -232,49 +232,46 @@ export class RedisClientInstrumentation extends InstrumentationBase {
   // ---- wrappers ---------------------------------------------------------------
 
   /**
-   * `sendCommand(args, options)`. The attempt's signal goes to node-redis in the command's
-   * options (`abortSignal` from v5, `signal` in v4): an attempt that timed out while its
-   * command still waited in the offline queue takes it out of the queue, so it is not
-   * written later behind the retry's back. A command already written cannot be taken
-   * back (node-redis drops the listener on write).
+   * `sendCommand(args, options)`. From node-redis 5 the attempt's signal goes in the
+   * command's `abortSignal` option: an attempt that timed out while its command still
+   * waited in the offline queue takes it out of the queue, so it is not written later
+   * behind the retry's back (node-redis drops the listener once it writes the command).
+   * node-redis 4 (`withAttemptSignal` false) gets none: see commandsExecutorWrapper.
    */
-  private sendCommandWrapper(original: Method, signalKey: SignalKey): Method {
+  private sendCommandWrapper(original: Method, withAttemptSignal: boolean): Method {
     const adapter = this;
     return function sendCommand(this: unknown, args: unknown, options?: unknown) {
       const callArgs = arguments as unknown as unknown[];
       if (!adapter.active || !Array.isArray(args) || args.length === 0 || shouldPassThrough()) return original.apply(this, callArgs);
       const client = this as RedisClientLike;
-      const callerSignal = signalOf(options, signalKey) ?? signalOf(client._commandOptions, signalKey);
+      const unprotected = () => original.apply(client, callArgs) as Promise<unknown>;
+      if (!withAttemptSignal) return adapter.command(client, args, { attempt: unprotected, unprotected });
+      const callerSignal = abortSignalOf(options) ?? abortSignalOf(client._commandOptions);
       return adapter.command(client, args, {
-        attempt: (signal) => original.call(client, args, withSignal(options, signalKey, callerSignal, signal)) as Promise<unknown>,
-        unprotected: () => original.apply(client, callArgs) as Promise<unknown>,
+        attempt: (signal) => original.call(client, args, withAbortSignal(options, callerSignal, signal)) as Promise<unknown>,
+        unprotected,
       });
     };
   }
 
   /**
    * node-redis 4 typed commands: `commandsExecutor(command, jsArgs, name)`, where jsArgs
-   * may start with the caller's commandOptions. Each attempt runs the executor again with
-   * the attempt's `signal` in those options (see sendCommandWrapper).
+   * may start with the caller's commandOptions (kept as given). Each attempt runs the
+   * executor again, without an attempt signal: node-redis 4.7 never removes a command's
+   * abort listener once it has written the command, so aborting one already written
+   * unlinks it from a queue it has left and corrupts that queue (disconnect() then throws
+   * and the client reconnects for ever). A timed-out attempt still queued offline may
+   * therefore run later, at most once.
    */
   private commandsExecutorWrapper(original: Method): Method {
     const adapter = this;
     return function commandsExecutor(this: unknown, command: unknown, jsArgs: unknown) {
-      const callArgs = Array.from(arguments);
+      const callArgs = arguments as unknown as unknown[];
       if (!adapter.active || shouldPassThrough() || !Array.isArray(jsArgs)) return original.apply(this, callArgs);
-      const { options, rest } = splitCommandOptions(jsArgs);
-      const redisArgs = redisArgsOf(command, rest);
+      const redisArgs = redisArgsOf(command, withoutCommandOptions(jsArgs));
       if (redisArgs === undefined) return original.apply(this, callArgs);
-      const client = this as RedisClientLike & { commandOptions?: unknown };
-      const callerSignal = signalOf(options, 'signal');
-      return adapter.command(client, redisArgs, {
-        attempt: (signal) => {
-          const marked = markedCommandOptions(client, options, withSignal(options, 'signal', callerSignal, signal));
-          const attemptArgs = marked === undefined ? jsArgs : [marked, ...rest];
-          return original.call(client, command, attemptArgs, ...callArgs.slice(2)) as Promise<unknown>;
-        },
-        unprotected: () => original.apply(client, callArgs) as Promise<unknown>,
-      });
+      const run = () => original.apply(this, callArgs) as Promise<unknown>;
+      return adapter.command(this as RedisClientLike, redisArgs, { attempt: run, unprotected: run });
     };
   }
 
@@ -446,29 +443,25 @@ function argsOf(entry: BatchEntry): readonly unknown[] {
   return Array.isArray(entry?.args) ? entry.args : [];
 }
 
-/** How one logical command is sent: per attempt (with the attempt's signal), or untouched when breakwater stands aside. */
+/** How one logical command is sent: per attempt (given the attempt's signal), or untouched when breakwater stands aside. */
 interface CommandSend {
   attempt(signal: AbortSignal): Promise<unknown>;
   unprotected(): Promise<unknown>;
 }
 
-/** The name of the command option that carries an AbortSignal: `abortSignal` from node-redis 5, `signal` in 4. */
-type SignalKey = 'abortSignal' | 'signal';
-
-function signalOf(options: unknown, key: SignalKey): AbortSignal | undefined {
-  const signal = (options as Record<SignalKey, unknown> | undefined)?.[key];
+function abortSignalOf(options: unknown): AbortSignal | undefined {
+  const signal = (options as { abortSignal?: unknown } | undefined)?.abortSignal;
   return signal instanceof AbortSignal ? signal : undefined;
 }
 
 /**
- * The command options with the attempt's signal (and the caller's, when given) under
- * `key`. The caller's signal is not handed to the engine: node-redis rejects with its
- * own AbortError, which the caller gets back as without breakwater. A spread copies the
- * symbol that marks node-redis 4's commandOptions too.
+ * The command options with the attempt's signal (and the caller's, when given) as
+ * `abortSignal`. The caller's signal is not handed to the engine: node-redis rejects
+ * with its own AbortError, which the caller gets back as without breakwater.
  */
-function withSignal(options: unknown, key: SignalKey, callerSignal: AbortSignal | undefined, attemptSignal: AbortSignal): object {
-  const signal = callerSignal === undefined ? attemptSignal : AbortSignal.any([callerSignal, attemptSignal]);
-  return typeof options === 'object' && options !== null ? { ...options, [key]: signal } : { [key]: signal };
+function withAbortSignal(options: unknown, callerSignal: AbortSignal | undefined, attemptSignal: AbortSignal): object {
+  const abortSignal = callerSignal === undefined ? attemptSignal : AbortSignal.any([callerSignal, attemptSignal]);
+  return typeof options === 'object' && options !== null ? { ...options, abortSignal } : { abortSignal };
 }
 
 /** node-redis 4 marks a typed command's options object with a private symbol (`commandOptions()`). */
@@ -476,25 +469,8 @@ function isCommandOptionsV4(value: unknown): value is object {
   return typeof value === 'object' && value !== null && Object.getOwnPropertySymbols(value).some((s) => s.description === 'Command Options');
 }
 
-function splitCommandOptions(jsArgs: readonly unknown[]): { options: object | undefined; rest: unknown[] } {
-  return isCommandOptionsV4(jsArgs[0]) ? { options: jsArgs[0], rest: jsArgs.slice(1) } : { options: undefined, rest: [...jsArgs] };
-}
-
-/**
- * `fields` as node-redis 4 commandOptions: already marked when copied from the caller's
- * own (withSignal spreads the symbol), else marked by the client's `commandOptions()`;
- * undefined when neither is available (the attempt then goes without a signal).
- */
-function markedCommandOptions(client: { commandOptions?: unknown }, callerOptions: object | undefined, fields: object): object | undefined {
-  if (callerOptions !== undefined) return fields;
-  const mark = client.commandOptions;
-  if (typeof mark !== 'function') return undefined;
-  try {
-    const marked = (mark as (o: object) => unknown)(fields);
-    return isCommandOptionsV4(marked) ? marked : undefined;
-  } catch {
-    return undefined;
-  }
+function withoutCommandOptions(jsArgs: readonly unknown[]): unknown[] {
+  return isCommandOptionsV4(jsArgs[0]) ? jsArgs.slice(1) : [...jsArgs];
 }
 
 /** The major version of the @redis/client a cached file belongs to (NaN when unknown). */

@@ -5,7 +5,7 @@
  * both going straight to a private method, past every prototype breakwater wraps. They
  * are wrapped on the instance instead, once, when the application calls `connect()`
  * (node-redis 4 sends nothing before it). Each attempt goes through `client.v4.sendCommand`
- * (the private method, bound) with the attempt's abort signal; the callback, or the
+ * (the private method, bound; no attempt signal, see commandsExecutorWrapper); the callback, or the
  * client's 'error' event when there is none, gets the final outcome, as in legacy mode
  * without breakwater. `client.v4.*` typed commands and `multi()` already go through the
  * wrapped prototype methods.
@@ -15,7 +15,7 @@
 export type LegacyCommandRunner = (
   client: object,
   redisArgs: unknown[],
-  send: { attempt(signal: AbortSignal): Promise<unknown>; unprotected(): Promise<unknown> },
+  send: { attempt(): Promise<unknown>; unprotected(): Promise<unknown> },
 ) => Promise<unknown>;
 
 interface LegacyClient {
@@ -56,7 +56,7 @@ export function wrapLegacyClient(client: unknown, commands: Record<string, unkno
     try {
       const redisArgs = legacyArguments(args);
       outcome = run(legacy, redisArgs, {
-        attempt: (signal) => (privateSend as (a: unknown[], o: object) => Promise<unknown>).call(legacy, redisArgs, { signal }),
+        attempt: () => (privateSend as (a: unknown[]) => Promise<unknown>).call(legacy, redisArgs),
         unprotected: () =>
           new Promise((resolve, reject) => (original as (...a: unknown[]) => void).call(legacy, ...args, (error: unknown, reply: unknown) => (error ? reject(error) : resolve(reply)))),
       });

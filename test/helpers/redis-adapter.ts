@@ -66,14 +66,25 @@ export async function connectedClient(redis: NodeRedis, options: Parameters<Node
   return client;
 }
 
-/** Ends a client whatever state it is in (node-redis 4 has disconnect() where 5 has destroy()). */
-export function dropClient(client: RedisClient | undefined): void {
+/**
+ * Ends a client whatever state it is in (node-redis 4 has disconnect() where 5 has
+ * destroy()). Resolves once it is closed; rejects when node-redis 4 cannot close it
+ * (its queue corrupt, say), which would leave it reconnecting for ever.
+ */
+export async function dropClient(client: RedisClient | undefined): Promise<void> {
   if (client === undefined) return;
   const v4 = client as unknown as { destroy?: unknown; disconnect(): Promise<void> };
+  if (typeof v4.destroy === 'function') {
+    try {
+      client.destroy();
+    } catch {
+      // already closed
+    }
+    return;
+  }
   try {
-    if (typeof v4.destroy === 'function') client.destroy();
-    else void v4.disconnect().catch(() => undefined);
-  } catch {
-    // already closed
+    await v4.disconnect();
+  } catch (error) {
+    if ((error as Error)?.constructor?.name !== 'ClientClosedError') throw error;
   }
 }

@@ -26,7 +26,7 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
     key = `bw:nredis:${Math.random().toString(36).slice(2)}`;
   });
   afterEach(async () => {
-    dropClient(client);
+    await dropClient(client);
     client = undefined;
     setup.adapter.disable();
     await otel.uninstall();
@@ -169,7 +169,7 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
       const before = proxy.stats().bytesToUpstream;
       const probe = await connectedClient(setup.redis, viaProxy());
       const bytes = proxy.stats().bytesToUpstream - before;
-      dropClient(probe);
+      await dropClient(probe);
       return bytes;
     }
 
@@ -211,7 +211,7 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
         const suppressed = metrics.get('resilience.retries.suppressed')?.dataPoints.find((p) => p.attributes['resilience.retry.suppressed'] === 'not_idempotent');
         expect(suppressed?.value).to.equal(1);
       } finally {
-        dropClient(counter);
+        await dropClient(counter);
       }
     });
 
@@ -229,7 +229,7 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
         expect(await counter.get(key)).to.equal('2');
         expect(attemptSpans().filter((s) => s.name === 'INCR')).to.have.length(2);
       } finally {
-        dropClient(counter);
+        await dropClient(counter);
       }
     });
 

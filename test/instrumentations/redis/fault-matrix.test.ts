@@ -59,8 +59,9 @@ for (const version of NODE_REDIS_VERSIONS) {
       await counter.set(key, '0');
     });
     afterEach(async () => {
-      for (const c of clients.splice(0)) dropClient(c);
-      dropClient(counter);
+      // Awaited: a client node-redis cannot close would reconnect for ever and keep the run alive.
+      for (const c of clients.splice(0)) await dropClient(c);
+      await dropClient(counter);
       await proxy.close();
       setup.adapter.disable();
       await otel.uninstall();
@@ -88,7 +89,7 @@ for (const version of NODE_REDIS_VERSIONS) {
       const before = proxy.stats();
       const probe = await connectedClient(setup.redis, viaProxy());
       const after = proxy.stats();
-      dropClient(probe);
+      await dropClient(probe);
       return { up: after.bytesToUpstream - before.bytesToUpstream, down: after.bytesToClient - before.bytesToClient };
     }
 

@@ -56,7 +56,7 @@ for (const version of NODE_REDIS_VERSIONS) {
       proxy = await startFaultProxy({ host: server.host, port: server.port });
     });
     afterEach(async () => {
-      dropClient(client);
+      await dropClient(client);
       client = undefined;
       official?.disable();
       official = undefined;
@@ -76,7 +76,7 @@ for (const version of NODE_REDIS_VERSIONS) {
       const before = proxy.stats().bytesToUpstream;
       const probe = await connect(freshlyLoaded!, proxiedUrl());
       const handshake = proxy.stats().bytesToUpstream - before;
-      dropClient(probe);
+      await dropClient(probe);
       await proxy.setFault({ kind: 'reset_after_request', afterBytes: handshake + 1 });
       const ready = new Promise<void>((resolve) => c.once('ready', () => resolve()));
       proxy.resetAll();
@@ -189,7 +189,7 @@ describe('redis adapter (node-redis): no secret leaks', function () {
       proxy.resetAll();
       await client.append(`bw:${TOKEN}`, TOKEN).catch((e: unknown) => errors.push(e));
     } finally {
-      dropClient(client);
+      await dropClient(client);
       process.stdout.write = writeOut;
       process.stderr.write = writeErr;
     }

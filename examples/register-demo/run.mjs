@@ -18,8 +18,15 @@ const log = (line) => console.log(`${stamp()} ${line}`);
 
 // --- a flaky HTTP dependency --------------------------------------------------------
 let httpMode = 'flaky';
+// The first POST /orders is cut once the server has read it, so the demo always shows a
+// write that is not retried (the rest of the flaky phase is left to chance).
+let orderCut = false;
 const api = http.createServer((req, res) => {
   req.resume();
+  if (httpMode === 'flaky' && req.method === 'POST' && req.url === '/orders' && !orderCut) {
+    orderCut = true;
+    return req.on('end', () => req.socket.destroy());
+  }
   const roll = Math.random();
   if (httpMode === 'down') return req.socket.destroy();
   if (httpMode === 'flaky' && roll < 0.25) return res.writeHead(503, { 'retry-after': '0' }).end('busy');

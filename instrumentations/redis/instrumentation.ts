@@ -244,12 +244,12 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       const callArgs = arguments as unknown as unknown[];
       if (!adapter.active || !Array.isArray(args) || args.length === 0 || shouldPassThrough()) return original.apply(this, callArgs);
       const client = this as RedisClientLike;
-      const unprotected = () => original.apply(client, callArgs) as Promise<unknown>;
-      if (!withAttemptSignal) return adapter.command(client, args, { attempt: unprotected, unprotected });
+      const asCalled = () => original.apply(client, callArgs) as Promise<unknown>;
+      if (!withAttemptSignal) return adapter.command(client, args, { attempt: asCalled, unprotected: asCalled });
       const callerSignal = abortSignalOf(options) ?? abortSignalOf(client._commandOptions);
       return adapter.command(client, args, {
         attempt: (signal) => original.call(client, args, withAbortSignal(options, callerSignal, signal)) as Promise<unknown>,
-        unprotected,
+        unprotected: asCalled,
       });
     };
   }

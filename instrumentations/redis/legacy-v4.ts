@@ -5,13 +5,13 @@
  * both going straight to a private method, past every prototype breakwater wraps. They
  * are wrapped on the instance instead, once, when the application calls `connect()`
  * (node-redis 4 sends nothing before it). Each attempt goes through `client.v4.sendCommand`
- * (the private method, bound; no attempt signal, see commandsExecutorWrapper); the callback, or the
- * client's 'error' event when there is none, gets the final outcome, as in legacy mode
- * without breakwater. `client.v4.*` typed commands and `multi()` already go through the
+ * (the private method, bound; no attempt signal, see commandsExecutorWrapper); the
+ * callback, or the client's 'error' event when there is none, gets the final outcome, as
+ * in legacy mode without breakwater. `client.v4.*` typed commands and `multi()` already go through the
  * wrapped prototype methods.
  */
 
-/** Sends one command as a logical call: per attempt with its signal, or untouched. */
+/** Sends one command as a logical call: `attempt` once per attempt, or `unprotected` untouched. */
 export type LegacyCommandRunner = (
   client: object,
   redisArgs: unknown[],

@@ -97,7 +97,6 @@ export class OperationTelemetry {
   private readonly parent: Span | undefined;
   private readonly parentContext: Context;
   private readonly shared: SharedAttributes;
-  private readonly metricAttributes: Attributes;
 
   private constructor(
     private readonly info: OperationInfo,
@@ -105,9 +104,8 @@ export class OperationTelemetry {
     private readonly instruments: Instruments | undefined,
   ) {
     this.shared = sharedAttributes(info);
-    this.metricAttributes = this.shared.base;
     const active = context.active();
-    this.parent = tracer?.startSpan(this.shared.parentSpanName, { kind: SpanKind.INTERNAL, attributes: this.metricAttributes }, active);
+    this.parent = tracer?.startSpan(this.shared.parentSpanName, { kind: SpanKind.INTERNAL, attributes: this.shared.base }, active);
     this.parentContext = this.parent ? trace.setSpan(active, this.parent) : active;
   }
 
@@ -128,7 +126,7 @@ export class OperationTelemetry {
     if (this.tracer === undefined) return { span: undefined, context: this.parentContext, number };
     try {
       const custom = this.info.attemptSpan;
-      const attributes: Attributes = { ...this.metricAttributes, ...custom?.attributes, [ATTR_ATTEMPT]: number };
+      const attributes: Attributes = { ...this.shared.base, ...custom?.attributes, [ATTR_ATTEMPT]: number };
       if (delayMs > 0) attributes[ATTR_RETRY_DELAY_MS] = delayMs;
       if (circuitState !== undefined) attributes[ATTR_CIRCUIT_STATE] = circuitState;
       if (number > 1 && HTTP_CLIENTS.has(this.info.client)) attributes[ATTR_HTTP_RESEND_COUNT] = number - 1;
@@ -147,7 +145,7 @@ export class OperationTelemetry {
         this.instruments.attempts.add(1, classification === undefined ? byOutcome : this.withError({ ...byOutcome }, classification, false));
         this.instruments.attemptDuration.record(durationMs / 1000, byOutcome);
         if (classification && outcome === 'failure') {
-          this.instruments.errors.add(1, this.withError({ ...this.metricAttributes }, classification, true));
+          this.instruments.errors.add(1, this.withError({ ...this.shared.base }, classification, true));
         }
       }
       const span = attempt.span;
@@ -168,8 +166,8 @@ export class OperationTelemetry {
   rejected(classification: Classification, byCircuit: boolean): void {
     try {
       if (this.instruments) {
-        this.instruments.attempts.add(1, this.withError({ ...this.metricAttributes, [ATTR_OUTCOME]: 'rejected' }, classification, false));
-        if (byCircuit) this.instruments.circuitRejections.add(1, { [ATTR_TARGET]: this.metricAttributes[ATTR_TARGET], [ATTR_POLICY]: this.info.policy });
+        this.instruments.attempts.add(1, this.withError({ ...this.shared.base, [ATTR_OUTCOME]: 'rejected' }, classification, false));
+        if (byCircuit) this.instruments.circuitRejections.add(1, { [ATTR_TARGET]: this.shared.base[ATTR_TARGET], [ATTR_POLICY]: this.info.policy });
       }
       this.parent?.addEvent(EVENT_REJECTED, { [ATTR_ERROR_CATEGORY]: classification.category });
     } catch {
@@ -179,7 +177,7 @@ export class OperationTelemetry {
 
   retryScheduled(nextAttempt: number, delayMs: number): void {
     try {
-      this.instruments?.retryDelay.record(delayMs / 1000, this.metricAttributes);
+      this.instruments?.retryDelay.record(delayMs / 1000, this.shared.base);
       this.parent?.addEvent(EVENT_RETRY_SCHEDULED, { [ATTR_ATTEMPT]: nextAttempt, [ATTR_RETRY_DELAY_MS]: delayMs });
     } catch {
       // telemetry never throws into the caller
@@ -188,7 +186,7 @@ export class OperationTelemetry {
 
   retrySuppressed(attempt: number, reason: SuppressReason): void {
     try {
-      this.instruments?.retriesSuppressed.add(1, { ...this.metricAttributes, [ATTR_RETRY_SUPPRESSED]: reason });
+      this.instruments?.retriesSuppressed.add(1, { ...this.shared.base, [ATTR_RETRY_SUPPRESSED]: reason });
       this.parent?.setAttribute(ATTR_RETRY_SUPPRESSED, reason);
       this.parent?.addEvent(EVENT_RETRY_SUPPRESSED, { [ATTR_ATTEMPT]: attempt, [ATTR_RETRY_SUPPRESSED]: reason });
     } catch {

@@ -16,6 +16,7 @@ export type { Clock } from './engine/clock.js';
 export { systemClock } from './engine/clock.js';
 export * as telemetryNames from './telemetry/names.js';
 export { setTargetLabelLimit, OVERFLOW_TARGET } from './telemetry/target-label.js';
+export { configureTelemetry, type TelemetrySettings } from './telemetry/settings.js';
 export { loadConfig, policyForTarget, ConfigError, BUILT_IN_DEFAULTS, ENV_VARIABLES, CONFIG_VARIABLE, INSTRUMENTATIONS } from './config/index.js';
 export type { EffectiveConfig, ResolvedPolicy } from './config/index.js';
 export { idempotent } from './runtime/idempotency.js';

@@ -9,6 +9,7 @@ export interface BuiltInDefaults {
   readonly maxTargets: number;
   readonly statusPort: number;
   readonly statusHost: string;
+  readonly callSpans: boolean;
   readonly patterns: boolean;
   readonly patternsTimeScale: number;
   readonly policy: Readonly<Omit<ResolvedPolicy, 'retry' | 'breaker' | 'bulkhead'>> & {
@@ -29,6 +30,7 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   maxTargets: MAX_TARGETS_DEFAULT,
   statusPort: 0,
   statusHost: '127.0.0.1',
+  callSpans: false,
   patterns: false,
   patternsTimeScale: 1,
   policy: {

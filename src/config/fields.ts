@@ -52,6 +52,7 @@ export const FIELDS: readonly Field[] = [
   { key: 'maxTargets', scope: 'top', kind: integer(1), env: 'BREAKWATER_MAX_TARGETS' },
   { key: 'statusPort', scope: 'top', kind: integer(0, 65535), env: 'BREAKWATER_STATUS_PORT', zero: 'no status endpoint' },
   { key: 'statusHost', scope: 'top', kind: { type: 'string' }, env: 'BREAKWATER_STATUS_HOST' },
+  { key: 'callSpans', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_CALL_SPANS' },
   { key: 'patterns', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_PATTERNS' },
   { key: 'patternsTimeScale', scope: 'top', kind: integer(1, 3600), env: 'BREAKWATER_PATTERNS_TIME_SCALE' },
 

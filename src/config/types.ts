@@ -67,6 +67,8 @@ export interface EffectiveConfig {
   statusPort: number;
   /** The address it binds; loopback unless told otherwise. */
   statusHost: string;
+  /** An INTERNAL span per logical call, parent of its attempt spans: off unless asked for. */
+  callSpans: boolean;
   /** The in-process pattern detector (src/patterns): off unless asked for. */
   patterns: boolean;
   /** How many times faster than the wall clock the detector's minutes pass (demos and tests: 60 makes a minute a second). */

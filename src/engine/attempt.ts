@@ -1,4 +1,5 @@
-import type { Span } from '@opentelemetry/api';
+import type { Attributes, Span } from '@opentelemetry/api';
+import type { AttemptRecord } from '../telemetry/operation.js';
 import type { Clock } from './clock.js';
 
 /** What the operation receives for each attempt. */
@@ -25,8 +26,23 @@ export class AttemptContext implements Attempt {
   constructor(
     readonly attempt: number,
     readonly target: string,
-    readonly span: Span | undefined,
+    private readonly record: AttemptRecord | undefined,
   ) {}
+
+  get span(): Span | undefined {
+    return this.record?.span;
+  }
+
+  annotate(span: Attributes | undefined, metric?: Attributes): void {
+    const record = this.record;
+    if (record === undefined) return;
+    try {
+      if (span !== undefined) record.span?.setAttributes(span);
+      if (metric !== undefined) record.metricAttributes = record.metricAttributes === undefined ? metric : { ...record.metricAttributes, ...metric };
+    } catch {
+      // telemetry never throws into the caller
+    }
+  }
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {

@@ -322,13 +322,13 @@ class ResiliencePolicy implements Policy {
         const rejection = new CircuitOpenError(target, circuit.retryAfterMs(attemptStart));
         if (attempt === 1) return this.rejected(rejection, options, telemetry, startedAt, true);
         const classification = this.classifier(rejection, { client: options.client ?? 'custom', target });
-        telemetry?.rejected(classification, true);
+        telemetry?.rejected(classification, true, attempt);
         this.events.emit('rejected', { target, client: options.client ?? 'custom', error: rejection, classification });
         return this.giveUp(options, 'breaker_open', lastFailure, lastClassification!, lastResult, telemetry, startedAt, attempt - 1);
       }
       const generation = circuit.generation;
       const record = telemetry?.attemptStarted(attempt, delayBefore, circuit.state);
-      const attemptContext = new AttemptContext(attempt, target, record?.span);
+      const attemptContext = new AttemptContext(attempt, target, record);
       const timeoutMs = deadlineAt === Infinity ? this.timeoutMs : Math.min(this.timeoutMs, deadlineAt - attemptStart);
       let failure: unknown;
       let failed = false;
@@ -520,7 +520,7 @@ class ResiliencePolicy implements Policy {
   ): Promise<T> {
     const classification = this.classifier(rejection, { client: options.client ?? 'custom', target: options.target });
     attachClassification(rejection, classification);
-    telemetry?.rejected(classification, byCircuit);
+    telemetry?.rejected(classification, byCircuit, 1);
     this.events.emit('rejected', { target: options.target, client: options.client ?? 'custom', error: rejection, classification });
     if (this.fallback) return this.useFallback<T>(options, rejection, classification, telemetry, startedAt, 0);
     this.end(telemetry, 'rejected', classification, startedAt, 0, options);

@@ -7,6 +7,7 @@ import type { CircuitHandle, ExecuteOptions, Policy } from '../engine/policy.js'
 import type { Classifier } from '../engine/options.js';
 import { boundTargetKey, setTargetKeyLimit } from '../target-key.js';
 import { setTargetLabelLimit } from '../telemetry/target-label.js';
+import { configureTelemetry } from '../telemetry/settings.js';
 import { DEFAULT_MAX_SERIES, feedPolicy, PatternDetector, reportDetection } from '../patterns/index.js';
 
 /** `<scheme>://<host>:<port>[/<db>]`, as src/target-key.ts writes them. */
@@ -43,6 +44,7 @@ export class Runtime {
     this.beforeFirstCall = options.beforeFirstCall;
     setTargetKeyLimit(config.maxTargets);
     setTargetLabelLimit(config.maxTargets);
+    configureTelemetry({ callSpans: config.callSpans });
     this.patterns = config.patterns ? new PatternDetector({ maxSeries: Math.min(config.maxTargets, DEFAULT_MAX_SERIES), timeScale: config.patternsTimeScale, onDetection: (d) => reportDetection(d) }) : undefined;
   }
 

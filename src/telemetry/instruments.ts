@@ -1,12 +1,16 @@
-import type { Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
+import type { Counter, Histogram, Meter, ObservableCounter, ObservableGauge } from '@opentelemetry/api';
+import { LocalCounter } from './local-counter.js';
 import {
+  DB_DURATION_BUCKETS_S,
   DURATION_BUCKETS_S,
-  METRIC_ATTEMPT_DURATION,
+  HTTP_DURATION_BUCKETS_S,
   METRIC_ATTEMPTS,
   METRIC_CIRCUIT_REJECTIONS,
   METRIC_CIRCUIT_STATE,
   METRIC_CIRCUIT_TRANSITIONS,
+  METRIC_DB_CLIENT_DURATION,
   METRIC_ERRORS,
+  METRIC_HTTP_CLIENT_DURATION,
   METRIC_OPERATION_DURATION,
   METRIC_PATTERN_DETECTED,
   METRIC_RETRIES_SUPPRESSED,
@@ -16,10 +20,13 @@ import { activeMeter } from './providers.js';
 import { observeCircuits } from './circuit-sources.js';
 
 export interface Instruments {
-  readonly attempts: Counter;
+  /** Counted in-process, exported by the observable counter beside it (see LocalCounter). */
+  readonly attempts: LocalCounter;
+  readonly attemptsObserved: ObservableCounter;
   readonly errors: Counter;
-  readonly attemptDuration: Histogram;
   readonly operationDuration: Histogram;
+  readonly httpClientDuration: Histogram;
+  readonly dbClientDuration: Histogram;
   readonly retryDelay: Histogram;
   readonly retriesSuppressed: Counter;
   readonly circuitState: ObservableGauge;
@@ -31,7 +38,10 @@ export interface Instruments {
 let forMeter: Meter | undefined;
 let instruments: Instruments | undefined;
 
-/** The instruments on the current meter, or undefined when no metrics SDK is registered. */
+/**
+ * The instruments on the current meter, or undefined when no metrics SDK is registered.
+ * A new meter gets new instruments and fresh local counts: its exporter starts from zero.
+ */
 export function activeInstruments(): Instruments | undefined {
   const meter = activeMeter();
   if (meter === undefined) return undefined;
@@ -43,19 +53,28 @@ export function activeInstruments(): Instruments | undefined {
 }
 
 function createInstruments(meter: Meter): Instruments {
-  const seconds = (name: string, description: string) =>
-    meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: DURATION_BUCKETS_S } });
+  const seconds = (name: string, description: string, buckets: number[]) =>
+    meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: buckets } });
   const circuitState = meter.createObservableGauge(METRIC_CIRCUIT_STATE, {
     unit: '1',
     description: 'Breaker state per target: 1 for the current state, 0 for the others',
   });
   circuitState.addCallback(observeCircuits);
+  const attempts = new LocalCounter();
+  const attemptsObserved = meter.createObservableCounter(METRIC_ATTEMPTS, {
+    unit: '{attempt}',
+    description: 'Attempts that reached for a dependency, or were rejected before it',
+  });
+  attemptsObserved.addCallback((result) => attempts.observe(result));
   return {
-    attempts: meter.createCounter(METRIC_ATTEMPTS, { unit: '{attempt}', description: 'Attempts that reached for a dependency, or were rejected before it' }),
+    attempts,
+    attemptsObserved,
     errors: meter.createCounter(METRIC_ERRORS, { unit: '{error}', description: 'Classified failures of attempts' }),
-    attemptDuration: seconds(METRIC_ATTEMPT_DURATION, 'Duration of one attempt'),
-    operationDuration: seconds(METRIC_OPERATION_DURATION, 'Duration of a logical call, all attempts and waits included'),
-    retryDelay: seconds(METRIC_RETRY_DELAY, 'Backoff waited before a retry'),
+    operationDuration: seconds(METRIC_OPERATION_DURATION, 'Duration of a logical call, all attempts and waits included', DURATION_BUCKETS_S),
+    // The conventions' own descriptions, as the official instrumentations write them.
+    httpClientDuration: seconds(METRIC_HTTP_CLIENT_DURATION, 'Duration of HTTP client requests.', HTTP_DURATION_BUCKETS_S),
+    dbClientDuration: seconds(METRIC_DB_CLIENT_DURATION, 'Duration of database client operations.', DB_DURATION_BUCKETS_S),
+    retryDelay: seconds(METRIC_RETRY_DELAY, 'Backoff waited before a retry', DURATION_BUCKETS_S),
     retriesSuppressed: meter.createCounter(METRIC_RETRIES_SUPPRESSED, { unit: '{retry}', description: 'Failures not retried, by reason' }),
     circuitState,
     circuitTransitions: meter.createCounter(METRIC_CIRCUIT_TRANSITIONS, { unit: '{transition}', description: 'Breaker state changes' }),

@@ -29,7 +29,6 @@ export const ATTR_HTTP_RESEND_COUNT = 'http.request.resend_count';
 
 export const METRIC_ATTEMPTS = 'resilience.attempts';
 export const METRIC_ERRORS = 'resilience.errors';
-export const METRIC_ATTEMPT_DURATION = 'resilience.attempt.duration';
 export const METRIC_OPERATION_DURATION = 'resilience.operation.duration';
 export const METRIC_RETRY_DELAY = 'resilience.retry.delay';
 export const METRIC_RETRIES_SUPPRESSED = 'resilience.retries.suppressed';
@@ -37,6 +36,22 @@ export const METRIC_CIRCUIT_STATE = 'resilience.circuit.state';
 export const METRIC_CIRCUIT_TRANSITIONS = 'resilience.circuit.transitions';
 export const METRIC_CIRCUIT_REJECTIONS = 'resilience.circuit.rejections';
 export const METRIC_PATTERN_DETECTED = 'resilience.pattern.detected';
+
+/**
+ * The semantic conventions' per-attempt duration metrics. breakwater records them, with
+ * the conventions' attributes, for every attempt it makes: the official instrumentation
+ * inside an attempt is suppressed (one CLIENT span per attempt), so these are the series
+ * a dashboard built on the official instrumentation keeps reading.
+ */
+export const METRIC_HTTP_CLIENT_DURATION = 'http.client.request.duration';
+export const METRIC_DB_CLIENT_DURATION = 'db.client.operation.duration';
+
+/** Which semantic-convention duration metric an attempt feeds. */
+export type DurationMetricKind = 'http' | 'db';
+
+/** Buckets as the conventions advise them (and the official instrumentations use). */
+export const HTTP_DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+export const DB_DURATION_BUCKETS_S = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
 /** Span events. */
 export const EVENT_CIRCUIT_TRANSITION = 'resilience.circuit.transition';
@@ -53,7 +68,6 @@ export type Outcome = (typeof OUTCOMES)[number];
 export const METRICS = [
   { name: METRIC_ATTEMPTS, kind: 'counter', unit: '{attempt}', prometheus: 'resilience_attempts_total' },
   { name: METRIC_ERRORS, kind: 'counter', unit: '{error}', prometheus: 'resilience_errors_total' },
-  { name: METRIC_ATTEMPT_DURATION, kind: 'histogram', unit: 's', prometheus: 'resilience_attempt_duration_seconds' },
   { name: METRIC_OPERATION_DURATION, kind: 'histogram', unit: 's', prometheus: 'resilience_operation_duration_seconds' },
   { name: METRIC_RETRY_DELAY, kind: 'histogram', unit: 's', prometheus: 'resilience_retry_delay_seconds' },
   { name: METRIC_RETRIES_SUPPRESSED, kind: 'counter', unit: '{retry}', prometheus: 'resilience_retries_suppressed_total' },
@@ -61,6 +75,8 @@ export const METRICS = [
   { name: METRIC_CIRCUIT_TRANSITIONS, kind: 'counter', unit: '{transition}', prometheus: 'resilience_circuit_transitions_total' },
   { name: METRIC_CIRCUIT_REJECTIONS, kind: 'counter', unit: '{call}', prometheus: 'resilience_circuit_rejections_total' },
   { name: METRIC_PATTERN_DETECTED, kind: 'counter', unit: '{pattern}', prometheus: 'resilience_pattern_detected_total' },
+  { name: METRIC_HTTP_CLIENT_DURATION, kind: 'histogram', unit: 's', prometheus: 'http_client_request_duration_seconds' },
+  { name: METRIC_DB_CLIENT_DURATION, kind: 'histogram', unit: 's', prometheus: 'db_client_operation_duration_seconds' },
 ] as const;
 
 /** Histogram buckets in seconds: from a fast loopback call (1 ms) to a long deadline (60 s). */

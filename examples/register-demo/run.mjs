@@ -71,27 +71,27 @@ const receiver = http.createServer((req, res) => {
     if (req.url !== '/v1/traces') return;
     const spans = JSON.parse(Buffer.concat(chunks).toString()).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans));
     spans.sort((a, b) => Number(BigInt(a.endTimeUnixNano) - BigInt(b.endTimeUnixNano)));
-    for (const span of spans) printSpan(span.name, span.kind, attr(span.attributes));
+    for (const span of spans) printSpan(span.name, attr(span.attributes));
   });
 });
 await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
 
-function printSpan(name, kind, a) {
+function printSpan(name, a) {
   const target = a['resilience.target'];
   if (name === 'resilience.circuit.transition') {
     return log(`    BREAKER ${target}: ${a['resilience.circuit.from']} -> ${a['resilience.circuit.to']}`);
   }
   if (a['resilience.attempt'] === undefined) return;
-  if (kind === 1) {
-    // the INTERNAL parent: one per logical call
-    if (a['resilience.outcome'] === 'success' && a['resilience.attempt'] === 1) return;
-    const why = a['resilience.retry.suppressed'] ? `, no retry: ${a['resilience.retry.suppressed']}` : '';
-    return log(`    call ${name}: ${a['resilience.outcome']} after ${a['resilience.attempt']} attempt(s)${why}`);
+  if (name === 'resilience.rejected') {
+    // a call turned away without dialling (open breaker, full bulkhead)
+    return log(`    call to ${target} rejected: ${a['error.type']}`);
   }
   if (a['resilience.outcome'] === 'success' && a['resilience.attempt'] === 1) return; // quiet on the happy path
   const what = a['resilience.outcome'] === 'success' ? 'ok' : `${a['resilience.error.category']} (${a['error.type']})`;
   const wait = a['resilience.retry.delay_ms'] ? ` after waiting ${a['resilience.retry.delay_ms']} ms` : '';
-  log(`    attempt ${a['resilience.attempt']} ${name} ${target}${wait}: ${what}`);
+  // The last attempt of a call says why no retry followed it.
+  const why = a['resilience.retry.suppressed'] ? `, no retry: ${a['resilience.retry.suppressed']}` : '';
+  log(`    attempt ${a['resilience.attempt']} ${name} ${target}${wait}: ${what}${why}`);
 }
 
 // --- the app, under breakwater/register ------------------------------------------------

@@ -11,6 +11,12 @@ export interface Attempt {
   readonly signal: AbortSignal;
   /** The attempt's span when tracing is on, for adapters to add attributes to. */
   readonly span: Span | undefined;
+  /**
+   * Attributes of the attempt's result (a status code): set on its span and, where
+   * `metric` is given, on its duration metric point (the semantic conventions' metric
+   * takes fewer attributes than the span). Costs nothing when telemetry is off.
+   */
+  annotate(span: Attributes | undefined, metric?: Attributes): void;
 }
 
 /**

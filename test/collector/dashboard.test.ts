@@ -81,9 +81,10 @@ describe('Grafana dashboard (collector/dashboards/breakwater.json)', () => {
     const breaker = panelTitled(/^Breaker state per target$/);
     expect(breaker.type).to.equal('state-timeline');
     expect(reads(breaker)).to.deep.equal(['resilience_circuit_state']);
-    const heatmap = panelTitled(/^Attempt latency \(heatmap\)$/);
+    const heatmap = panelTitled(/^HTTP attempt latency \(heatmap\)$/);
     expect(heatmap.type).to.equal('heatmap');
-    expect(reads(heatmap)).to.deep.equal(['resilience_attempt_duration_seconds_bucket']);
+    expect(reads(heatmap)).to.deep.equal(['http_client_request_duration_seconds_bucket']);
+    expect(reads(panelTitled(/^Attempt latency p99 per dependency$/)).sort()).to.deep.equal(['db_client_operation_duration_seconds_bucket', 'http_client_request_duration_seconds_bucket']);
     expect(reads(panelTitled(/^Detected patterns/))).to.deep.equal(['resilience_pattern_detected_total']);
     const alerts = panelTitled(/^Firing alerts$/);
     expect(reads(alerts)).to.deep.equal(['ALERTS']);
@@ -92,9 +93,11 @@ describe('Grafana dashboard (collector/dashboards/breakwater.json)', () => {
 
   it('links latency to traces in Jaeger: exemplars on the latency queries, and data links to a Jaeger search by target', () => {
     const exemplarPanels = panels.filter((p) => (p.targets ?? []).some((t) => t.exemplar === true)).map((p) => p.title);
-    expect(exemplarPanels).to.include.members(['Attempt latency (heatmap)', 'Attempt latency p99 per target', 'Span latency with exemplar traces (Collector span metrics)']);
+    expect(exemplarPanels).to.include.members(['HTTP attempt latency (heatmap)', 'Attempt latency p99 per dependency', 'Span latency with exemplar traces (Collector span metrics)']);
     const linked = panels.filter((p) => (p.fieldConfig?.defaults?.links ?? []).some((l) => /\/search\?service=.*resilience\.target/.test(l.url ?? '')));
-    expect(linked.map((p) => p.title)).to.include.members(['Attempts and outcomes per target', 'Attempt latency p99 per target']);
+    expect(linked.map((p) => p.title)).to.include.members(['Attempts and outcomes per target']);
+    const byServer = panels.filter((p) => (p.fieldConfig?.defaults?.links ?? []).some((l) => /\/search\?service=.*server\.address/.test(l.url ?? '')));
+    expect(byServer.map((p) => p.title)).to.deep.equal(['Attempt latency p99 per dependency']);
   });
 
   it('defines every template variable it uses', () => {

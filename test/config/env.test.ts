@@ -190,6 +190,12 @@ const VARIABLES: Record<string, VariableCase> = {
     bad: [], // any non-empty text is an address to try; an empty one means unset
     accepts: 'a non-empty string',
   },
+  BREAKWATER_CALL_SPANS: {
+    path: 'callSpans',
+    good: [['true', true], ['false', false], ['1', true], ['0', false], [' True ', true]],
+    bad: ['yes', 'on', '2'],
+    accepts: 'true, false, 1 or 0',
+  },
   BREAKWATER_PATTERNS: {
     path: 'patterns',
     good: [['true', true], ['false', false], ['1', true], ['0', false], [' TRUE ', true]],

@@ -1,12 +1,12 @@
 import { register as registerLoaderHooks } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
-import { ADAPTERS } from '../../instrumentations/index.js';
-import type { Adapter } from '../../instrumentations/index.js';
-import { ConfigError, loadConfig, STATUS_TOKEN_VARIABLE } from '../config/index.js';
-import type { EffectiveConfig } from '../config/index.js';
-import { currentRuntime, installRuntime } from '../runtime/global.js';
-import { Runtime } from '../runtime/runtime.js';
+import { ADAPTERS } from '../instrumentations/index.js';
+import type { Adapter } from '../instrumentations/index.js';
+import { ConfigError, loadConfig, STATUS_TOKEN_VARIABLE } from '../src/config/index.js';
+import type { EffectiveConfig } from '../src/config/index.js';
+import { currentRuntime, installRuntime } from '../src/runtime/global.js';
+import { Runtime } from '../src/runtime/runtime.js';
 import { flushRegisteredProviders, startSdkUnlessRegistered } from './sdk.js';
 import type { StartedSdk } from './sdk.js';
 import { installShutdownHooks } from './shutdown.js';

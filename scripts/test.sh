@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent build:test
-# Other majors of the clients (redis 4, ioredis 5, undici 6 and 8) for the compatibility tests.
-for set in test/compat/older test/compat/newer; do
+# Other majors of the clients (redis 4, ioredis 5, undici 6 and 8) for the compatibility tests,
+# and the OpenTelemetry SDK lines an application brings (test/register/existing-otel.test.ts).
+for set in test/compat/older test/compat/newer test/compat/otel-sdk2 test/compat/otel-sdk3; do
   [ -d "$set/node_modules" ] || npm ci --prefix "$set" --no-audit --no-fund --loglevel=error
 done
 mapfile -t nodes < <(bash scripts/node-versions.sh)

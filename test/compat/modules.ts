@@ -5,10 +5,10 @@ import { REPO_ROOT } from '../helpers/child.js';
 
 /**
  * Other majors of the supported clients, each in its own folder with its own lockfile
- * (test/compat/older, test/compat/newer), installed by scripts/test.sh. They sit under
+ * (test/compat/older, test/compat/newer), and the OpenTelemetry SDK lines an application may bring (test/compat/otel-sdk2, otel-sdk3), installed by scripts/test.sh. They sit under
  * their real package names, so the adapters' module hooks see them as an application would.
  */
-export type CompatSet = 'older' | 'newer';
+export type CompatSet = 'older' | 'newer' | 'otel-sdk2' | 'otel-sdk3';
 
 export function compatDir(set: CompatSet): string {
   return path.join(REPO_ROOT, 'test', 'compat', set);

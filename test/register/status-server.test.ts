@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
-import { startStatusServer } from '../../src/register/status-server.js';
+import { startStatusServer } from '../../register/status-server.js';
 import { startChild } from '../helpers/child.js';
 
 const FAILING = 'http://flaky.internal:8080';

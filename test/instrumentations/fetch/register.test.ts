@@ -11,7 +11,7 @@ import { recordingServer, type RecordingServer } from './support.js';
 
 // build/test/instrumentations/fetch -> the worktree
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const REGISTER = join(ROOT, 'dist/cjs/src/register/index.js');
+const REGISTER = join(ROOT, 'dist/cjs/register/index.js');
 
 const CJS_APP = `
 const undici = require('undici');

@@ -12,7 +12,7 @@ import type { ScriptedServer } from './support.js';
 
 // build/test/instrumentations/http -> the worktree
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const REGISTER = join(ROOT, 'dist/cjs/src/register/index.js');
+const REGISTER = join(ROOT, 'dist/cjs/register/index.js');
 
 const CJS_APP = `
 const http = require('node:http');

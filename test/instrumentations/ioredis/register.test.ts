@@ -13,7 +13,7 @@ import type { Adapter } from '../../../instrumentations/kit/adapter.js';
 import { measureHandshake, newProxy, type Handshake } from '../../helpers/ioredis-faults.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const REGISTER = path.join(ROOT, 'dist/cjs/src/register/index.js');
+const REGISTER = path.join(ROOT, 'dist/cjs/register/index.js');
 const FIXTURES = path.join(ROOT, 'test/instrumentations/ioredis/fixtures');
 
 interface ChildResult {

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { postgres, type PgServer } from '../../integration/servers.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const REGISTER = path.join(ROOT, 'dist/cjs/src/register/index.js');
+const REGISTER = path.join(ROOT, 'dist/cjs/register/index.js');
 const FIXTURES = path.join(ROOT, 'test/instrumentations/pg/fixtures');
 const SEQ = `bw_pg_register_seq_${process.pid}`;
 const FAIL_FN = `bw_pg_register_fail_${process.pid}`;

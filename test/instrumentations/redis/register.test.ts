@@ -19,7 +19,7 @@ import { compatDir } from '../../compat/modules.js';
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const worktree = path.resolve(here, '../../../..');
-const register = path.join(worktree, 'dist/cjs/src/register/index.js');
+const register = path.join(worktree, 'dist/cjs/register/index.js');
 
 // node-redis 4 has disconnect() where 6 has destroy().
 const BODY = `

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { CircuitStatus } from '../runtime/runtime.js';
+import type { CircuitStatus } from '../src/runtime/runtime.js';
 
 /** What the status endpoint reads and acts on (the runtime, in register). */
 export interface StatusSource {

@@ -1,5 +1,5 @@
 import { metrics, trace } from '@opentelemetry/api';
-import { anyProviderRegistered } from '../telemetry/providers.js';
+import { anyProviderRegistered } from '../src/telemetry/providers.js';
 
 /** What register needs of an SDK it started: flush on a signal, shut down at exit. */
 export interface StartedSdk {

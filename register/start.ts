@@ -1,19 +1,15 @@
-import { register as registerLoaderHooks } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
-import { ADAPTERS } from '../../instrumentations/index.js';
-import type { Adapter } from '../../instrumentations/index.js';
-import { ConfigError, loadConfig, STATUS_TOKEN_VARIABLE } from '../config/index.js';
-import type { EffectiveConfig } from '../config/index.js';
-import { currentRuntime, installRuntime } from '../runtime/global.js';
-import { Runtime } from '../runtime/runtime.js';
+import { ADAPTERS } from '../instrumentations/index.js';
+import type { Adapter } from '../instrumentations/index.js';
+import { ConfigError, loadConfig, STATUS_TOKEN_VARIABLE } from '../src/config/index.js';
+import type { EffectiveConfig } from '../src/config/index.js';
+import { currentRuntime, installRuntime } from '../src/runtime/global.js';
+import { Runtime } from '../src/runtime/runtime.js';
+import { hookEsmImports } from './esm-hook.js';
 import { flushRegisteredProviders, startSdkUnlessRegistered } from './sdk.js';
 import type { StartedSdk } from './sdk.js';
 import { installShutdownHooks } from './shutdown.js';
 import { startStatusServer } from './status-server.js';
-
-/** Modules the ESM loader hook (import-in-the-middle) watches: only the clients we wrap. */
-const ESM_HOOKED_MODULES = ['pg', 'pg-pool', 'ioredis', 'redis', '@redis/client', 'undici'];
 
 export interface Started {
   readonly runtime: Runtime;
@@ -67,20 +63,4 @@ export function start(env: NodeJS.ProcessEnv = process.env): Started | undefined
     });
   }
   return { runtime, adapters };
-}
-
-/**
- * ESM applications import the clients through Node's ESM loader, which
- * require-in-the-middle does not see: import-in-the-middle's loader hook, limited to
- * the client modules, lets @opentelemetry/instrumentation patch them there too.
- */
-function hookEsmImports(): void {
-  // The loader hooks are process-wide: registered once, from the main thread (Node 20
-  // also runs --import modules inside the hooks' own worker).
-  if (!isMainThread) return;
-  try {
-    registerLoaderHooks('@opentelemetry/instrumentation/hook.mjs', pathToFileURL(__filename), { data: { include: ESM_HOOKED_MODULES } });
-  } catch (error) {
-    process.stderr.write(`breakwater: ESM imports of ${ESM_HOOKED_MODULES.join(', ')} will not be instrumented: ${(error as Error).message}\n`);
-  }
 }

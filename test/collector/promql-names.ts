@@ -1,6 +1,6 @@
 /**
  * Metric names read out of PromQL, to prove that rules and dashboards only use names the
- * package exports (design.md section 4). Not a parser: it removes everything that is not
+ * package exports (docs/telemetry.md). Not a parser: it removes everything that is not
  * a metric name (strings, label matchers, label lists, ranges, offsets, numbers,
  * keywords, function calls) and keeps the identifiers left over.
  */

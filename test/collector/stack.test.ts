@@ -163,14 +163,14 @@ describe('the stack (examples/stack/compose.yaml) and the files it mounts', () =
     expect(result.code, result.stdout + result.stderr).to.equal(0);
   });
 
-  it('renames what each exporter gets wrong back to the design.md names, and nothing else', () => {
+  it('renames what each exporter gets wrong back to the documented names (docs/telemetry.md), and nothing else', () => {
     const config = readStackYaml(PROMETHEUS_YML) as PrometheusConfig;
     const job = (name: string) => config.scrape_configs.find((j) => j.job_name === name)?.metric_relabel_configs ?? [];
     const exported = [...exportedMetricNames()];
     // The Collector's exporter (OpenTelemetry's naming rules for Prometheus) adds `_ratio` to a unit-1 gauge.
     expect(relabelName('resilience_circuit_state_ratio', job('otel-collector'))).to.equal('resilience_circuit_state');
     for (const name of exported) expect(relabelName(name, job('otel-collector'))).to.equal(name);
-    // The JavaScript exporter adds no unit: resilience_attempt_duration_bucket (seen in the e2e test).
+    // The JavaScript exporter adds no unit: resilience_operation_duration_bucket (seen in the e2e test).
     for (const name of exported) {
       const served = name.replace(/_seconds_(bucket|sum|count)$/, '_$1');
       expect(relabelName(served, job('breakwater-direct')), served).to.equal(name);

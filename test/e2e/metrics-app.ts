@@ -5,15 +5,29 @@
 // its own loop, one call at a time, until the test ends it with SIGTERM (register then
 // flushes and ends the process as the signal would).
 //
-// Each fetch is wrapped exactly as the fetch adapter wraps one, through the runtime
-// register installed: the e2e must not depend on which adapters are merged, and
-// BREAKWATER_INSTRUMENTATIONS=none keeps the adapters out of it entirely.
+// Each fetch is wrapped as the fetch adapter wraps one (its attempt feeds the
+// conventions' http.client.request.duration), through the runtime register installed:
+// the HTTP dependencies' target keys and failures stay exactly what the test set up.
+// With E2E_PG_URL the app also queries a healthy PostgreSQL through the real pg adapter
+// (BREAKWATER_INSTRUMENTATIONS=pg), which feeds db.client.operation.duration.
 import { createRequire } from 'node:module';
+
+interface Attempt {
+  signal: AbortSignal;
+  annotate(span: Record<string, unknown> | undefined, metric?: Record<string, unknown>): void;
+}
 
 interface Runtime {
   execute<T>(
-    operation: (attempt: { signal: AbortSignal }) => Promise<T>,
-    options: { target: string; client: string; idempotent: boolean; method: string; failureOf: (result: T) => unknown },
+    operation: (attempt: Attempt) => Promise<T>,
+    options: {
+      target: string;
+      client: string;
+      idempotent: boolean;
+      method: string;
+      failureOf: (result: T) => unknown;
+      attemptSpan: { name: string; kind: number; attributes: Record<string, unknown>; duration: { kind: 'http'; attributes: Record<string, unknown> } };
+    },
   ): Promise<T>;
 }
 
@@ -28,12 +42,17 @@ if (runtime === undefined) {
 const targets = JSON.parse(process.env['E2E_TARGETS'] ?? '[]') as string[];
 const pauseMs = Number(process.env['E2E_PAUSE_MS'] ?? 100);
 
+const CLIENT_SPAN = 2; // SpanKind.CLIENT
+
 async function callOnce(url: string): Promise<void> {
   const target = new URL(url);
+  const request = Object.freeze({ 'http.request.method': 'GET', 'server.address': target.hostname, 'server.port': Number(target.port), 'url.scheme': 'http' });
   await runtime!.execute(
-    async ({ signal }) => {
-      const res = await fetch(url, { signal });
+    async (attempt) => {
+      const res = await fetch(url, { signal: attempt.signal });
       await res.arrayBuffer(); // frees the connection for the next attempt
+      const status = { 'http.response.status_code': res.status };
+      attempt.annotate(status, res.status >= 400 ? { ...status, 'error.type': String(res.status) } : status);
       return { status: res.status };
     },
     {
@@ -42,8 +61,19 @@ async function callOnce(url: string): Promise<void> {
       idempotent: true,
       method: 'GET',
       failureOf: (res) => (res.status >= 500 ? res : undefined),
+      attemptSpan: { name: 'GET', kind: CLIENT_SPAN, attributes: request, duration: { kind: 'http', attributes: request } },
     },
   );
+}
+
+async function queryLoop(url: string): Promise<void> {
+  const pg = createRequire(import.meta.url)('pg') as { Client: new (options: { connectionString: string }) => { connect(): Promise<void>; query(text: string): Promise<unknown> } };
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  for (;;) {
+    await client.query('SELECT 1').catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
 }
 
 async function loop(url: string): Promise<void> {
@@ -62,4 +92,6 @@ const gcEvery = Number(process.env['E2E_GC_INTERVAL_MS'] ?? 0);
 if (gc !== undefined && gcEvery > 0) setInterval(gc, gcEvery).unref();
 
 for (const url of targets) void loop(url);
+const pgUrl = process.env['E2E_PG_URL'];
+if (pgUrl) void queryLoop(pgUrl);
 console.log(`ready ${targets.length}`);

@@ -61,24 +61,33 @@ export class AttemptContext implements Attempt {
  * promise, and arms no timer of its own.
  */
 export class AttemptRace<T> extends TimerEntry {
-  private settled = false;
+  // Fields declared, assigned in the constructor: see TimerEntry.
+  private declare readonly attempt: AttemptContext;
+  private declare readonly timers: TimerQueue;
+  private declare readonly callerSignal: AbortSignal | undefined;
+  /** For the expiry's error: the attempt's timeout, or the call's deadline when `byDeadline`. */
+  private declare readonly limitMs: number;
+  private declare readonly byDeadline: boolean;
+  private declare settled: boolean;
   /**
    * A function, not this object as a listener: adapters pass light signals of their
    * own that call listener functions only (instrumentations/http/cancel-signal.ts).
    */
-  private onCallerAbort: (() => void) | undefined = undefined;
-  private resolve: (value: T) => void = noop;
-  private reject: (reason: unknown) => void = noop;
+  private declare onCallerAbort: (() => void) | undefined;
+  private declare resolve: (value: T) => void;
+  private declare reject: (reason: unknown) => void;
 
-  constructor(
-    private readonly attempt: AttemptContext,
-    private readonly timers: TimerQueue,
-    private readonly callerSignal: AbortSignal | undefined,
-    /** For the expiry's error: the attempt's timeout, or the call's deadline when `byDeadline`. */
-    private readonly limitMs: number,
-    private readonly byDeadline: boolean,
-  ) {
+  constructor(attempt: AttemptContext, timers: TimerQueue, callerSignal: AbortSignal | undefined, limitMs: number, byDeadline: boolean) {
     super();
+    this.attempt = attempt;
+    this.timers = timers;
+    this.callerSignal = callerSignal;
+    this.limitMs = limitMs;
+    this.byDeadline = byDeadline;
+    this.settled = false;
+    this.onCallerAbort = undefined;
+    this.resolve = noop;
+    this.reject = noop;
   }
 
   /** `timeoutMs` Infinity: raced against the caller's abort only. `now`: a clock reading at the attempt's start. */
@@ -91,10 +100,10 @@ export class AttemptRace<T> extends TimerEntry {
     if (this.callerSignal !== undefined) this.callerSignal.addEventListener('abort', (this.onCallerAbort = () => this.callerAborted()));
     pending.then(
       (value) => {
-        if (this.finish()) this.resolve(value);
+        if (this.finish()) this.settle(false, value);
       },
       (error: unknown) => {
-        if (this.finish()) this.reject(error);
+        if (this.finish()) this.settle(true, error);
       },
     );
     return promise;
@@ -104,14 +113,21 @@ export class AttemptRace<T> extends TimerEntry {
     if (!this.finish()) return;
     const error = this.byDeadline ? new DeadlineExceededError(this.attempt.target, this.limitMs) : new AttemptTimeoutError(this.attempt.target, this.limitMs);
     this.attempt.abort(error);
-    this.reject(error);
+    this.settle(true, error);
   }
 
   private callerAborted(): void {
     if (!this.finish()) return;
     const reason: unknown = this.callerSignal!.reason;
     this.attempt.abort(reason);
-    this.reject(reason);
+    this.settle(true, reason);
+  }
+
+  private settle(failed: boolean, outcome: unknown): void {
+    const settle = failed ? this.reject : this.resolve;
+    // A cancelled entry stays in the timer queue a while: it must not hold the result.
+    this.resolve = this.reject = noop;
+    settle(outcome as T);
   }
 
   /** Whether this is the first outcome; stops the others from happening. */

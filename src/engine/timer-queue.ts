@@ -13,13 +13,24 @@ const EXPIRED = 3;
  */
 const GARBAGE_SLACK = 32;
 
-/** Something that runs once at its expiry unless cancelled first (an attempt's timeout, a bulkhead wait's deadline). */
+/**
+ * Something that runs once at its expiry unless cancelled first (an attempt's timeout,
+ * a bulkhead wait's deadline). Entries are made per attempt, so their fields are
+ * `declare`d and assigned in the constructor: class field definitions cost about 25 ns
+ * more per attempt on Node 20 (bench/execute.bench.ts).
+ */
 export abstract class TimerEntry {
   /** In the clock's milliseconds; set by TimerQueue.add. */
-  expiresAt = 0;
+  declare expiresAt: number;
   /** Breaks ties between equal expiries, so they fire in the order they were added. */
-  sequence = 0;
-  timerState = IDLE;
+  declare sequence: number;
+  declare timerState: number;
+
+  constructor() {
+    this.expiresAt = 0;
+    this.sequence = 0;
+    this.timerState = IDLE;
+  }
 
   /** Called once, from the queue's timer, at or after expiresAt. */
   abstract expire(): void;

@@ -367,6 +367,14 @@ describe('policy.execute', () => {
     expect(policy.circuit(TARGET).stats.bulkhead).to.deep.equal({ running: 0, queued: 0 });
   });
 
+  it('on the system clock, a hanging attempt times out, not before its timeout', async () => {
+    const policy = createPolicy({ name: 'real-time', telemetry: false, timeoutMs: 20, retry: false });
+    const started = performance.now();
+    const error = await policy.execute(() => new Promise(() => {}), idempotent()).catch((e: unknown) => e);
+    expect((error as Error).name).to.equal('TimeoutError');
+    expect(performance.now() - started).to.be.at.least(20);
+  });
+
   it('a timeout result that comes late is ignored, a late rejection is never unhandled', async () => {
     const { clock, policy } = setup({ timeoutMs: 50, retry: false });
     const unhandled: unknown[] = [];

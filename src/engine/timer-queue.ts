@@ -49,7 +49,7 @@ export abstract class TimerEntry {
  * holding only cancelled entries) never keeps the process alive.
  */
 export class TimerQueue {
-  private heap: TimerEntry[] = [];
+  private readonly heap: TimerEntry[] = [];
   private live = 0;
   private nextSequence = 0;
   private handle: unknown = undefined;
@@ -64,7 +64,7 @@ export class TimerQueue {
     return this.live;
   }
 
-  /** Entries held, cancelled ones not yet dropped included: at most 2 * size + 33. */
+  /** Entries held, cancelled ones not yet dropped included: at most 2 * size + 32 after any add, cancel or expiry. */
   get stored(): number {
     return this.heap.length;
   }
@@ -90,7 +90,7 @@ export class TimerQueue {
     if (entry.timerState !== QUEUED) return;
     entry.timerState = CANCELLED;
     this.live--;
-    if (this.heap.length - this.live > this.live + GARBAGE_SLACK) this.compact();
+    this.compactIfMostlyGarbage();
   }
 
   private arm(expiresAt: number, now: number): void {
@@ -116,6 +116,8 @@ export class TimerQueue {
         continue;
       }
       if (first.expiresAt > now) {
+        // Expiries made the live entries fewer: the bound on cancelled ones follows.
+        this.compactIfMostlyGarbage();
         if (first.expiresAt < this.armedFor) this.arm(first.expiresAt, now);
         return;
       }
@@ -133,9 +135,10 @@ export class TimerQueue {
     }
   }
 
-  /** Drops the cancelled entries and restores the heap order, in O(n). */
-  private compact(): void {
+  /** Drops the cancelled entries, once they outnumber the live ones by more than GARBAGE_SLACK, in O(n). */
+  private compactIfMostlyGarbage(): void {
     const heap = this.heap;
+    if (heap.length - this.live <= this.live + GARBAGE_SLACK) return;
     let kept = 0;
     for (let i = 0; i < heap.length; i++) {
       const entry = heap[i]!;

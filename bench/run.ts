@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { admissionCases } from './admission.bench.js';
-import { executeCases } from './execute.bench.js';
+import { executeCases, formatTimingCost, timingCost } from './execute.bench.js';
 import { formatTable, measure } from './measure.js';
 
 /** `npm run bench`: prints Markdown for BENCHMARKS.md, for the Node running it. */
@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   const overhead = (name: string) => execute.find((r) => r.name.startsWith(name))!.medianNs - bare;
   const ratio = overhead('breakwater (retry') / overhead('cockatiel');
   console.log(`\nbreakwater overhead / cockatiel overhead = ${ratio.toFixed(2)} (target: at most 0.50)\n`);
+  console.log(`${formatTimingCost(await timingCost())}\n`);
 
   console.log('#### Breaker admission\n');
   console.log(formatTable(await measure(admissionCases(), { batch: 1_000_000, rounds: 15, warmupRounds: 3 })));

@@ -1,6 +1,8 @@
 import type { Attributes, Span } from '@opentelemetry/api';
 import type { AttemptRecord } from '../telemetry/operation.js';
+import { AttemptTimeoutError, DeadlineExceededError } from '../errors.js';
 import type { Clock } from './clock.js';
+import { TimerEntry, type TimerQueue } from './timer-queue.js';
 
 /** What the operation receives for each attempt. */
 export interface Attempt {
@@ -67,57 +69,100 @@ export class AttemptContext implements Attempt {
 }
 
 /**
- * Settles with the operation, or rejects at the attempt's timeout or the caller's abort,
- * whichever comes first, aborting the attempt's signal so a cooperative operation stops
- * work. An operation that ignores its signal is left to finish in the background; its
- * late result is ignored (and its late rejection handled, so it is never unhandled).
+ * One attempt raced against its expiry and the caller's abort: settles with the
+ * operation, or rejects at the expiry (AttemptTimeoutError, or DeadlineExceededError
+ * when the attempt was trimmed to the call's deadline) or at the caller's abort (its
+ * reason), whichever comes first, aborting the attempt's signal so a cooperative
+ * operation stops work. An operation that ignores its signal is left to finish in the
+ * background; its late result is ignored (and its late rejection handled, so it is
+ * never unhandled). After the operation settled, nothing aborts the attempt's signal:
+ * a fetch response's body may still be streaming under it.
+ *
+ * The race is its own timer entry, so a timed attempt without a caller's signal
+ * allocates this object, the promise awaited and the two callbacks on the operation's
+ * promise, and arms no timer of its own.
  */
-export function raceAttempt<T>(
-  pending: PromiseLike<T>,
-  attempt: AttemptContext,
-  clock: Clock,
-  timeoutMs: number,
-  timeoutError: () => Error,
-  callerSignal: AbortSignal | undefined,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    let timer: unknown;
-    const finish = () => {
-      settled = true;
-      if (timer !== undefined) clock.clearTimeout(timer);
-      callerSignal?.removeEventListener('abort', onCallerAbort);
-    };
-    const onCallerAbort = () => {
-      if (settled) return;
-      finish();
-      attempt.abort(callerSignal!.reason);
-      reject(callerSignal!.reason);
-    };
-    if (timeoutMs !== Infinity) {
-      timer = clock.setTimeout(() => {
-        if (settled) return;
-        finish();
-        const error = timeoutError();
-        attempt.abort(error);
-        reject(error);
-      }, timeoutMs);
-    }
-    callerSignal?.addEventListener('abort', onCallerAbort);
+export class AttemptRace<T> extends TimerEntry {
+  // Fields declared, assigned in the constructor: see TimerEntry.
+  private declare readonly attempt: AttemptContext;
+  private declare readonly timers: TimerQueue;
+  private declare readonly callerSignal: AbortSignal | undefined;
+  /** For the expiry's error: the attempt's timeout, or the call's deadline when `byDeadline`. */
+  private declare readonly limitMs: number;
+  private declare readonly byDeadline: boolean;
+  private declare settled: boolean;
+  /**
+   * A function, not this object as a listener: adapters pass light signals of their
+   * own that call listener functions only (instrumentations/http/cancel-signal.ts).
+   */
+  private declare onCallerAbort: (() => void) | undefined;
+  private declare resolve: (value: T) => void;
+  private declare reject: (reason: unknown) => void;
+
+  constructor(attempt: AttemptContext, timers: TimerQueue, callerSignal: AbortSignal | undefined, limitMs: number, byDeadline: boolean) {
+    super();
+    this.attempt = attempt;
+    this.timers = timers;
+    this.callerSignal = callerSignal;
+    this.limitMs = limitMs;
+    this.byDeadline = byDeadline;
+    this.settled = false;
+    this.onCallerAbort = undefined;
+    this.resolve = noop;
+    this.reject = noop;
+  }
+
+  /** `timeoutMs` Infinity: raced against the caller's abort only. `now`: a clock reading at the attempt's start. */
+  run(pending: PromiseLike<T>, now: number, timeoutMs: number): Promise<T> {
+    const promise = new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    if (timeoutMs !== Infinity) this.timers.add(this, now, timeoutMs);
+    if (this.callerSignal !== undefined) this.callerSignal.addEventListener('abort', (this.onCallerAbort = () => this.callerAborted()));
     pending.then(
       (value) => {
-        if (settled) return;
-        finish();
-        resolve(value);
+        if (this.finish()) this.settle(false, value);
       },
       (error: unknown) => {
-        if (settled) return;
-        finish();
-        reject(error);
+        if (this.finish()) this.settle(true, error);
       },
     );
-  });
+    return promise;
+  }
+
+  expire(): void {
+    if (!this.finish()) return;
+    const error = this.byDeadline ? new DeadlineExceededError(this.attempt.target, this.limitMs) : new AttemptTimeoutError(this.attempt.target, this.limitMs);
+    this.attempt.abort(error);
+    this.settle(true, error);
+  }
+
+  private callerAborted(): void {
+    if (!this.finish()) return;
+    const reason: unknown = this.callerSignal!.reason;
+    this.attempt.abort(reason);
+    this.settle(true, reason);
+  }
+
+  private settle(failed: boolean, outcome: unknown): void {
+    const settle = failed ? this.reject : this.resolve;
+    // A cancelled entry stays in the timer queue a while: it must not hold the result.
+    this.resolve = this.reject = noop;
+    settle(outcome as T);
+  }
+
+  /** Whether this is the first outcome; stops the others from happening. */
+  private finish(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.timers.cancel(this);
+    if (this.onCallerAbort !== undefined) this.callerSignal!.removeEventListener('abort', this.onCallerAbort);
+    return true;
+  }
 }
+
+function noop(): void {}
 
 /** Waits `ms`, or rejects at once with the caller's abort reason. */
 export function sleep(ms: number, clock: Clock, signal: AbortSignal | undefined): Promise<void> {

@@ -1,18 +1,12 @@
 import { context } from '@opentelemetry/api';
 import { classify as builtinClassify } from '../classify/classify.js';
 import type { Classification, ClassifyHints, ErrorCategory } from '../classify/types.js';
-import {
-  attachClassification,
-  AttemptTimeoutError,
-  BulkheadRejectedError,
-  CircuitOpenError,
-  DeadlineExceededError,
-} from '../errors.js';
+import { attachClassification, BulkheadRejectedError, CircuitOpenError } from '../errors.js';
 import { recordCircuitTransition } from '../telemetry/circuit-transition.js';
 import { registerCircuitSource, type CircuitSource } from '../telemetry/circuit-sources.js';
 import type { Outcome } from '../telemetry/names.js';
 import { OperationTelemetry, type AttemptRecord, type AttemptSpanOptions } from '../telemetry/operation.js';
-import { AttemptContext, raceAttempt, sleep, type Attempt } from './attempt.js';
+import { AttemptContext, AttemptRace, sleep, type Attempt } from './attempt.js';
 import { INITIAL_BACKOFF, nextBackoff, type BackoffSettings, type BackoffState } from './backoff.js';
 import { ADMITTED, Circuit, REJECTED, type Admission, type CircuitState, type CircuitStats } from './breaker/circuit.js';
 import { ConsecutiveRule } from './breaker/consecutive-rule.js';
@@ -24,7 +18,9 @@ import { PolicyEmitter, type PolicyEventName, type PolicyListener } from './even
 import { systemClock, type Clock } from './clock.js';
 import type { BreakerOptions, Classifier, Fallback, PolicyOptions, SuppressReason } from './options.js';
 import { RetryBudget, type RetryBudgetSettings } from './retry-budget.js';
+import { SlotWait } from './slot-wait.js';
 import { TargetRegistry } from './target-registry.js';
+import { timerQueueFor, type TimerQueue } from './timer-queue.js';
 
 /** Whether a failed call may be sent again: true, or why not. */
 export type ReplayDecision = true | Extract<SuppressReason, 'not_idempotent' | 'in_transaction'>;
@@ -149,12 +145,16 @@ class ResiliencePolicy implements Policy {
   private readonly telemetryOn: boolean;
   private readonly registry: TargetRegistry<TargetState>;
   /**
-   * Whether every attempt must be timed even without telemetry: for a deadline, or a
+   * Whether every call reads the clock at its start even without telemetry: for a
+   * deadline, an attempt timeout (the timer queue's expiry is counted from it), or a
    * breaker rule that counts over time. Reading the clock costs ~60 ns on some
    * machines, more than the rest of a successful call's bookkeeping, so a consecutive
-   * breaker with no telemetry and no deadline reads it only when something fails.
+   * breaker with no telemetry, timeout or deadline reads it only when something fails.
    */
   private readonly alwaysTimed: boolean;
+  /** Whether a successful attempt's end is read without telemetry: only a rule counting over time uses it. */
+  private readonly successEndTimed: boolean;
+  private readonly timers: TimerQueue;
   private readonly events = new PolicyEmitter();
   private lastClockRead = NaN;
   private callsSinceClockRead = 0;
@@ -191,7 +191,9 @@ class ResiliencePolicy implements Policy {
     this.countsAsBreakerFailure = breakerFailurePredicate(this.breakerOptions);
     this.fallback = options.fallback;
     this.telemetryOn = options.telemetry !== false;
-    this.alwaysTimed = this.deadlineMs !== Infinity || (this.breakerOptions.mode ?? BREAKER_DEFAULTS.mode) === 'rate';
+    this.successEndTimed = (this.breakerOptions.mode ?? BREAKER_DEFAULTS.mode) === 'rate';
+    this.alwaysTimed = this.deadlineMs !== Infinity || this.timeoutMs !== Infinity || this.successEndTimed;
+    this.timers = timerQueueFor(this.clock);
     const bulkhead = options.bulkhead || undefined;
     this.registry = new TargetRegistry(options.maxTargets ?? MAX_TARGETS_DEFAULT, (target) => ({
       circuit: new Circuit(
@@ -276,7 +278,7 @@ class ResiliencePolicy implements Policy {
         return this.rejected(new BulkheadRejectedError(options.target, bulkhead.maxConcurrent, bulkhead.maxQueue), options, telemetry, startedAt, false);
       }
       try {
-        await this.waitForSlot(bulkhead, options.target, startedAt, callerSignal);
+        await new SlotWait(bulkhead, this.timers, callerSignal, options.target, this.deadlineMs).wait(startedAt);
       } catch (reason) {
         if (callerSignal?.aborted) return this.cancelled(callerSignal, telemetry, startedAt, 0, options);
         return this.rejected(reason as Error, options, telemetry, startedAt, false);
@@ -301,7 +303,7 @@ class ResiliencePolicy implements Policy {
     const target = options.target;
     const callerSignal = options.signal;
     const deadlineAt = this.deadlineMs === Infinity ? Infinity : startedAt + this.deadlineMs;
-    const timed = this.alwaysTimed || telemetry !== undefined;
+    const timed = this.successEndTimed || telemetry !== undefined;
     state.budget?.recordFirstAttempt(Number.isNaN(startedAt) ? this.recentTime() : startedAt);
     let backoff: BackoffState = INITIAL_BACKOFF;
     let delayBefore = 0;
@@ -337,10 +339,14 @@ class ResiliencePolicy implements Policy {
       try {
         const pending = record ? context.with(record.context, operation, undefined, attemptContext) : operation(attemptContext);
         if (isThenable(pending)) {
-          result =
-            timeoutMs === Infinity && callerSignal === undefined
-              ? await pending
-              : await raceAttempt(pending, attemptContext, clock, timeoutMs, () => this.timeoutError(target, timeoutMs, deadlineAt, attemptStart), callerSignal);
+          if (timeoutMs === Infinity && callerSignal === undefined) {
+            result = await pending;
+          } else {
+            // Trimmed to what is left of the deadline: its expiry is the deadline's.
+            const byDeadline = attemptStart + this.timeoutMs >= deadlineAt;
+            const race = new AttemptRace<T>(attemptContext, this.timers, callerSignal, byDeadline ? this.deadlineMs : timeoutMs, byDeadline);
+            result = await race.run(pending, attemptStart, timeoutMs);
+          }
         } else {
           result = pending;
         }
@@ -480,10 +486,6 @@ class ResiliencePolicy implements Policy {
     recordCircuitTransition(this.name, target, from, to, attempt?.context ?? telemetry?.context);
   }
 
-  private timeoutError(target: string, timeoutMs: number, deadlineAt: number, attemptStart: number): Error {
-    return attemptStart + this.timeoutMs >= deadlineAt ? new DeadlineExceededError(target, this.deadlineMs) : new AttemptTimeoutError(target, timeoutMs);
-  }
-
   private safeFailureOf<T>(failureOf: (result: T) => unknown, result: T): unknown {
     try {
       return failureOf(result);
@@ -566,33 +568,5 @@ class ResiliencePolicy implements Policy {
 
   private attemptEvent(options: CallIdentity, attempt: number, outcome: 'success' | 'failure' | 'cancelled', classification: Classification | undefined): void {
     this.events.emit('attempt', { target: options.target, client: options.client ?? 'custom', attempt, outcome, classification });
-  }
-
-  /** Waits for a bulkhead slot, within the deadline and the caller's signal. */
-  private waitForSlot(bulkhead: Bulkhead, target: string, startedAt: number, callerSignal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let timer: unknown;
-      const cleanUp = () => {
-        if (timer !== undefined) this.clock.clearTimeout(timer);
-        callerSignal?.removeEventListener('abort', onAbort);
-      };
-      const cancel = bulkhead.enqueue(() => {
-        cleanUp();
-        resolve();
-      });
-      const onAbort = () => {
-        cancel();
-        cleanUp();
-        reject(callerSignal!.reason);
-      };
-      callerSignal?.addEventListener('abort', onAbort, { once: true });
-      if (this.deadlineMs !== Infinity) {
-        timer = this.clock.setTimeout(() => {
-          cancel();
-          cleanUp();
-          reject(new DeadlineExceededError(target, this.deadlineMs));
-        }, Math.max(0, startedAt + this.deadlineMs - this.clock.now()));
-      }
-    });
   }
 }

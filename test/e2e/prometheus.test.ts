@@ -204,7 +204,8 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     // A: healthy until the baseline (rate1h, a minute here) has 12 s of samples for every dependency.
     const baseline = await until(45_000, async () => {
       const counts = await prometheus!.query('count_over_time(breakwater:error_ratio:rate1h[30s])');
-      return counts.length === 6 && counts.every((s) => Number(s.value?.[1]) >= 12);
+      // Seven dependencies: the six HTTP ones and the healthy PostgreSQL.
+      return counts.length === 7 && counts.every((s) => Number(s.value?.[1]) >= 12);
     });
     if (!baseline) throw new Error(`no baseline after 45 s; Prometheus log:\n${prometheus.log().slice(-2000)}`);
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createPolicy, type ExecuteOptions } from '../../src/engine/policy.js';
 import type { PolicyOptions } from '../../src/engine/options.js';
-import { BulkheadRejectedError, CircuitOpenError, getClassification } from '../../src/errors.js';
+import { AttemptTimeoutError, BulkheadRejectedError, CircuitOpenError, DeadlineExceededError, getClassification } from '../../src/errors.js';
 import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.js';
 
 const TARGET = 'https://api.example.com:443';
@@ -292,6 +292,152 @@ describe('policy.execute', () => {
     expect(await second).to.equal('done');
   });
 
+  it('the caller\'s abort takes a bulkhead waiter out of the queue and rejects it with the caller\'s reason', async () => {
+    const { clock, policy } = setup({ retry: false, bulkhead: { maxConcurrent: 1, maxQueue: 1 } });
+    const releases: Array<() => void> = [];
+    let calls = 0;
+    const op = () => (calls++, new Promise<string>((resolve) => releases.push(() => resolve('done'))));
+    const first = policy.execute(op, idempotent());
+    const controller = new AbortController();
+    const waiting = policy.execute(op, idempotent({ signal: controller.signal })).catch((e: unknown) => e);
+    expect(policy.circuit(TARGET).stats.bulkhead).to.deep.equal({ running: 1, queued: 1 });
+    const reason = new Error('user went away');
+    controller.abort(reason);
+    expect(await waiting).to.equal(reason);
+    expect(policy.circuit(TARGET).stats.bulkhead, 'its queue place is free').to.deep.equal({ running: 1, queued: 0 });
+    // The freed place takes a new waiter, and the slot goes to it, not to the gone one.
+    const next = policy.execute(op, idempotent());
+    releases[0]!();
+    expect(await first).to.equal('done');
+    await clock.advance(1);
+    expect(calls).to.equal(2);
+    releases[1]!();
+    expect(await next).to.equal('done');
+    expect(policy.circuit(TARGET).stats.bulkhead).to.deep.equal({ running: 0, queued: 0 });
+  });
+
+  it('the deadline takes a bulkhead waiter out of the queue and rejects it with DeadlineExceededError', async () => {
+    const { clock, policy } = setup({ retry: false, deadlineMs: 100, bulkhead: { maxConcurrent: 1, maxQueue: 1 } });
+    let calls = 0;
+    const hang = () => (calls++, new Promise<string>(() => {}));
+    // Both start at 0 and meet their deadline at 100; the running call's attempt expires
+    // first, but it gives its slot back only after the waiter's deadline rejected it.
+    const running = policy.execute(hang, idempotent()).catch((e: unknown) => e);
+    const waiting = policy.execute(hang, idempotent()).catch((e: unknown) => e);
+    await clock.advance(99);
+    expect(policy.circuit(TARGET).stats.bulkhead, 'still waiting before its deadline').to.deep.equal({ running: 1, queued: 1 });
+    await clock.advance(1);
+    const error = await waiting;
+    expect(error).to.be.instanceOf(DeadlineExceededError);
+    expect((error as DeadlineExceededError).code).to.equal('BREAKWATER_DEADLINE_EXCEEDED');
+    expect(await running).to.be.instanceOf(DeadlineExceededError);
+    expect(calls, 'the waiter never ran').to.equal(1);
+    expect(policy.circuit(TARGET).stats.bulkhead, 'the slot was not handed to the gone waiter').to.deep.equal({ running: 0, queued: 0 });
+    expect(await policy.execute(async () => 'next', idempotent())).to.equal('next');
+  });
+
+  it('a caller\'s signal that calls listener functions only (as the http adapter\'s own) cancels a running attempt and a bulkhead wait', async () => {
+    class LightSignal {
+      aborted = false;
+      reason: unknown;
+      listeners: Array<() => void> = [];
+      addEventListener(_type: string, listener: () => void) {
+        this.listeners.push(listener);
+      }
+      removeEventListener(_type: string, listener: () => void) {
+        this.listeners = this.listeners.filter((l) => l !== listener);
+      }
+      abort(reason: unknown) {
+        this.aborted = true;
+        this.reason = reason;
+        for (const listener of this.listeners) listener();
+      }
+    }
+    const { clock, policy } = setup({ timeoutMs: 10_000, deadlineMs: 20_000, bulkhead: { maxConcurrent: 1, maxQueue: 1 } });
+    const running = new LightSignal();
+    const waiting = new LightSignal();
+    const first = policy.execute(() => new Promise(() => {}), idempotent({ signal: running as unknown as AbortSignal })).catch((e: unknown) => e);
+    const second = policy.execute(() => new Promise(() => {}), idempotent({ signal: waiting as unknown as AbortSignal })).catch((e: unknown) => e);
+    waiting.abort('second gone');
+    running.abort('first gone');
+    expect(await second).to.equal('second gone');
+    expect(await first).to.equal('first gone');
+    expect(running.listeners.length + waiting.listeners.length, 'listeners removed').to.equal(0);
+    expect(clock.now()).to.equal(0);
+    expect(policy.circuit(TARGET).stats.bulkhead).to.deep.equal({ running: 0, queued: 0 });
+  });
+
+  it('on the system clock, a hanging attempt times out, not before its timeout', async () => {
+    const policy = createPolicy({ name: 'real-time', telemetry: false, timeoutMs: 20, retry: false });
+    const started = performance.now();
+    const error = await policy.execute(() => new Promise(() => {}), idempotent()).catch((e: unknown) => e);
+    expect((error as Error).name).to.equal('TimeoutError');
+    expect(performance.now() - started).to.be.at.least(20);
+  });
+
+  it('a timeout result that comes late is ignored, a late rejection is never unhandled', async () => {
+    const { clock, policy } = setup({ timeoutMs: 50, retry: false });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let settleLate: { resolve?: (v: string) => void; reject?: (e: unknown) => void } = {};
+      const first = settle(clock, policy.execute(() => new Promise<string>((resolve) => (settleLate = { resolve })), idempotent()));
+      expect(((await first).error as Error).name).to.equal('TimeoutError');
+      settleLate.resolve!('late');
+      const second = settle(clock, policy.execute(() => new Promise<string>((_, reject) => (settleLate = { reject })), idempotent()));
+      expect(((await second).error as Error).name).to.equal('TimeoutError');
+      settleLate.reject!(resetError());
+      await flushMicrotasks();
+      await flushMicrotasks();
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('once the operation settled, nothing aborts its signal: neither its timeout passing nor the caller aborting', async () => {
+    const { clock, policy } = setup({ timeoutMs: 50, deadlineMs: 80 });
+    const controller = new AbortController();
+    let attemptSignal: AbortSignal | undefined;
+    const value = await policy.execute(async ({ signal }) => ((attemptSignal = signal), 'ok'), idempotent({ signal: controller.signal }));
+    expect(value).to.equal('ok');
+    await clock.advance(100);
+    controller.abort();
+    expect(attemptSignal?.aborted).to.equal(false);
+  });
+
+  it('an attempt trimmed to the deadline fails with DeadlineExceededError, one within it with AttemptTimeoutError', async () => {
+    const hang = ({ signal }: { signal: AbortSignal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    const trimmed = setup({ timeoutMs: 100, deadlineMs: 60, retry: false });
+    const { error: deadline } = await settle(trimmed.clock, trimmed.policy.execute(hang, idempotent()));
+    expect(deadline).to.be.instanceOf(DeadlineExceededError);
+    expect(trimmed.clock.now()).to.equal(60);
+    const timed = setup({ timeoutMs: 40, deadlineMs: 60, retry: false });
+    const { error: timeout } = await settle(timed.clock, timed.policy.execute(hang, idempotent()));
+    expect(timeout).to.be.instanceOf(AttemptTimeoutError);
+    expect(timeout).not.to.be.instanceOf(DeadlineExceededError);
+    expect((timeout as AttemptTimeoutError).timeoutMs).to.equal(40);
+  });
+
+  it('many concurrent timed calls share one clock timer; a successful call reads the clock once', async () => {
+    const clock = new FakeClock();
+    let reads = 0;
+    let timers = 0;
+    const countingClock = {
+      now: () => (reads++, clock.now()),
+      setTimeout: (cb: () => void, ms: number) => (timers++, clock.setTimeout(cb, ms)),
+      clearTimeout: (h: unknown) => clock.clearTimeout(h),
+    };
+    const policy = createPolicy({ clock: countingClock, telemetry: false, timeoutMs: 10_000, deadlineMs: 30_000, retry: { maxAttempts: 3, budgetRatio: Infinity }, breaker: { mode: 'consecutive', threshold: 5 } });
+    const releases: Array<() => void> = [];
+    const calls = Array.from({ length: 100 }, () => policy.execute(() => new Promise<string>((resolve) => releases.push(() => resolve('ok'))), idempotent()));
+    await flushMicrotasks();
+    for (const release of releases) release();
+    expect(await Promise.all(calls)).to.have.length(100);
+    expect({ reads, timers }).to.deep.equal({ reads: 100, timers: 1 });
+  });
+
   it('a fallback\'s value is returned when giving up, with the error and classification', async () => {
     const seen: unknown[] = [];
     const { clock, policy } = setup({
@@ -360,10 +506,13 @@ describe('policy.execute', () => {
     expect(policy.targets()).to.have.length(5);
   });
 
-  it('leaves no timer behind after a call settles', async () => {
+  it('leaves no timer behind after a call settles: the timer queue\'s unref\'d timer fires into nothing and is not re-armed', async () => {
     const { clock, policy } = setup({ timeoutMs: 1000, deadlineMs: 5000 });
     await settle(clock, policy.execute(async () => 'fast', idempotent()));
-    expect(clock.pendingTimers).to.equal(0);
+    expect(clock.pendingTimers, 'nothing keeps the process alive').to.equal(0);
+    expect(clock.allTimers, 'the queue\'s timer, armed for the cancelled entry').to.equal(1);
+    await clock.advance(1000);
+    expect(clock.allTimers).to.equal(0);
   });
 
   it('the untimed fast path (consecutive breaker, no budget, deadline or SDK) reads no clock and sets no timer on success', async () => {

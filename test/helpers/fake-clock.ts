@@ -1,9 +1,28 @@
 import type { Clock } from '../../src/engine/clock.js';
 
-interface Timer {
-  id: number;
-  at: number;
-  callback: () => void;
+/** The handle setTimeout returns: like a Node timer, it can be unref'd. */
+class Timer {
+  private referenced = true;
+
+  constructor(
+    readonly id: number,
+    readonly at: number,
+    readonly callback: () => void,
+  ) {}
+
+  unref(): this {
+    this.referenced = false;
+    return this;
+  }
+
+  ref(): this {
+    this.referenced = true;
+    return this;
+  }
+
+  hasRef(): boolean {
+    return this.referenced;
+  }
 }
 
 /** Lets queued promise callbacks run (the engine's awaits) without any real waiting for time. */
@@ -14,7 +33,9 @@ export function flushMicrotasks(): Promise<void> {
 /**
  * A Clock whose time moves only when a test says so. Timers fire in time order, and
  * between two timers every pending promise callback runs, so an engine awaiting a
- * backoff wakes exactly when its timer is due.
+ * backoff wakes exactly when its timer is due. Timers can be unref'd as Node's can:
+ * such a timer fires when time passes it, but does not count as pending and does not
+ * keep runAll() going, as it would not keep a process alive.
  */
 export class FakeClock implements Clock {
   private time = 0;
@@ -26,17 +47,38 @@ export class FakeClock implements Clock {
   }
 
   setTimeout(callback: () => void, ms: number): unknown {
-    const timer = { id: this.nextId++, at: this.time + Math.max(0, ms), callback };
+    const timer = new Timer(this.nextId++, this.time + Math.max(0, ms), callback);
     this.timers.push(timer);
-    return timer.id;
+    return timer;
   }
 
   clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
+    this.timers = this.timers.filter((t) => t !== handle);
   }
 
+  /** Timers not yet fired nor cleared that would keep a process alive (unref'd ones do not count). */
   get pendingTimers(): number {
+    return this.timers.filter((t) => t.hasRef()).length;
+  }
+
+  /** Every timer not yet fired nor cleared, unref'd ones included. */
+  get allTimers(): number {
     return this.timers.length;
+  }
+
+  /**
+   * Moves time forward by ms, firing due timers in order, synchronously: no promise
+   * callback runs in between. For code driven by timers alone (the timer queue).
+   */
+  tick(ms: number): void {
+    const until = this.time + ms;
+    for (;;) {
+      const next = this.nextDue(until);
+      if (next === undefined) break;
+      this.time = next.at;
+      next.callback();
+    }
+    this.time = until;
   }
 
   /** Moves time forward by ms, firing due timers in order and settling promises between them. */
@@ -44,10 +86,8 @@ export class FakeClock implements Clock {
     const until = this.time + ms;
     await flushMicrotasks();
     for (;;) {
-      this.timers.sort((a, b) => a.at - b.at || a.id - b.id);
-      const next = this.timers[0];
-      if (next === undefined || next.at > until) break;
-      this.timers.shift();
+      const next = this.nextDue(until);
+      if (next === undefined) break;
       this.time = next.at;
       next.callback();
       await flushMicrotasks();
@@ -56,16 +96,28 @@ export class FakeClock implements Clock {
     await flushMicrotasks();
   }
 
-  /** Fires every timer (and those they set) until none is left, up to a bound. */
+  /**
+   * Fires every timer (and those they set) in order until none that would keep a
+   * process alive is left, up to a bound: unref'd timers due before the last
+   * referenced one fire on the way, the others are left.
+   */
   async runAll(maxTimers = 10_000): Promise<void> {
     await flushMicrotasks();
-    for (let i = 0; i < maxTimers && this.timers.length > 0; i++) {
-      this.timers.sort((a, b) => a.at - b.at || a.id - b.id);
-      const next = this.timers.shift()!;
+    for (let i = 0; i < maxTimers && this.pendingTimers > 0; i++) {
+      const next = this.nextDue(Infinity)!;
       this.time = Math.max(this.time, next.at);
       next.callback();
       await flushMicrotasks();
     }
+  }
+
+  /** Takes out and returns the earliest timer due by `until` (the first set among equals). */
+  private nextDue(until: number): Timer | undefined {
+    this.timers.sort((a, b) => a.at - b.at || a.id - b.id);
+    const next = this.timers[0];
+    if (next === undefined || next.at > until) return undefined;
+    this.timers.shift();
+    return next;
   }
 }
 

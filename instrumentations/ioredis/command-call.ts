@@ -3,6 +3,8 @@ import type { Attempt } from '../../src/engine/attempt.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { redisReplayDecision } from '../redis/replay.js';
+import { annotatingFailure, redisQueryText } from '../redis/telemetry.js';
+import { operationName } from '../redis/utils.js';
 import { attemptSpanKind, callOriginal } from '../kit/calls.js';
 import { abandon, markAttemptCommand, noteTransactionCommand, sendAttemptCommand, wasSent } from './resend-guard.js';
 import { attemptSpanOf, targetOf } from './utils.js';
@@ -68,6 +70,7 @@ export interface CommandCallDeps {
  */
 export function runCommand(deps: CommandCallDeps, client: IoredisClient, original: IoredisCommand): Promise<unknown> {
   const name = original.name.toLowerCase();
+  const operationNameAsGiven = operationName(original.name);
   const args = original.args;
   const markedIdempotent = idempotencyMark();
   const inMulti = noteTransactionCommand(client, name);
@@ -81,7 +84,7 @@ export function runCommand(deps: CommandCallDeps, client: IoredisClient, origina
     // A written command is never written again (resend-guard); only one still waiting in
     // the offline queue must be dropped if the attempt ends first.
     if (wasSent(fresh) !== true) abandonOnAbort(attempt, [fresh]);
-    return fresh.promise;
+    return annotatingFailure(attempt, fresh.promise);
   };
 
   deps.runtime
@@ -91,7 +94,7 @@ export function runCommand(deps: CommandCallDeps, client: IoredisClient, origina
       method: name.toUpperCase(),
       canReplay: (failure, _classification, attempt) =>
         redisReplayDecision({ command: name, args, inMulti, markedIdempotent, sent: wasSent(attempts[attempt - 1]), failure }),
-      attemptSpan: attemptSpanOf(client, name.toUpperCase(), kind),
+      attemptSpan: attemptSpanOf(client, name.toUpperCase(), operationNameAsGiven, redisQueryText(operationNameAsGiven, args), kind),
     })
     .then(
       (value) => settleCaller(original, { value }),

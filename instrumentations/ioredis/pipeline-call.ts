@@ -4,6 +4,8 @@ import type { ReplayDecision } from '../../src/engine/policy.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { redisReplayDecision } from '../redis/replay.js';
+import { annotatingFailure, redisBatchQueryText } from '../redis/telemetry.js';
+import { operationName } from '../redis/utils.js';
 import { attemptSpanKind, callOriginal } from '../kit/calls.js';
 import { abandonOnAbort, attemptCommandFrom, settleCaller } from './command-call.js';
 import { markAttemptCommand, wasSent } from './resend-guard.js';
@@ -38,6 +40,11 @@ function firstError(result: unknown): unknown {
 /** Whether a queued pipeline is a MULTI/EXEC transaction (`multi()`, or MULTI queued by hand). */
 export function isTransaction(queue: readonly IoredisCommand[]): boolean {
   return queue.some((command) => command.inTransaction === true || /^(multi|exec)$/i.test(command.name));
+}
+
+/** The batch's db.query.text: its commands' masked texts joined by `; `. */
+function batchQueryText(queue: readonly IoredisCommand[]): string {
+  return redisBatchQueryText(queue.length, (i) => ({ name: operationName(queue[i]!.name), args: queue[i]!.args }));
 }
 
 function spanKind(deps: { wrappedByOthers: () => boolean }): SpanKind {
@@ -94,7 +101,7 @@ export function runPipeline(deps: PipelineCallDeps, pipeline: IoredisPipeline, c
     attempts[attempt.attempt - 1] = commands;
     const replies = callOriginal(() => deps.exec(fresh, []));
     if (commands.some((command) => wasSent(command) !== true)) abandonOnAbort(attempt, commands);
-    return replies;
+    return annotatingFailure(attempt, replies, firstError);
   };
 
   const canReplay = (failure: unknown, _classification: unknown, attempt: number): ReplayDecision => {
@@ -115,7 +122,7 @@ export function runPipeline(deps: PipelineCallDeps, pipeline: IoredisPipeline, c
       method: OPERATION_PIPELINE,
       canReplay,
       failureOf: firstError,
-      attemptSpan: attemptSpanOf(client, OPERATION_PIPELINE, spanKind(deps), queue.length),
+      attemptSpan: attemptSpanOf(client, OPERATION_PIPELINE, OPERATION_PIPELINE, batchQueryText(queue), spanKind(deps), queue.length),
     })
     .then(
       (result) => {
@@ -146,9 +153,9 @@ export function runTransaction(deps: PipelineCallDeps, pipeline: IoredisPipeline
     // unanswered MULTI...EXEC after reconnecting, running the transaction twice.
     for (const command of pipeline._queue) markAttemptCommand(command);
     abandonOnAbort(attempt, pipeline._queue.slice());
-    return callOriginal(() => deps.exec(pipeline, args));
+    return annotatingFailure(attempt, callOriginal(() => deps.exec(pipeline, args)), firstError);
   };
-  const userCommands = pipeline._queue.filter((command) => !/^(multi|exec)$/i.test(command.name)).length;
+  const userQueue = pipeline._queue.filter((command) => !/^(multi|exec)$/i.test(command.name));
   deps.runtime
     .execute(operation, {
       target: targetOf(client),
@@ -156,7 +163,7 @@ export function runTransaction(deps: PipelineCallDeps, pipeline: IoredisPipeline
       method: OPERATION_MULTI,
       canReplay: () => 'in_transaction',
       failureOf: firstError,
-      attemptSpan: attemptSpanOf(client, OPERATION_MULTI, spanKind(deps), userCommands),
+      attemptSpan: attemptSpanOf(client, OPERATION_MULTI, OPERATION_MULTI, batchQueryText(userQueue), spanKind(deps), userQueue.length),
     })
     .then(undefined, (error: unknown) => {
       // Turned away (breaker open) before anything was sent, or the attempt timed out:

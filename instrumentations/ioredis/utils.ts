@@ -5,11 +5,13 @@ import {
   ATTR_DB_NAMESPACE,
   ATTR_DB_OPERATION_BATCH_SIZE,
   ATTR_DB_OPERATION_NAME,
+  ATTR_DB_QUERY_TEXT,
   ATTR_DB_SYSTEM_NAME,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
   DB_SYSTEM_REDIS as DB_SYSTEM_NAME_VALUE_REDIS,
 } from '../kit/semconv.js';
+import { redisDuration } from '../redis/telemetry.js';
 import type { IoredisClient } from './types.js';
 
 /** Target keys per options object: options do not change after the client is built. */
@@ -27,32 +29,52 @@ export function targetOf(client: IoredisClient): string {
   return target;
 }
 
+/** Connection attributes per options object and selected database, built once and frozen. */
+const connections = new WeakMap<object, Map<string, Readonly<Attributes>>>();
+
 /**
  * Where the attempt goes, as the semantic conventions name it: host and port of a TCP
  * connection (none for a Unix socket or a Sentinel group, whose master is found at
  * connect time), and the database index selected on the connection.
  */
-function connectionAttributes(client: IoredisClient): Attributes {
-  const attributes: Attributes = { [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_REDIS };
+function connectionAttributes(client: IoredisClient): Readonly<Attributes> {
   const options = client.options ?? {};
   const db = client.condition?.select ?? options.db ?? 0;
-  if (typeof db === 'number' || typeof db === 'string') attributes[ATTR_DB_NAMESPACE] = String(db);
-  if (options.sentinels === undefined || options.sentinels === null) {
-    if (typeof options.path !== 'string' || options.path === '') {
-      attributes[ATTR_SERVER_ADDRESS] = typeof options.host === 'string' && options.host !== '' ? options.host : 'localhost';
-      const port = typeof options.port === 'number' ? options.port : Number(options.port ?? 6379);
-      if (Number.isInteger(port) && port > 0) attributes[ATTR_SERVER_PORT] = port;
+  const dbText = typeof db === 'number' || typeof db === 'string' ? String(db) : undefined;
+  let byDb = connections.get(options);
+  if (byDb === undefined) {
+    byDb = new Map();
+    connections.set(options, byDb);
+  }
+  const key = dbText ?? '';
+  let attributes = byDb.get(key);
+  if (attributes === undefined) {
+    const built: Attributes = { [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_REDIS };
+    if (dbText !== undefined) built[ATTR_DB_NAMESPACE] = dbText;
+    if (options.sentinels === undefined || options.sentinels === null) {
+      if (typeof options.path !== 'string' || options.path === '') {
+        built[ATTR_SERVER_ADDRESS] = typeof options.host === 'string' && options.host !== '' ? options.host : 'localhost';
+        const port = typeof options.port === 'number' ? options.port : Number(options.port ?? 6379);
+        if (Number.isInteger(port) && port > 0) built[ATTR_SERVER_PORT] = port;
+      }
     }
+    attributes = Object.freeze(built);
+    if (byDb.size < 16) byDb.set(key, attributes); // SELECT moves a connection among a few databases
   }
   return attributes;
 }
 
-/** The attempt span of one command (`GET`) or one batch (`PIPELINE`, `MULTI` with its size). Never arguments. */
-export function attemptSpanOf(client: IoredisClient, operation: string, kind: SpanKind, batchSize?: number): AttemptSpanOptions {
-  const attributes = connectionAttributes(client);
-  attributes[ATTR_DB_OPERATION_NAME] = operation;
+/**
+ * The attempt span of one command (`GET`) or one batch (`PIPELINE`, `MULTI` with its
+ * size): `spanName` upper-cased, `db.operation.name` as ioredis holds it (`get`: the
+ * official instrumentation's value, the conventions advise no case normalisation),
+ * `db.query.text` with values masked (../redis/telemetry.ts), and the duration metric.
+ */
+export function attemptSpanOf(client: IoredisClient, spanName: string, operation: string, queryText: string, kind: SpanKind, batchSize?: number): AttemptSpanOptions {
+  const connection = connectionAttributes(client);
+  const attributes: Attributes = { ...connection, [ATTR_DB_OPERATION_NAME]: operation, [ATTR_DB_QUERY_TEXT]: queryText };
   if (batchSize !== undefined) attributes[ATTR_DB_OPERATION_BATCH_SIZE] = batchSize;
-  return { name: operation, kind, attributes };
+  return { name: spanName, kind, attributes, duration: redisDuration(connection, operation) };
 }
 
 /** Commands of the connection set-up ioredis sends itself while connecting. */

@@ -1,7 +1,8 @@
 /**
  * The OpenTelemetry semantic-convention attributes the adapters set on attempt spans
- * (HTTP client and database conventions, 1.26+), in one place. Never `url.full`, a path,
- * a query, `db.query.text` or command arguments: they may carry secrets.
+ * (HTTP client and database conventions, 1.26+), in one place. Never `url.full`, a path
+ * or a query: they may carry secrets. `db.query.text` only as the database adapters
+ * sanitise it (SQL literals replaced, Redis values masked: docs/adapters/).
  */
 export const ATTR_SERVER_ADDRESS = 'server.address';
 export const ATTR_SERVER_PORT = 'server.port';
@@ -24,3 +25,9 @@ export const ATTR_DB_OPERATION_BATCH_SIZE = 'db.operation.batch.size';
 
 export const DB_SYSTEM_POSTGRESQL = 'postgresql';
 export const DB_SYSTEM_REDIS = 'redis';
+export const ATTR_DB_QUERY_TEXT = 'db.query.text';
+export const ATTR_DB_RESPONSE_STATUS_CODE = 'db.response.status_code';
+/** The official pg instrumentation's name for a named prepared statement. */
+export const ATTR_DB_POSTGRESQL_PLAN = 'db.postgresql.plan';
+/** db.query.text is cut at this many characters (after sanitising, so no literal is ever cut in half). */
+export const DB_QUERY_TEXT_MAX = 2048;

@@ -1,4 +1,5 @@
 import { context, SpanKind } from '@opentelemetry/api';
+import type { Attempt } from '../../src/engine/attempt.js';
 import type { ReplayDecision } from '../../src/engine/policy.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
@@ -7,7 +8,7 @@ import { deliver } from './deliver.js';
 import type { QueryCall, QueryCallback } from './query-args.js';
 import { pgReplayDecision, type PgStatement, type TransactionState } from './replay.js';
 import { settleQuery, transactionStateOf, type TrackedClient } from './transactions.js';
-import { attemptSpanOf, describeQuery, endpointOf, isSubmittable, queryTextOf, type PgEndpoint } from './utils.js';
+import { annotatePgFailure, attemptSpanOf, attemptSpanOptions, describeQuery, endpointOf, isSubmittable, queryTextOf, type PgEndpoint } from './utils.js';
 
 export type QueryMethod = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -156,9 +157,17 @@ function isThenable(value: unknown): value is Promise<unknown> {
  *
  * `wrappedByOther`: another instrumentation's wrapper runs before this one and records
  * its own CLIENT span for the call, so the attempt spans are INTERNAL.
+ * `innerRecordsDuration`: one runs inside each attempt and records its duration point.
  */
-export function managedClientQuery(runtime: Runtime, client: PgClientLike, original: QueryMethod, call: QueryCall, wrappedByOther = false): unknown {
-  let callerContext, statement: PgStatement, endpoint, state: TransactionState, markedIdempotent: boolean, span, kind;
+export function managedClientQuery(
+  runtime: Runtime,
+  client: PgClientLike,
+  original: QueryMethod,
+  call: QueryCall,
+  wrappedByOther = false,
+  innerRecordsDuration = false,
+): unknown {
+  let callerContext, statement: PgStatement, endpoint, state: TransactionState, markedIdempotent: boolean, attemptSpan;
   try {
     callerContext = context.active();
     const description = describeQuery(queryTextOf(call.config));
@@ -166,8 +175,8 @@ export function managedClientQuery(runtime: Runtime, client: PgClientLike, origi
     endpoint = clientEndpoint(client);
     state = transactionStateOf(client);
     markedIdempotent = idempotencyMark() === true;
-    span = attemptSpanOf(endpoint, description.operation);
-    kind = wrappedByOther ? SpanKind.INTERNAL : attemptSpanKind(callerContext);
+    const kind = wrappedByOther ? SpanKind.INTERNAL : attemptSpanKind(callerContext);
+    attemptSpan = attemptSpanOptions(attemptSpanOf(endpoint, description.operation), call.config, kind, innerRecordsDuration);
   } catch {
     // Set-up only (pg not called yet): the call goes to pg as it is.
     return original.call(client, call.config, call.values, call.callback);
@@ -175,7 +184,7 @@ export function managedClientQuery(runtime: Runtime, client: PgClientLike, origi
   let inTransaction = true;
 
   const outcome = runtime.execute(
-    () => {
+    (attempt: Attempt) => {
       inTransaction = state.send(statement);
       let pending: unknown;
       try {
@@ -191,6 +200,7 @@ export function managedClientQuery(runtime: Runtime, client: PgClientLike, origi
         },
         (error: unknown) => {
           settleQuery(client, state, statement, true);
+          annotatePgFailure(attempt, error);
           throw error;
         },
       );
@@ -202,7 +212,7 @@ export function managedClientQuery(runtime: Runtime, client: PgClientLike, origi
         const decision = pgReplayDecision({ failure, inTransaction, atomic: statement.atomic, markedIdempotent });
         return decision === true && !canSendAgain(client) ? 'not_idempotent' : decision;
       },
-      attemptSpan: { name: span.name, kind, attributes: span.attributes },
+      attemptSpan,
     },
   );
   return deliver(outcome, call.callback, callerContext, client._Promise);

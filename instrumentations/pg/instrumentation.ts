@@ -16,6 +16,35 @@ type Prototype = Record<string, unknown>;
 
 /** Marks the functions this adapter installed, with the instance that owns them. */
 const OWNER = Symbol.for('breakwater.pg.owner');
+/** On each wrapper this adapter installed: the method it wraps, so a chain can be walked through it. */
+const WRAPPED = Symbol.for('breakwater.pg.wrapped');
+
+const foreignChains = new WeakMap<object, boolean>();
+
+/**
+ * Whether an OpenTelemetry instrumentation (a shimmer wrapper: the official pg one) is in
+ * the chain of wrappers of a `query` method, at any depth. Such an instrumentation
+ * records `db.client.operation.duration` whenever its wrapper runs, tracing suppressed or
+ * not, so where it runs inside an attempt breakwater records no point of its own.
+ */
+function hasForeignInstrumentation(method: unknown): boolean {
+  if (typeof method !== 'function') return false;
+  let known = foreignChains.get(method);
+  if (known === undefined) {
+    known = false;
+    let current: unknown = method;
+    for (let depth = 0; depth < 16 && typeof current === 'function'; depth++) {
+      const fn = current as { __wrapped?: unknown; __original?: unknown; [WRAPPED]?: unknown };
+      if (fn.__wrapped === true) {
+        known = true;
+        break;
+      }
+      current = fn[WRAPPED] ?? fn.__original;
+    }
+    foreignChains.set(method, known);
+  }
+  return known;
+}
 
 interface Patched {
   readonly proto: Prototype;
@@ -138,7 +167,7 @@ export class PgInstrumentation extends InstrumentationBase {
       return original.apply(client, args);
     }
     if (call === undefined) return passThroughQuery(client, original, args);
-    return managedClientQuery(this.runtime, client, original, call, wrappedByOther);
+    return managedClientQuery(this.runtime, client, original, call, wrappedByOther, hasForeignInstrumentation(original));
   }
 
   private poolQuery(pool: PgPoolLike, original: QueryMethod, args: unknown[]): unknown {
@@ -150,7 +179,14 @@ export class PgInstrumentation extends InstrumentationBase {
       return original.apply(pool, args);
     }
     if (call === undefined) return original.apply(pool, args);
-    return managedPoolQuery(this.runtime, pool, original, call);
+    // Each attempt runs the query on a Client of the pool's Client class (pg-pool's `Client` option).
+    let innerRecordsDuration = false;
+    try {
+      innerRecordsDuration = hasForeignInstrumentation((pool as { Client?: { prototype?: { query?: unknown } } }).Client?.prototype?.query);
+    } catch {
+      // an unreadable Client class: breakwater records the duration
+    }
+    return managedPoolQuery(this.runtime, pool, original, call, innerRecordsDuration);
   }
 
   private lastTop: unknown;
@@ -188,6 +224,7 @@ export class PgInstrumentation extends InstrumentationBase {
     if (this.patched.some((p) => p.proto === proto && p.name === name)) return;
     const wrapper = makeWrapper(current as QueryMethod);
     Object.defineProperty(wrapper, OWNER, { value: this });
+    Object.defineProperty(wrapper, WRAPPED, { value: current });
     Object.defineProperty(wrapper, 'length', { value: (current as QueryMethod).length });
     proto[name] = wrapper;
     this.patched.push({ proto, name, original: current, wrapper });

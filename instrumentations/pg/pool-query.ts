@@ -7,7 +7,7 @@ import { deliver } from './deliver.js';
 import type { QueryCall } from './query-args.js';
 import { pgReplayDecision, type PgStatement } from './replay.js';
 import { transactionStateOf } from './transactions.js';
-import { attemptSpanOf, describeQuery, endpointOf, queryTextOf, type PgEndpoint } from './utils.js';
+import { annotatePgFailure, attemptSpanOf, attemptSpanOptions, describeQuery, endpointOf, queryTextOf, type PgEndpoint } from './utils.js';
 
 /** What the adapter uses of a pg-pool Pool. */
 export interface PgPoolLike {
@@ -60,17 +60,25 @@ interface AttemptFacts {
  * the pool closes that connection (which also stops the statement once the server
  * notices) instead of lending a busy connection to the next caller. The statement may
  * have run: it is replayed only when marked idempotent.
+ *
+ * `innerRecordsDuration`: the Client's `query` carries an OpenTelemetry instrumentation
+ * (the official pg one) that records each attempt's duration point itself.
  */
-export function managedPoolQuery(runtime: Runtime, pool: PgPoolLike, original: (...args: unknown[]) => unknown, call: QueryCall): unknown {
-  let callerContext, statement: PgStatement, endpoint, markedIdempotent: boolean, span, kind;
+export function managedPoolQuery(
+  runtime: Runtime,
+  pool: PgPoolLike,
+  original: (...args: unknown[]) => unknown,
+  call: QueryCall,
+  innerRecordsDuration = false,
+): unknown {
+  let callerContext, statement: PgStatement, endpoint, markedIdempotent: boolean, attemptSpan;
   try {
     callerContext = context.active();
     const description = describeQuery(queryTextOf(call.config));
     statement = description.statement;
     endpoint = poolEndpoint(pool);
     markedIdempotent = idempotencyMark() === true;
-    span = attemptSpanOf(endpoint, description.operation);
-    kind = attemptSpanKind(callerContext);
+    attemptSpan = attemptSpanOptions(attemptSpanOf(endpoint, description.operation), call.config, attemptSpanKind(callerContext), innerRecordsDuration);
   } catch {
     // Set-up only (pg-pool not called yet): the call goes to pg-pool as it is.
     return original.call(pool, call.config, call.values, call.callback);
@@ -82,18 +90,23 @@ export function managedPoolQuery(runtime: Runtime, pool: PgPoolLike, original: (
       const current: AttemptFacts = { sent: false, inTransaction: false };
       facts = current;
       const signal = attempt.signal;
-      const client = await checkOut(pool, signal);
-      // A client released while its connection was inside a transaction (an application
-      // bug pg-pool does not catch) would run this query inside it.
-      current.inTransaction = transactionStateOf(client).inTransaction || statement.controlsTransaction;
-      current.sent = undefined;
-      return runOnClient(client, call, signal);
+      try {
+        const client = await checkOut(pool, signal);
+        // A client released while its connection was inside a transaction (an application
+        // bug pg-pool does not catch) would run this query inside it.
+        current.inTransaction = transactionStateOf(client).inTransaction || statement.controlsTransaction;
+        current.sent = undefined;
+        return await runOnClient(client, call, signal);
+      } catch (error) {
+        annotatePgFailure(attempt, error); // a checkout refused with 53300 has a SQLSTATE too
+        throw error;
+      }
     },
     {
       target: endpoint.target,
       client: 'pg',
       canReplay: (failure) => pgReplayDecision({ failure, inTransaction: facts.inTransaction, atomic: statement.atomic, sent: facts.sent, markedIdempotent }),
-      attemptSpan: { name: span.name, kind, attributes: span.attributes },
+      attemptSpan,
     },
   );
   return deliver(outcome, call.callback, callerContext, pool.Promise);

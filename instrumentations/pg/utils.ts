@@ -1,14 +1,23 @@
-import type { Attributes } from '@opentelemetry/api';
+import { annotateFailureCode } from '../kit/failure-code.js';
+import type { Attributes, SpanKind } from '@opentelemetry/api';
+import { sqlstateOf } from '../../src/classify/pg.js';
+import { isObjectLike, readCode } from '../../src/classify/safe.js';
+import type { Attempt } from '../../src/engine/attempt.js';
 import { pgTargetKey } from '../../src/target-key.js';
+import type { AttemptSpanOptions } from '../../src/telemetry/operation.js';
 import { pgStatementOf, UNKNOWN_STATEMENT, type PgStatement } from './replay.js';
 import {
   ATTR_DB_NAMESPACE,
   ATTR_DB_OPERATION_NAME,
+  ATTR_DB_POSTGRESQL_PLAN,
+  ATTR_DB_QUERY_TEXT,
   ATTR_DB_SYSTEM_NAME,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
+  DB_QUERY_TEXT_MAX,
   DB_SYSTEM_POSTGRESQL,
 } from '../kit/semconv.js';
+import { pgQueryText } from './query-text.js';
 import { splitStatements } from './statements.js';
 
 // ---------------------------------------------------------------------------------------
@@ -108,7 +117,13 @@ export interface PgEndpoint {
 
 export interface AttemptSpanShape {
   readonly name: string;
+  /**
+   * What every attempt of this endpoint and operation shares, frozen: exactly the
+   * attributes the official pg instrumentation gives `db.client.operation.duration`
+   * (db.system.name, db.namespace, server.address, server.port, db.operation.name).
+   */
   readonly attributes: Attributes;
+  readonly duration: NonNullable<AttemptSpanOptions['duration']>;
 }
 
 const KEY_SHAPE = /^postgresql(\+unix)?:\/\/(\[[^\]]+\]|[^/:]+):(\d+)(?:\/(.*))?$/;
@@ -151,11 +166,57 @@ function safeDecode(text: string): string {
 export function attemptSpanOf(endpoint: PgEndpoint, operation: string | undefined): AttemptSpanShape {
   let shape = endpoint.spans.get(operation);
   if (shape === undefined) {
-    shape =
-      operation === undefined
-        ? { name: endpoint.spanTarget, attributes: endpoint.attributes as Attributes }
-        : { name: `${operation} ${endpoint.spanTarget}`, attributes: Object.freeze({ ...endpoint.attributes, [ATTR_DB_OPERATION_NAME]: operation }) };
+    const attributes: Attributes =
+      operation === undefined ? endpoint.attributes : Object.freeze({ ...endpoint.attributes, [ATTR_DB_OPERATION_NAME]: operation });
+    shape = {
+      name: operation === undefined ? endpoint.spanTarget : `${operation} ${endpoint.spanTarget}`,
+      attributes,
+      duration: Object.freeze({ kind: 'db' as const, attributes }),
+    };
     endpoint.spans.set(operation, shape);
   }
   return shape;
+}
+
+/** A query config's prepared-statement `name`, without throwing. */
+function planNameOf(config: unknown): string | undefined {
+  if (typeof config !== 'object' || config === null) return undefined;
+  try {
+    const name = (config as { name?: unknown }).name;
+    return typeof name === 'string' && name !== '' ? name.slice(0, DB_QUERY_TEXT_MAX) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One call's attempt span: the shape's attributes plus what the official pg
+ * instrumentation adds per query, `db.query.text` (sanitised: query-text.ts) and
+ * `db.postgresql.plan` (a named prepared statement). `innerRecordsDuration`: an
+ * OpenTelemetry instrumentation wrapped inside breakwater records the duration metric of
+ * each attempt itself, so breakwater records none (one point per attempt in all).
+ */
+export function attemptSpanOptions(shape: AttemptSpanShape, config: unknown, kind: SpanKind, innerRecordsDuration: boolean): AttemptSpanOptions {
+  const attributes: Attributes = { ...shape.attributes };
+  const text = queryTextOf(config);
+  if (typeof text === 'string') attributes[ATTR_DB_QUERY_TEXT] = pgQueryText(text);
+  const plan = planNameOf(config);
+  if (plan !== undefined) attributes[ATTR_DB_POSTGRESQL_PLAN] = plan;
+  return { name: shape.name, kind, attributes, duration: innerRecordsDuration ? undefined : shape.duration };
+}
+
+/** The SQLSTATE a failure carries (the server's error), if any. */
+export function sqlstateOfFailure(error: unknown): string | undefined {
+  if (!isObjectLike(error)) return undefined;
+  try {
+    const code = readCode(error);
+    return typeof code === 'string' ? sqlstateOf(error, code) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A failed attempt's SQLSTATE as `db.response.status_code` and `error.type` (kit/failure-code.ts). */
+export function annotatePgFailure(attempt: Attempt | undefined, error: unknown): void {
+  annotateFailureCode(attempt, sqlstateOfFailure(error));
 }

@@ -14,7 +14,8 @@ import { wrapLegacyClient, type LegacyCommandRunner } from './legacy-v4.js';
 import { redisPipelineReplayDecision, redisReplayDecision } from './replay.js';
 import { ATTR_DB_OPERATION_BATCH_SIZE } from '../kit/semconv.js';
 import { RawTransactions } from './transaction.js';
-import { commandName, connectionOf, operationAttributes } from './utils.js';
+import { annotatingFailure, redisBatchQueryText, redisDuration, redisQueryText } from './telemetry.js';
+import { commandName, connectionOf, operationAttributes, operationName } from './utils.js';
 
 const VERSION = '0.1.0';
 const MODULE = '@redis/client';
@@ -354,17 +355,23 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       const inMulti = this.transactions.isOpen(session);
       this.transactions.sending(session, name);
       const markedIdempotent = idempotencyMark();
+      const operation = operationName(args[0]);
       execute = {
         target: connection.target,
         client: 'redis',
         method: name,
-        attemptSpan: { name, kind: attemptSpanKind(), attributes: operationAttributes(connection, name) },
+        attemptSpan: {
+          name,
+          kind: attemptSpanKind(),
+          attributes: operationAttributes(connection, operation, redisQueryText(operation, args.slice(1))),
+          duration: redisDuration(connection.attributes, operation),
+        },
         canReplay: (failure) => redisReplayDecision({ command: args[0], args: args.slice(1), inMulti, markedIdempotent, failure }),
       };
     } catch {
       return send.unprotected(); // never fail the caller's call for our bookkeeping
     }
-    return this.runtime.execute((attempt) => callOriginal(() => send.attempt(attempt.signal)), execute);
+    return this.runtime.execute((attempt) => annotatingFailure(attempt, callOriginal(() => send.attempt(attempt.signal))), execute);
   }
 
   /** `multi().exec()` or `execAsPipeline()`: one logical call for the whole batch. */
@@ -376,11 +383,20 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       // A pipeline sent inside a raw MULTI is queued in that transaction.
       const inMulti = this.transactions.isOpen(client._self ?? client);
       const extra = commands.length >= 2 ? { [ATTR_DB_OPERATION_BATCH_SIZE]: commands.length } : undefined;
+      const queryText = redisBatchQueryText(commands.length, (i) => {
+        const entryArgs = argsOf(commands[i]!);
+        return { name: operationName(entryArgs[0]), args: entryArgs.slice(1) };
+      });
       execute = {
         target: connection.target,
         client: 'redis',
         method: operation,
-        attemptSpan: { name: operation, kind: this.batchSpanKind(commands), attributes: operationAttributes(connection, operation, extra) },
+        attemptSpan: {
+          name: operation,
+          kind: this.batchSpanKind(commands),
+          attributes: operationAttributes(connection, operation, queryText, extra),
+          duration: redisDuration(connection.attributes, operation),
+        },
         canReplay:
           operation === 'MULTI'
             ? () => 'in_transaction'
@@ -389,7 +405,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     } catch {
       return original.apply(client, callArgs) as Promise<unknown>;
     }
-    return this.runtime.execute(() => callOriginal(() => original.apply(client, callArgs) as Promise<unknown>), execute);
+    return this.runtime.execute((attempt) => annotatingFailure(attempt, callOriginal(() => original.apply(client, callArgs) as Promise<unknown>)), execute);
   }
 
   /**
@@ -439,7 +455,7 @@ function prototypeOf(exports: unknown): Record<string, unknown> | undefined {
   return typeof proto === 'object' && proto !== null ? (proto as Record<string, unknown>) : undefined;
 }
 
-function argsOf(entry: BatchEntry): readonly unknown[] {
+function argsOf(entry: BatchEntry | undefined): readonly unknown[] {
   return Array.isArray(entry?.args) ? entry.args : [];
 }
 

@@ -3,6 +3,7 @@ import { redisTargetKey } from '../../src/target-key.js';
 import {
   ATTR_DB_NAMESPACE,
   ATTR_DB_OPERATION_NAME,
+  ATTR_DB_QUERY_TEXT,
   ATTR_DB_SYSTEM_NAME,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
@@ -27,6 +28,18 @@ export function commandName(first: unknown): string {
   if (typeof first === 'string') text = first;
   else if (Buffer.isBuffer(first) && first.length <= 40) text = first.toString('latin1');
   return text !== undefined && COMMAND_NAME.test(text) ? text.toUpperCase() : 'UNKNOWN';
+}
+
+/**
+ * `db.operation.name` of a command: its name as the application gave it (the
+ * conventions advise no case normalisation; the official instrumentations record it so),
+ * or `UNKNOWN` when it does not look like a command name.
+ */
+export function operationName(first: unknown): string {
+  let text: string | undefined;
+  if (typeof first === 'string') text = first;
+  else if (Buffer.isBuffer(first) && first.length <= 40) text = first.toString('latin1');
+  return text !== undefined && COMMAND_NAME.test(text) ? text : 'UNKNOWN';
 }
 
 /** `redis://host:port/db` (and `rediss://`), as src/target-key.ts writes them. */
@@ -62,7 +75,7 @@ export function connectionOf(options: unknown): Connection {
   return connection;
 }
 
-/** The attempt span's attributes: the connection's plus the operation's name. */
-export function operationAttributes(connection: Connection, operation: string, extra?: Attributes): Attributes {
-  return { ...connection.attributes, [ATTR_DB_OPERATION_NAME]: operation, ...extra };
+/** The attempt span's attributes: the connection's, the operation's name and the (masked) query text. */
+export function operationAttributes(connection: Connection, operation: string, queryText: string, extra?: Attributes): Attributes {
+  return { ...connection.attributes, [ATTR_DB_OPERATION_NAME]: operation, [ATTR_DB_QUERY_TEXT]: queryText, ...extra };
 }

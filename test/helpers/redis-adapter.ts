@@ -1,6 +1,8 @@
 // Shared set-up for the node-redis adapter tests: a Runtime with small delays, the
 // adapter enabled, and node-redis loaded after it (so require-in-the-middle patches
 // it; a copy loaded earlier is patched from the require cache).
+import { SpanKind, trace } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createRequire } from 'node:module';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
@@ -87,4 +89,49 @@ export async function dropClient(client: RedisClient | undefined): Promise<void>
   } catch (error) {
     if ((error as Error)?.constructor?.name !== 'ClientClosedError') throw error;
   }
+}
+
+/**
+ * Runs `fn` as one caller's request, under a span of its own: with one span per attempt
+ * and no call span, the attempts of calls made side by side are told apart by their
+ * parent, the caller's span.
+ */
+export function asCaller<T>(fn: () => Promise<T>): Promise<T> {
+  return trace.getTracer('test-caller').startActiveSpan('caller', (span) => fn().finally(() => span.end()));
+}
+
+/** One logical call as its spans: attempts (and a rejection) in order, and the last, which says how the call ended. */
+export interface LogicalCall {
+  readonly attempts: ReadableSpan[];
+  readonly last: ReadableSpan;
+}
+
+/**
+ * breakwater's node-redis calls: spans with a parent (the caller's span) grouped by it,
+ * root spans (a caller without a span) by their numbering, attempt 1 starting a call
+ * (so for calls made one after the other).
+ */
+export function logicalCalls(spans: readonly ReadableSpan[]): LogicalCall[] {
+  const byParent = new Map<string, ReadableSpan[]>();
+  const roots: ReadableSpan[][] = [];
+  for (const span of spans) {
+    if (span.instrumentationScope.name !== 'breakwater' || span.attributes['resilience.client'] !== 'redis') continue;
+    if (typeof span.attributes['resilience.attempt'] !== 'number') continue;
+    const parent = span.parentSpanContext?.spanId;
+    if (parent !== undefined) {
+      const group = byParent.get(parent) ?? [];
+      group.push(span);
+      byParent.set(parent, group);
+    } else if (span.attributes['resilience.attempt'] === 1 || roots.length === 0) roots.push([span]);
+    else roots.at(-1)!.push(span);
+  }
+  return [...byParent.values(), ...roots].map((group) => {
+    const attempts = group.sort((a, b) => (a.attributes['resilience.attempt'] as number) - (b.attributes['resilience.attempt'] as number));
+    return { attempts, last: attempts.at(-1)! };
+  });
+}
+
+/** No INTERNAL call span: opt-in only (BREAKWATER_CALL_SPANS). */
+export function internalCallSpans(spans: readonly ReadableSpan[]): ReadableSpan[] {
+  return spans.filter((s) => s.instrumentationScope.name === 'breakwater' && s.kind === SpanKind.INTERNAL && s.attributes['db.system.name'] === undefined && s.name !== 'resilience.rejected');
 }

@@ -1,12 +1,12 @@
 // The pg adapter on real PostgreSQL: Client.query and Pool.query in every form pg
 // accepts, replay decisions driven by real SQLSTATEs (40001 raised on purpose, 23505),
 // transactions, Submittables, and what is (not) recorded.
-import { context, createContextKey, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { context, createContextKey, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { getClassification } from '../../../src/errors.js';
 import { pointValue } from '../../helpers/otel.js';
 import { postgres, type PgServer } from '../../integration/servers.js';
-import { attemptSpans, parentSpans, rejectionOf, startPgAdapter, type PgAdapterHarness } from './harness.js';
+import { attemptSpans, internalCallSpans, lastAttempts, logicalCalls, rejectionOf, startPgAdapter, suppressions, type PgAdapterHarness } from './harness.js';
 
 const TABLE = `bw_pg_behaviour_${process.pid}`;
 const SEQ = `bw_pg_behaviour_seq_${process.pid}`;
@@ -72,25 +72,33 @@ describe('pg adapter: Client and Pool queries on a real PostgreSQL', function ()
     h.otel.reset();
   }
 
-  it('promise form: the result, one INTERNAL parent and one CLIENT attempt span named "<operation> <database>"', async () => {
+  it('promise form: the result, one CLIENT attempt span named "<operation> <database>", child of the caller\'s span, no call span', async () => {
     const client = await connectedClient();
     h.otel.reset();
-    const res = await client.query('SELECT 1 AS one');
+    const { res, callerSpanId } = await trace.getTracer('test').startActiveSpan('caller', async (caller) => {
+      try {
+        return { res: await client.query('SELECT 1 AS one'), callerSpanId: caller.spanContext().spanId };
+      } finally {
+        caller.end();
+      }
+    });
     expect(res.rows).to.deep.equal([{ one: 1 }]);
     const spans = h.otel.spans();
     const [attempt] = attemptSpans(spans);
-    expect(parentSpans(spans)).to.have.length(1);
+    expect(internalCallSpans(spans)).to.have.length(0);
     expect(attemptSpans(spans)).to.have.length(1);
     expect(attempt!.name).to.equal(`SELECT ${server.database}`);
     expect(attempt!.kind).to.equal(SpanKind.CLIENT);
-    expect(attempt!.parentSpanContext?.spanId).to.equal(parentSpans(spans)[0]!.spanContext().spanId);
+    expect(attempt!.parentSpanContext?.spanId).to.equal(callerSpanId);
     expect(attempt!.attributes).to.include({
       'db.system.name': 'postgresql',
       'db.namespace': server.database,
       'db.operation.name': 'SELECT',
+      'db.query.text': 'SELECT ? AS one', // the literal sanitised
       'server.address': server.host,
       'server.port': server.port,
       'resilience.target': `postgresql://${server.host}:${server.port}/${server.database}`,
+      'resilience.attempt': 1,
       'resilience.outcome': 'success',
     });
     expect(JSON.stringify(attempt!.attributes)).not.to.include('1 AS one');
@@ -144,7 +152,8 @@ describe('pg adapter: Client and Pool queries on a real PostgreSQL', function ()
     expect(attempts.map((s) => s.name)).to.deep.equal([`SELECT ${server.database}`, `SELECT ${server.database}`]);
     expect(attempts.every((s) => s.kind === SpanKind.CLIENT)).to.equal(true);
     // The attempt's own client.query passed through the Client wrapper: no nested breakwater call.
-    expect(parentSpans(h.otel.spans())).to.have.length(2);
+    expect(logicalCalls(h.otel.spans()).map((call) => call.length)).to.deep.equal([1, 1]);
+    expect(internalCallSpans(h.otel.spans())).to.have.length(0);
   });
 
   it('40001 on an autocommit statement is retried (the server rolled it back) and the row is written once', async () => {
@@ -157,7 +166,11 @@ describe('pg adapter: Client and Pool queries on a real PostgreSQL', function ()
     const attempts = attemptSpans(h.otel.spans()).filter((s) => s.attributes['db.operation.name'] === 'INSERT');
     expect(attempts.map((s) => s.attributes['resilience.outcome'])).to.deep.equal(['failure', 'failure', 'success']);
     expect(attempts[0]!.attributes['resilience.error.category']).to.equal('concurrency');
+    expect(attempts[0]!.attributes['db.response.status_code']).to.equal('40001');
+    expect(attempts[0]!.attributes['error.type']).to.equal('40001');
+    expect(attempts[0]!.events.map((e) => e.name)).to.deep.equal(['resilience.retry.scheduled']);
     expect(attempts[0]!.status.code).to.equal(SpanStatusCode.ERROR);
+    expect(attempts[2]!.attributes['db.response.status_code']).to.equal(undefined);
   });
 
   it('40001 on a Client (autocommit) is retried on the same connection', async () => {
@@ -173,8 +186,9 @@ describe('pg adapter: Client and Pool queries on a real PostgreSQL', function ()
     const client = await connectedClient();
     const err = await rejectionOf(client.query(`DO $$ BEGIN PERFORM ${FAIL_FN}(5); END $$`));
     expect(err.code).to.equal('40001');
-    const [parent] = parentSpans(h.otel.spans());
-    expect(parent!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    const [last] = lastAttempts(h.otel.spans());
+    expect(last!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    expect(last!.attributes['resilience.outcome']).to.equal('failure');
     expect(attemptSpans(h.otel.spans())).to.have.length(1);
   });
 
@@ -187,7 +201,8 @@ describe('pg adapter: Client and Pool queries on a real PostgreSQL', function ()
     expect(err.code).to.equal('23505');
     expect(getClassification(err)?.category).to.equal('data_integrity');
     expect(attemptSpans(h.otel.spans())).to.have.length(1);
-    expect(parentSpans(h.otel.spans())[0]!.attributes['resilience.retry.suppressed']).to.equal('not_transient');
+    expect(lastAttempts(h.otel.spans())[0]!.attributes['resilience.retry.suppressed']).to.equal('not_transient');
+    expect(attemptSpans(h.otel.spans())[0]!.attributes['db.response.status_code']).to.equal('23505');
   });
 
   it('pool.connect() + client.query in a transaction: a failure inside is never retried (in_transaction), outside it is', async () => {
@@ -207,7 +222,7 @@ describe('pg adapter: Client and Pool queries on a real PostgreSQL', function ()
       client.release();
     }
     const spans = h.otel.spans();
-    const inTx = parentSpans(spans).filter((s) => s.attributes['resilience.retry.suppressed'] === 'in_transaction');
+    const inTx = lastAttempts(spans).filter((s) => s.attributes['resilience.retry.suppressed'] === 'in_transaction');
     expect(inTx).to.have.length(1);
     const metrics = await h.otel.collect();
     expect(pointValue(metrics.get('resilience.retries.suppressed'), { 'resilience.retry.suppressed': 'in_transaction' })).to.equal(1);
@@ -228,7 +243,7 @@ describe('pg adapter: Client and Pool queries on a real PostgreSQL', function ()
     expect(attemptSpans(h.otel.spans())).to.have.length(0);
     const err = await rejectionOf(client.query(`SELECT ${FAIL_FN}(1)`));
     expect(err.code).to.equal('40001');
-    expect(parentSpans(h.otel.spans())[0]!.attributes['resilience.retry.suppressed']).to.equal('in_transaction');
+    expect(suppressions(h.otel.spans())).to.deep.equal(['in_transaction']);
     await client.query('ROLLBACK');
   });
 
@@ -239,7 +254,8 @@ describe('pg adapter: Client and Pool queries on a real PostgreSQL', function ()
     const attempts = attemptSpans(h.otel.spans());
     expect(attempts).to.have.length(3);
     expect(attempts.every((s) => s.attributes['resilience.error.category'] === 'network')).to.equal(true);
-    expect(parentSpans(h.otel.spans())[0]!.attributes['resilience.retry.suppressed']).to.equal('max_attempts');
+    expect(attempts.map((s) => s.attributes['resilience.attempt'])).to.deep.equal([1, 2, 3]);
+    expect(lastAttempts(h.otel.spans()).map((s) => s.attributes['resilience.retry.suppressed'])).to.deep.equal(['max_attempts']);
   });
 
   it('a Client whose connection died is not retried on (pg Clients never reconnect): the caller gets the real error', async () => {
@@ -265,7 +281,7 @@ describe('pg adapter: Client and Pool queries on a real PostgreSQL', function ()
     h.otel.reset();
     const err = await rejectionOf(client.query('SELECT pg_sleep(0.45)'));
     expect(err.code).to.equal('BREAKWATER_TIMEOUT');
-    expect(parentSpans(h.otel.spans())[0]!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    expect(suppressions(h.otel.spans())).to.deep.equal(['not_idempotent']);
     // The statement kept the connection busy; the next query waits for it, then runs.
     const res = await client.query('SELECT 1 AS one');
     expect(res.rows).to.deep.equal([{ one: 1 }]);
@@ -282,7 +298,10 @@ describe('pg adapter: Client and Pool queries on a real PostgreSQL', function ()
     await begin;
     expect((await failing).code).to.equal('40001');
     await client.query('ROLLBACK');
-    const suppressed = parentSpans(h.otel.spans()).map((s) => s.attributes['resilience.retry.suppressed']).filter((r) => r !== undefined);
+    // Calls made side by side: each call here is a single attempt, so each span is a call's last.
+    const spans = attemptSpans(h.otel.spans());
+    expect(spans.map((s) => s.attributes['resilience.attempt'])).to.deep.equal([1, 1, 1]);
+    const suppressed = spans.map((s) => s.attributes['resilience.retry.suppressed']).filter((r) => r !== undefined);
     expect(suppressed).to.deep.equal(['in_transaction']);
   });
 

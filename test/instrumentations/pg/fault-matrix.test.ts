@@ -10,7 +10,7 @@ import { idempotent } from '../../../src/runtime/idempotency.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { pointValue } from '../../helpers/otel.js';
 import { postgres, type PgServer } from '../../integration/servers.js';
-import { attemptSpans, parentSpans, rejectionOf, startPgAdapter, type PgAdapterHarness } from './harness.js';
+import { attemptSpans, internalCallSpans, logicalCalls, rejectionOf, startPgAdapter, suppressions, type PgAdapterHarness } from './harness.js';
 
 const TABLE = `bw_pg_matrix_${process.pid}`;
 const UNIQUE_TABLE = `bw_pg_matrix_unique_${process.pid}`;
@@ -105,16 +105,21 @@ describe('pg fault matrix: Pool.query through a fault proxy, side effects counte
     });
   }
 
+  /** One call, as its attempt spans: numbered 1..attempts, CLIENT, children of the caller's context (none here), no call span. */
   function expectOneLogicalCall(attempts: number): void {
     const spans = h!.otel.spans();
-    const parents = parentSpans(spans);
     const tries = attemptSpans(spans);
-    expect(parents, 'one INTERNAL parent').to.have.length(1);
+    expect(logicalCalls(spans).map((call) => call.length), 'one logical call').to.deep.equal([attempts]);
+    expect(internalCallSpans(spans), 'no INTERNAL call span by default').to.have.length(0);
     expect(tries, 'attempt spans').to.have.length(attempts);
+    expect(tries.map((s) => s.attributes['resilience.attempt'])).to.deep.equal(Array.from({ length: attempts }, (_, i) => i + 1));
     for (const attempt of tries) {
       expect(attempt.kind).to.equal(SpanKind.CLIENT);
-      expect(attempt.parentSpanContext?.spanId).to.equal(parents[0]!.spanContext().spanId);
+      expect(attempt.parentSpanContext, 'a root like the caller, who has no span').to.equal(undefined);
     }
+    // Every attempt but the last was followed by a retry; the last says how the call ended.
+    for (const attempt of tries.slice(0, -1)) expect(attempt.events.map((e) => e.name)).to.deep.equal(['resilience.retry.scheduled']);
+    expect(tries.at(-1)!.events.map((e) => e.name)).to.deep.equal([]);
   }
 
   it('refused (for good): every checkout is an attempt, 0 rows, the caller gets ECONNREFUSED', async () => {
@@ -161,7 +166,7 @@ describe('pg fault matrix: Pool.query through a fault proxy, side effects counte
     expect(err.code).to.equal('ECONNRESET');
     expect(await rowsFor(call)).to.equal(1); // it committed: a replay would have written it twice
     expectOneLogicalCall(1);
-    expect(parentSpans(h!.otel.spans())[0]!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    expect(suppressions(h!.otel.spans())).to.deep.equal(['not_idempotent']);
     const metrics = await h!.otel.collect();
     expect(pointValue(metrics.get('resilience.retries.suppressed'), { 'resilience.retry.suppressed': 'not_idempotent' })).to.equal(1);
   });
@@ -196,7 +201,7 @@ describe('pg fault matrix: Pool.query through a fault proxy, side effects counte
     expect(err.code === 'ECONNRESET' || /Connection terminated/.test(err.message), err.message).to.equal(true);
     expect(await rowsFor(call)).to.equal(1);
     expectOneLogicalCall(1);
-    expect(parentSpans(h!.otel.spans())[0]!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    expect(suppressions(h!.otel.spans())).to.deep.equal(['not_idempotent']);
   });
 
   it('delay past the timeout while connecting: each attempt times out before the INSERT is written, 0 rows', async function () {
@@ -224,7 +229,7 @@ describe('pg fault matrix: Pool.query through a fault proxy, side effects counte
     const err = await rejectionOf(pool.query(`INSERT INTO ${TABLE} VALUES ('${call}'); SELECT pg_sleep(1)`));
     expect(err.code).to.equal('BREAKWATER_TIMEOUT');
     expectOneLogicalCall(1);
-    expect(parentSpans(h!.otel.spans())[0]!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    expect(suppressions(h!.otel.spans())).to.deep.equal(['not_idempotent']);
     await waitFor(() => pool.totalCount === 0, 5_000); // released with an error: closed, not lent to the next caller
     await new Promise((r) => setTimeout(r, 1_500)); // the server finishes or abandons the statement
     expect(await rowsFor(call)).to.be.at.most(1);
@@ -285,8 +290,10 @@ describe('pg fault matrix: Pool.query through a fault proxy, side effects counte
     // (The server helper's own readiness probe is a pg call too: only the batch is ours.)
     const batch = attemptSpans(h!.otel.spans()).filter((s) => s.attributes['db.operation.name'] === 'BATCH');
     expect(batch).to.have.length(1);
-    const parent = parentSpans(h!.otel.spans()).find((p) => p.spanContext().spanId === batch[0]!.parentSpanContext?.spanId);
-    expect(parent!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    // A single attempt, so the call's last span: it says why the statement was not replayed.
+    expect(batch[0]!.attributes['resilience.attempt']).to.equal(1);
+    expect(batch[0]!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    expect(batch[0]!.attributes['resilience.outcome']).to.equal('failure');
     expect(await rowsFor(call)).to.equal(0); // the implicit transaction never committed
   });
 

@@ -2,6 +2,7 @@
 // the adapter enabled on pg's shared prototypes, the OpenTelemetry harness, and helpers
 // to read spans and metrics the way the assertions need them.
 import { SpanKind } from '@opentelemetry/api';
+import { expect } from 'chai';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createRequire } from 'node:module';
 import type pgTypes from 'pg';
@@ -49,10 +50,13 @@ export function startPgAdapter(env: Record<string, string> = {}, options: { otel
   };
 }
 
-/** breakwater's INTERNAL parent spans of pg calls (one per logical call). */
-export function parentSpans(spans: readonly ReadableSpan[]): ReadableSpan[] {
+/**
+ * breakwater's INTERNAL call spans of pg calls: opt-in (BREAKWATER_CALL_SPANS), so the
+ * default shape has none.
+ */
+export function internalCallSpans(spans: readonly ReadableSpan[]): ReadableSpan[] {
   return spans.filter(
-    (s) => s.instrumentationScope.name === 'breakwater' && s.attributes['resilience.client'] === 'pg' && s.attributes['db.system.name'] === undefined && s.kind === SpanKind.INTERNAL,
+    (s) => s.instrumentationScope.name === 'breakwater' && s.attributes['resilience.client'] === 'pg' && s.attributes['db.system.name'] === undefined && s.kind === SpanKind.INTERNAL && s.name !== 'resilience.rejected',
   );
 }
 
@@ -61,6 +65,40 @@ export function attemptSpans(spans: readonly ReadableSpan[]): ReadableSpan[] {
   return spans
     .filter((s) => s.instrumentationScope.name === 'breakwater' && s.attributes['db.system.name'] === 'postgresql')
     .sort((a, b) => (a.attributes['resilience.attempt'] as number) - (b.attributes['resilience.attempt'] as number));
+}
+
+/**
+ * The logical pg calls, each as its attempt spans (and rejection span) in order: with one
+ * span per attempt and no call span, a call is the run of spans numbered 1, 2, ... n
+ * (`resilience.attempt`), in the order they ended (an attempt ends before the next one
+ * starts). For calls made one after the other.
+ */
+export function logicalCalls(spans: readonly ReadableSpan[]): ReadableSpan[][] {
+  const calls: ReadableSpan[][] = [];
+  for (const span of spans) {
+    if (span.instrumentationScope.name !== 'breakwater' || span.attributes['resilience.client'] !== 'pg') continue;
+    const number = span.attributes['resilience.attempt'];
+    if (typeof number !== 'number') continue;
+    const current = calls.at(-1);
+    if (number === 1 || current === undefined) calls.push([span]);
+    else {
+      expect(number, 'attempts of a call are numbered in order').to.equal(current.length + 1);
+      current.push(span);
+    }
+  }
+  return calls;
+}
+
+/** The last span of each call: it carries the call's outcome and why no retry followed (if none did). */
+export function lastAttempts(spans: readonly ReadableSpan[]): ReadableSpan[] {
+  return logicalCalls(spans).map((call) => call.at(-1)!);
+}
+
+/** Why retries were suppressed, one entry per call that had a suppressed retry. */
+export function suppressions(spans: readonly ReadableSpan[]): unknown[] {
+  return lastAttempts(spans)
+    .map((s) => s.attributes['resilience.retry.suppressed'])
+    .filter((reason) => reason !== undefined);
 }
 
 /** The error a promise rejects with (fails the test if it resolves). */

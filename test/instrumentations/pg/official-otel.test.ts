@@ -3,7 +3,8 @@
 // its attempt spans, the official one records nothing inside them) or one CLIENT span
 // for the call (official outside: its span, breakwater's attempts under it INTERNAL),
 // and neither may silently remove the other.
-import { SpanKind, trace } from '@opentelemetry/api';
+import { SpanKind, trace, type Attributes } from '@opentelemetry/api';
+import { DataPointType, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
 import { PgInstrumentation as OfficialPgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
@@ -146,4 +147,145 @@ describe('pg adapter with the official @opentelemetry/instrumentation-pg', funct
       });
     });
   }
+
+  describe('parity: the same query with only the official instrumentation, then with only breakwater', () => {
+    /** Every db.client.operation.duration metric exported, by instrumentation scope. */
+    async function durationMetrics(): Promise<Array<{ scope: string; metric: MetricData }>> {
+      await h!.otel.collect();
+      const found: Array<{ scope: string; metric: MetricData }> = [];
+      for (const resource of h!.otel.metricExporter.getMetrics()) {
+        for (const scope of resource.scopeMetrics) {
+          for (const metric of scope.metrics) if (metric.descriptor.name === 'db.client.operation.duration') found.push({ scope: scope.scope.name, metric });
+        }
+      }
+      return found;
+    }
+
+    const pointsOf = (metric: MetricData) => metric.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value as Histogram }));
+    const totalCount = (found: Array<{ metric: MetricData }>) => found.flatMap(({ metric }) => pointsOf(metric)).reduce((n, p) => n + p.value.count, 0);
+
+    async function underCaller<T>(fn: () => Promise<T>): Promise<T> {
+      return trace.getTracer('test').startActiveSpan('caller', async (caller) => {
+        try {
+          return await fn();
+        } finally {
+          caller.end();
+        }
+      });
+    }
+
+    const QUERY = 'SELECT $1::int AS n';
+
+    async function officialOnly(): Promise<{ span: ReadableSpan; metrics: Array<{ scope: string; metric: MetricData }> }> {
+      h = startPgAdapter();
+      h.adapter.disable();
+      enableOfficial();
+      const client = await connected();
+      h.otel.reset();
+      await underCaller(() => client.query(QUERY, [7]));
+      const span = h.otel.spans().find((s) => s.kind === SpanKind.CLIENT && s.name.startsWith('pg.query'))!;
+      expect(span, 'the official CLIENT span').not.to.equal(undefined);
+      return { span, metrics: await durationMetrics() };
+    }
+
+    async function breakwaterOnly(env: Record<string, string> = {}): Promise<{ spans: ReadableSpan[]; metrics: Array<{ scope: string; metric: MetricData }>; client: import('pg').Client }> {
+      h = startPgAdapter(env);
+      const client = await connected();
+      h.otel.reset();
+      await underCaller(() => client.query(QUERY, [7]));
+      return { spans: attemptSpans(h.otel.spans()), metrics: await durationMetrics(), client };
+    }
+
+    async function restart(): Promise<void> {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+      official?.disable();
+      official = undefined;
+      await h?.stop();
+      h = undefined;
+    }
+
+    it('the attempt span carries every attribute of the official CLIENT span, with the same values', async () => {
+      const theirs = await officialOnly();
+      await restart();
+      const ours = await breakwaterOnly();
+      expect(ours.spans).to.have.length(1);
+      const attempt = ours.spans[0]!;
+      expect(attempt.kind).to.equal(SpanKind.CLIENT);
+      const officialAttributes: Attributes = theirs.span.attributes;
+      expect(Object.keys(officialAttributes)).to.include.members(['db.system.name', 'db.namespace', 'server.address', 'server.port', 'db.query.text']);
+      for (const [key, value] of Object.entries(officialAttributes)) {
+        expect(attempt.attributes[key], key).to.deep.equal(value);
+      }
+      // Only documented additions: db.operation.name and resilience.*.
+      const extra = Object.keys(attempt.attributes).filter((k) => !(k in officialAttributes) && !k.startsWith('resilience.'));
+      expect(extra).to.deep.equal(['db.operation.name']);
+    });
+
+    it('db.client.operation.duration: same name, unit, buckets and attribute set as the official one records', async () => {
+      const theirs = await officialOnly();
+      await restart();
+      const ours = await breakwaterOnly();
+      expect(theirs.metrics.map((m) => m.scope)).to.deep.equal(['@opentelemetry/instrumentation-pg']);
+      expect(ours.metrics.map((m) => m.scope)).to.deep.equal(['breakwater']);
+      const [official, breakwater] = [theirs.metrics[0]!.metric, ours.metrics[0]!.metric];
+      expect(breakwater.dataPointType).to.equal(DataPointType.HISTOGRAM);
+      expect(breakwater.descriptor.unit).to.equal(official.descriptor.unit);
+      expect(breakwater.descriptor.unit).to.equal('s');
+      expect(breakwater.descriptor.description).to.equal(official.descriptor.description);
+      const [theirPoint] = pointsOf(official);
+      const [ourPoint] = pointsOf(breakwater);
+      expect(pointsOf(breakwater)).to.have.length(1);
+      expect(ourPoint!.attributes).to.deep.equal(theirPoint!.attributes);
+      expect(ourPoint!.value.buckets.boundaries).to.deep.equal(theirPoint!.value.buckets.boundaries);
+      expect(ourPoint!.value.count).to.equal(1);
+    });
+
+    it('a retried query: one point per attempt; the failed one with error.type and db.response.status_code (the SQLSTATE)', async () => {
+      h = startPgAdapter();
+      await freshSequence(); // one SELECT through breakwater already: counted below as a delta
+      const client = await connected();
+      const before = totalCount(await durationMetrics());
+      await underCaller(() => client.query(`SELECT ${FAIL_FN}(1) AS n`));
+      const found = await durationMetrics();
+      expect(found.map((m) => m.scope)).to.deep.equal(['breakwater']);
+      const points = pointsOf(found[0]!.metric);
+      expect(totalCount(found) - before).to.equal(2);
+      const failed = points.find((p) => p.attributes['error.type'] !== undefined)!;
+      expect(failed.value.count).to.equal(1);
+      expect(failed.attributes).to.deep.include({ 'error.type': '40001', 'db.response.status_code': '40001', 'db.operation.name': 'SELECT' });
+      const succeeded = points.find((p) => p.attributes['error.type'] === undefined)!;
+      expect(succeeded.value.count - before).to.equal(1);
+      expect(Object.keys(succeeded.attributes).sort()).to.deep.equal(['db.namespace', 'db.operation.name', 'db.system.name', 'server.address', 'server.port']);
+    });
+
+    for (const order of ['official inside breakwater', 'official outside breakwater'] as const) {
+      it(`both active (${order}): a retried Client query and a Pool query give one point per ${order === 'official inside breakwater' ? 'attempt' : 'call (the official CLIENT span is the call)'} in total`, async () => {
+        if (order === 'official inside breakwater') {
+          h = startPgAdapter();
+          h.adapter.disable();
+          enableOfficial();
+          h.adapter.enable();
+        } else {
+          h = startPgAdapter();
+          enableOfficial();
+        }
+        await freshSequence();
+        const client = await connected();
+        const before = totalCount(await durationMetrics());
+        await underCaller(() => client.query(`SELECT ${FAIL_FN}(1) AS n`));
+        expect(attemptSpans(h.otel.spans()).filter((s) => s.attributes['db.query.text'] === `SELECT ${FAIL_FN}(?) AS n`)).to.have.length(2);
+        const afterClient = await durationMetrics();
+        // Inside: the official's wrapper runs once per attempt (2); outside: once around the call (1).
+        expect(totalCount(afterClient) - before).to.equal(order === 'official inside breakwater' ? 2 : 1);
+        expect(afterClient.map((m) => m.scope)).to.deep.equal(['@opentelemetry/instrumentation-pg']);
+        const pool = new h.pg.Pool({ connectionString: server.url });
+        cleanups.push(() => pool.end());
+        await underCaller(() => pool.query('SELECT 1 AS one'));
+        // The pool's attempt runs the Client's query, which the official wraps either way: one point for the one attempt.
+        const afterPool = await durationMetrics();
+        expect(totalCount(afterPool) - totalCount(afterClient)).to.equal(1);
+        expect(afterPool.map((m) => m.scope)).to.deep.equal(['@opentelemetry/instrumentation-pg']);
+      });
+    }
+  });
 });

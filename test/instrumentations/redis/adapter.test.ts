@@ -5,7 +5,7 @@ import { getClassification } from '../../../src/errors.js';
 import { OtelHarness } from '../../helpers/otel.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { redis as redisServer, type RedisServer } from '../../integration/servers.js';
-import { connectedClient, dropClient, enableRedisAdapter, type RedisAdapterSetup, type RedisClient } from '../../helpers/redis-adapter.js';
+import { connectedClient, dropClient, enableRedisAdapter, internalCallSpans, logicalCalls, type RedisAdapterSetup, type RedisClient } from '../../helpers/redis-adapter.js';
 
 const CLIENT_SPAN_ATTRIBUTES = ['db.system.name', 'db.namespace', 'db.operation.name', 'server.address', 'server.port'];
 
@@ -33,9 +33,10 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
   });
 
   const attemptSpans = () => otel.spans().filter((s) => s.instrumentationScope.name === 'breakwater' && s.kind !== SpanKind.INTERNAL);
-  const parents = () => otel.spans().filter((s) => s.instrumentationScope.name === 'breakwater' && s.kind === SpanKind.INTERNAL);
+  /** The last span of each logical call: the call's outcome and suppression reason are on it. */
+  const lastAttempts = () => logicalCalls(otel.spans()).map((call) => call.last);
 
-  it('wraps typed commands: one INTERNAL parent and one CLIENT attempt span named after the command', async () => {
+  it('wraps typed commands: one CLIENT attempt span named after the command, no call span', async () => {
     client = await connectedClient(setup.redis, { url: server.url, database: 2 });
     otel.reset();
     expect(await client.set(key, 'v')).to.equal('OK');
@@ -49,10 +50,14 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
       expect(span.attributes['db.namespace']).to.equal('2');
       expect(span.attributes['server.address']).to.equal('127.0.0.1');
       expect(span.attributes['server.port']).to.equal(server.port);
-      expect(span.parentSpanContext?.spanId).to.be.a('string');
+      // A child of the caller's context (a root here: the caller has no span), attempt 1 of its call.
+      expect(span.parentSpanContext).to.equal(undefined);
+      expect(span.attributes['resilience.attempt']).to.equal(1);
+      expect(span.attributes['resilience.target']).to.equal(`redis://127.0.0.1:${server.port}/2`);
     }
     expect(spans[1]!.attributes['db.operation.name']).to.equal('GET');
-    expect(parents().map((s) => s.name)).to.deep.equal([`default redis://127.0.0.1:${server.port}/2`, `default redis://127.0.0.1:${server.port}/2`]);
+    expect(spans.map((s) => s.attributes['db.query.text'])).to.deep.equal([`SET ${key} [1 other arguments]`, `GET ${key}`]);
+    expect(internalCallSpans(otel.spans())).to.have.length(0);
   });
 
   it('wraps client.sendCommand([...]) the same way', async () => {
@@ -95,6 +100,7 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
     expect(getClassification(error)?.category).to.equal('validation');
     expect(attemptSpans()).to.have.length(1);
     expect(attemptSpans()[0]!.status.code).to.equal(SpanStatusCode.ERROR);
+    expect(attemptSpans()[0]!.attributes).to.include({ 'db.response.status_code': 'ERR', 'error.type': 'ERR' });
   });
 
   it("gives the caller's abort back as node-redis's own AbortError, never retried", async () => {
@@ -126,7 +132,7 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
     expect(error?.constructor.name).to.equal('ClientClosedError');
     expect(error?.message).to.equal('The client is closed');
     expect(attemptSpans()).to.have.length(3);
-    expect(parents()[0]!.attributes['resilience.retry.suppressed']).to.equal('max_attempts');
+    expect(lastAttempts().map((s) => s.attributes['resilience.retry.suppressed'])).to.deep.equal(['max_attempts']);
   });
 
   it('leaves the hooks to the adapter enabled last (a second runtime takes over, none stacks)', async () => {
@@ -205,8 +211,7 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
         expect(await counter.get(key), 'run once, not twice').to.equal('1');
         const incr = attemptSpans().filter((s) => s.name === 'INCR');
         expect(incr).to.have.length(1);
-        const parent = parents().find((p) => p.spanContext().spanId === incr[0]!.parentSpanContext?.spanId);
-        expect(parent?.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+        expect(incr[0]!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent'); // the call's last attempt
         const metrics = await otel.collect();
         const suppressed = metrics.get('resilience.retries.suppressed')?.dataPoints.find((p) => p.attributes['resilience.retry.suppressed'] === 'not_idempotent');
         expect(suppressed?.value).to.equal(1);
@@ -248,7 +253,7 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
         );
       expect(error).to.be.instanceOf(Error);
       expect(attemptSpans().filter((s) => s.name === 'MULTI')).to.have.length(1);
-      expect(parents().at(-1)?.attributes['resilience.retry.suppressed']).to.equal('in_transaction');
+      expect(lastAttempts().at(-1)?.attributes['resilience.retry.suppressed']).to.equal('in_transaction');
     });
 
     it('replays nothing sent after a raw sendCommand([\'MULTI\']) on that connection, and forgets it with the connection', async () => {
@@ -261,7 +266,9 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
       expect(multi.status).to.equal('rejected');
       expect(set.status, 'a SET queued in the transaction is not replayed outside it').to.equal('rejected');
       expect(attemptSpans().map((s) => s.name)).to.deep.equal(['MULTI', 'SET']);
-      expect(parents().map((p) => p.attributes['resilience.retry.suppressed'])).to.deep.equal(['in_transaction', 'in_transaction']);
+      // Two calls of one attempt each: each attempt is its call's last.
+      expect(attemptSpans().map((p) => p.attributes['resilience.attempt'])).to.deep.equal([1, 1]);
+      expect(attemptSpans().map((p) => p.attributes['resilience.retry.suppressed'])).to.deep.equal(['in_transaction', 'in_transaction']);
       // The server forgot the MULTI with the connection: on the new one a cut GET is replayed again.
       await cutNextCommand(client, bytes);
       otel.reset();
@@ -290,7 +297,7 @@ describe('redis adapter (node-redis): commands, multi and pipelines against a re
         );
       expect(error).to.be.instanceOf(Error);
       expect(attemptSpans().filter((s) => s.name === 'PIPELINE')).to.have.length(1);
-      expect(parents().at(-1)?.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+      expect(lastAttempts().at(-1)?.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
     });
   });
 });

@@ -4,16 +4,18 @@
 // counter moved at most once per INCR (never a duplicate), and it moved at least once
 // per INCR the caller saw succeed (never a lost write).
 import { SpanKind, type Attributes } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OtelHarness } from '../../helpers/otel.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { redis as redisServer, type RedisServer } from '../../integration/servers.js';
 import {
+  asCaller,
   connectedClient,
   dropClient,
   enableRedisAdapter,
+  internalCallSpans,
+  logicalCalls,
   NODE_REDIS_VERSIONS,
   type RedisAdapterSetup,
   type RedisClient,
@@ -27,7 +29,8 @@ interface Outcomes<T> {
 }
 
 async function settle<T>(calls: Array<() => Promise<T>>): Promise<Outcomes<T>> {
-  const results = await Promise.allSettled(calls.map((call) => call()));
+  // Each call as its own caller's: its attempts are the children of that caller's span.
+  const results = await Promise.allSettled(calls.map((call) => asCaller(call)));
   const out: Outcomes<T> = { replies: [], errors: [] };
   for (const r of results) {
     if (r.status === 'fulfilled') out.replies.push(r.value);
@@ -94,9 +97,11 @@ for (const version of NODE_REDIS_VERSIONS) {
     }
 
     const breakwaterSpans = () => otel.spans().filter((s) => s.instrumentationScope.name === 'breakwater');
-    const attemptsOf = (parent: ReadableSpan) => breakwaterSpans().filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
-    const parentsNamed = (operation: string) =>
-      breakwaterSpans().filter((s) => s.kind === SpanKind.INTERNAL && attemptsOf(s).some((a) => a.attributes['db.operation.name'] === operation));
+    /** The logical calls of one operation; no INTERNAL call span exists by default. */
+    const callsNamed = (operation: string) => {
+      expect(internalCallSpans(otel.spans()), 'no call span by default').to.have.length(0);
+      return logicalCalls(otel.spans()).filter((call) => call.attempts.some((a) => a.attributes['db.operation.name'] === operation));
+    };
 
     /** The matrix's invariants on INCRs, spans and metrics. */
     async function expectNoDuplicateNoLoss(incr: Outcomes<number>, moved: number, attemptsPerIncr: (attrs: Attributes) => boolean): Promise<void> {
@@ -104,12 +109,13 @@ for (const version of NODE_REDIS_VERSIONS) {
       expect(moved, 'never more than once per INCR').to.be.at.most(CALLS);
       expect(moved, 'every INCR the caller saw succeed ran').to.be.at.least(incr.replies.length);
       expect(new Set(incr.replies).size, 'no reply twice').to.equal(incr.replies.length);
-      const parents = parentsNamed('INCR');
-      expect(parents, 'one INTERNAL parent per logical call').to.have.length(CALLS);
-      for (const parent of parents) {
-        const attempts = attemptsOf(parent);
+      const calls = callsNamed('INCR');
+      expect(calls, 'one group of attempt spans per logical call').to.have.length(CALLS);
+      for (const { attempts, last } of calls) {
         expect(attempts.every((a) => a.kind === SpanKind.CLIENT && a.name === 'INCR')).to.equal(true);
-        expect(attemptsPerIncr(parent.attributes), `attempts ${attempts.length}, ${JSON.stringify(parent.attributes)}`).to.equal(true);
+        expect(attempts.map((a) => a.attributes['resilience.attempt'])).to.deep.equal(Array.from({ length: attempts.length }, (_, i) => i + 1));
+        // The call's last attempt carries its outcome and suppression reason.
+        expect(attemptsPerIncr(last.attributes), `attempts ${attempts.length}, ${JSON.stringify(last.attributes)}`).to.equal(true);
       }
       const metrics = await otel.collect();
       const attemptSpans = breakwaterSpans().filter((s) => s.kind === SpanKind.CLIENT).length;
@@ -131,7 +137,7 @@ for (const version of NODE_REDIS_VERSIONS) {
       const moved = await counted();
       expect(moved, 'the timed-out INCRs left the offline queue').to.equal(0);
       await expectNoDuplicateNoLoss(incr, moved, (a) => a['resilience.retry.suppressed'] === 'not_idempotent');
-      expect(attemptsOf(parentsNamed('GET')[0]!)).to.have.length(3);
+      expect(callsNamed('GET')[0]!.attempts).to.have.length(3);
     });
 
     it('refused, disableOfflineQueue: "The client is offline" proves nothing was sent, so even INCR is retried', async () => {
@@ -141,7 +147,7 @@ for (const version of NODE_REDIS_VERSIONS) {
       expect(incr.errors.map((e) => e.message)).to.deep.equal(Array(CALLS).fill('The client is offline'));
       expect(incr.errors[0]?.constructor.name).to.equal('ClientOfflineError');
       await expectNoDuplicateNoLoss(incr, await counted(), (a) => a['resilience.retry.suppressed'] === 'max_attempts');
-      expect(attemptsOf(parentsNamed('INCR')[0]!)).to.have.length(3);
+      expect(callsNamed('INCR')[0]!.attempts).to.have.length(3);
     });
 
     it('reset before the request (reset_on_connect): nothing written, the counter does not move', async () => {
@@ -192,9 +198,9 @@ for (const version of NODE_REDIS_VERSIONS) {
       const moved = await counted();
       expect(moved, 'written once, run once').to.equal(CALLS);
       await expectNoDuplicateNoLoss({ replies: [], errors: incr.errors }, moved, (a) => a['resilience.retry.suppressed'] === 'not_idempotent');
-      const getParent = parentsNamed('GET')[0]!;
-      expect(attemptsOf(getParent)).to.have.length(3);
-      expect(getParent.attributes['resilience.retry.suppressed']).to.equal('max_attempts');
+      const getCall = callsNamed('GET')[0]!;
+      expect(getCall.attempts).to.have.length(3);
+      expect(getCall.last.attributes['resilience.retry.suppressed']).to.equal('max_attempts');
     });
 
     it('blackhole: the handshake never completes, INCRs time out in the offline queue and never run', async () => {

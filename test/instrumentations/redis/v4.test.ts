@@ -1,7 +1,6 @@
 // node-redis 4 (`redis` 4.x, `@redis/client` 1.x) against a real server, through the
 // fault proxy: its internals differ from v5/v6 (commandsExecutor, multiExecutor).
 import { SpanKind } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { loadConfig } from '../../../src/config/index.js';
 import { Runtime } from '../../../src/runtime/runtime.js';
@@ -10,7 +9,7 @@ import type { Adapter } from '../../../instrumentations/kit/adapter.js';
 import { getClassification } from '../../../src/errors.js';
 import { OtelHarness } from '../../helpers/otel.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
-import { FAST_RETRIES } from '../../helpers/redis-adapter.js';
+import { FAST_RETRIES, internalCallSpans, logicalCalls } from '../../helpers/redis-adapter.js';
 import { redis as redisServer, type RedisServer } from '../../integration/servers.js';
 import { compatVersion, requireCompat } from '../../compat/modules.js';
 
@@ -74,8 +73,8 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
   }
   const viaProxy = () => ({ url: `redis://:${server.password}@127.0.0.1:${proxy.port}` });
   const breakwaterSpans = () => otel.spans().filter((s) => s.instrumentationScope.name === 'breakwater');
-  const attemptsOf = (parent: ReadableSpan) => breakwaterSpans().filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
-  const parents = () => breakwaterSpans().filter((s) => s.kind === SpanKind.INTERNAL);
+  /** The logical calls, each as its attempt spans and its last (which carries the call's outcome). */
+  const calls = () => logicalCalls(otel.spans());
 
   /** Bytes the handshake (AUTH and friends) sends upstream, measured on a clean connection. */
   async function handshakeUp(): Promise<number> {
@@ -91,7 +90,7 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
     expect(compatVersion('older', '@redis/client')).to.match(/^1\./);
   });
 
-  it('wraps typed commands and sendCommand: one INTERNAL parent and one CLIENT attempt span each, with attributes', async () => {
+  it('wraps typed commands and sendCommand: one CLIENT attempt span each, with attributes, no call span', async () => {
     const client = await connected({ url: server.url, database: 3 });
     otel.reset();
     expect(await client.set(key, 'v')).to.equal('OK');
@@ -105,9 +104,11 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
       expect(span.attributes['server.address']).to.equal('127.0.0.1');
       expect(span.attributes['server.port']).to.equal(server.port);
       expect(span.attributes['db.operation.name']).to.equal(span.name);
+      expect(span.attributes['resilience.target']).to.equal(`redis://127.0.0.1:${server.port}/3`);
     }
-    expect(parents().map((s) => s.name)).to.deep.equal(Array(3).fill(`default redis://127.0.0.1:${server.port}/3`));
-    for (const parent of parents()) expect(attemptsOf(parent)).to.have.length(1);
+    expect(attempts.map((s) => s.attributes['db.query.text'])).to.deep.equal([`SET ${key} [1 other arguments]`, `GET ${key}`, `INCR ${key}:n`]);
+    expect(calls().map((c) => c.attempts.length)).to.deep.equal([1, 1, 1]);
+    expect(internalCallSpans(otel.spans())).to.have.length(0);
   });
 
   it('retries an idempotent GET after a connection reset, and it succeeds', async () => {
@@ -118,9 +119,10 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
     client.once('error', () => void proxy.setFault({ kind: 'none' }));
     otel.reset();
     expect(await client.get(key)).to.equal('hello');
-    const [parent] = parents();
-    const attempts = attemptsOf(parent!);
+    const [call] = calls();
+    const attempts = call!.attempts;
     expect(attempts.map((s) => s.name)).to.deep.equal(['GET', 'GET']);
+    expect(call!.last.attributes['resilience.outcome']).to.equal('success');
     expect(attempts.every((s) => s.kind === SpanKind.CLIENT)).to.equal(true);
   });
 
@@ -139,9 +141,9 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
     // The engine attaches its classification to the object it got from node-redis: the caller has that same object.
     expect(getClassification(failure)).to.not.equal(undefined);
     expect(Number(await counter.get(key)), 'INCRs counted server-side: exactly one').to.equal(1);
-    const [parent] = parents().filter((p) => attemptsOf(p).some((a) => a.name === 'INCR'));
-    expect(attemptsOf(parent!)).to.have.length(1);
-    expect(parent!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    const [call] = calls().filter((c) => c.attempts.some((a) => a.name === 'INCR'));
+    expect(call!.attempts).to.have.length(1);
+    expect(call!.last.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
     const metrics = await otel.collect();
     const suppressed = metrics.get('resilience.retries.suppressed')?.dataPoints ?? [];
     expect(suppressed.some((p) => Object.values(p.attributes).includes('not_idempotent'))).to.equal(true);
@@ -177,8 +179,8 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
     await new Promise<void>((resolve) => setTimeout(resolve, 100));
     otel.reset();
     expect(await withModule.demo.fetchValue(key)).to.equal('module');
-    const [parent] = parents();
-    expect(attemptsOf(parent!).map((s) => s.name)).to.deep.equal(['GET', 'GET']);
+    const [call] = calls();
+    expect(call!.attempts.map((s) => s.name)).to.deep.equal(['GET', 'GET']);
   });
 
   it('runs multi().exec() as one MULTI call, never replayed, and execAsPipeline() as one PIPELINE call', async () => {
@@ -203,9 +205,9 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
     );
     expect(failure).to.be.instanceOf(Error);
     expect(Number(await counter.get(key))).to.be.at.most(2);
-    const [parent] = parents().filter((p) => attemptsOf(p).some((a) => a.name === 'MULTI'));
-    expect(attemptsOf(parent!)).to.have.length(1);
-    expect(parent!.attributes['resilience.retry.suppressed']).to.equal('in_transaction');
+    const [call] = calls().filter((c) => c.attempts.some((a) => a.name === 'MULTI'));
+    expect(call!.attempts).to.have.length(1);
+    expect(call!.last.attributes['resilience.retry.suppressed']).to.equal('in_transaction');
   });
 
   it('a typed command or sendCommand that timed out in the offline queue runs later, once: node-redis 4 gets no attempt signal', async () => {
@@ -285,8 +287,8 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
       const client = await legacy(viaProxy());
       otel.reset();
       expect(await call((cb) => client.get(`${key}:g`, cb))).to.deep.equal({ err: null, reply: 'hello' });
-      const [getParent] = parents();
-      expect(attemptsOf(getParent!).map((s) => [s.name, s.kind])).to.deep.equal([
+      const [getCall] = calls();
+      expect(getCall!.attempts.map((s) => [s.name, s.kind])).to.deep.equal([
         ['GET', SpanKind.CLIENT],
         ['GET', SpanKind.CLIENT],
       ]);
@@ -298,9 +300,9 @@ describe('redis adapter: node-redis 4 (@redis/client 1.x) against a real server'
       const incr = await call((cb) => client.incr(key, cb));
       expect(incr.err?.code).to.equal('ECONNRESET');
       expect(Number(await counter.get(key)), 'INCR counted server-side: exactly one').to.equal(1);
-      const [incrParent] = parents();
-      expect(attemptsOf(incrParent!)).to.have.length(1);
-      expect(incrParent!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+      const [incrCall] = calls();
+      expect(incrCall!.attempts).to.have.length(1);
+      expect(incrCall!.last.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
     });
 
     it('keeps the legacy reply shapes: HGETALL (and its alias hgetall) as an object, sendCommand with a callback', async () => {

@@ -8,10 +8,15 @@ import type { Attributes, ObservableResult } from '@opentelemetry/api';
  * once per export instead of once per call.
  */
 export class LocalCounter {
-  private readonly cells = new Map<Attributes, number>();
+  private cells = new Map<Attributes, number>();
+
+  constructor(private readonly compactAt = 8192) {}
 
   add(attributes: Attributes, value = 1): void {
-    this.cells.set(attributes, (this.cells.get(attributes) ?? 0) + value);
+    const cells = this.cells;
+    const current = cells.get(attributes);
+    if (current === undefined && cells.size >= this.compactAt) this.compact();
+    this.cells.set(attributes, (current ?? 0) + value);
   }
 
   /**
@@ -20,6 +25,20 @@ export class LocalCounter {
    * the last value observed for one attribute set.
    */
   observe(result: ObservableResult): void {
+    for (const { attributes, value } of this.merged().values()) result.observe(value, attributes);
+  }
+
+  /**
+   * Keeps one cell per distinct attribute set: the number of cells stays bounded by the
+   * number of distinct sets even when their objects keep being rebuilt.
+   */
+  private compact(): void {
+    const cells = new Map<Attributes, number>();
+    for (const { attributes, value } of this.merged().values()) cells.set(attributes, value);
+    this.cells = cells;
+  }
+
+  private merged(): Map<string, { attributes: Attributes; value: number }> {
     const merged = new Map<string, { attributes: Attributes; value: number }>();
     for (const [attributes, value] of this.cells) {
       const key = canonicalKey(attributes);
@@ -27,7 +46,7 @@ export class LocalCounter {
       if (entry === undefined) merged.set(key, { attributes, value });
       else entry.value += value;
     }
-    for (const { attributes, value } of merged.values()) result.observe(value, attributes);
+    return merged;
   }
 }
 

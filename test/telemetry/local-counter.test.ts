@@ -28,4 +28,12 @@ describe('LocalCounter', () => {
     counter.add({ a: 2, b: 'x' });
     expect(observed(counter).map(([v]) => v).sort()).to.deep.equal([1, 5]);
   });
+
+  it('stays bounded when equal attribute sets keep arriving as new objects, and loses no count', () => {
+    const counter = new LocalCounter(16);
+    for (let i = 0; i < 10_000; i++) counter.add({ target: `t${i % 4}` });
+    const points = observed(counter);
+    expect(points.map(([v, a]) => [a['target'], v]).sort()).to.deep.equal([['t0', 2500], ['t1', 2500], ['t2', 2500], ['t3', 2500]]);
+    expect((counter as unknown as { cells: Map<unknown, number> }).cells.size).to.be.at.most(16);
+  });
 });

@@ -1,71 +1,95 @@
-// `npm run bench:adapters`: for each client, the success path of one call against a
-// local server, side by side in one run: bare, official OpenTelemetry instrumentation
-// alone, breakwater alone, both. Variants take turns (A B C D, A B C D, ...) in fresh
-// processes so a drifting machine affects them alike; the median round is quoted.
+// `npm run bench:adapters` (scripts/bench-adapters.sh runs this once per Node): for each
+// client, the success path of one call against a local server in five variants: bare,
+// the official OpenTelemetry instrumentation alone, breakwater alone, both, and
+// breakwater with no SDK registered. Each variant runs in a fresh process; the variants
+// take turns (A B C D E, A B C D E, ...) so a drifting machine affects them alike.
+// Markdown goes to stdout, progress to stderr.
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { httpServer } from '../../test/integration/http-server.js';
 import { postgres, redis, stopAllServers } from '../../test/integration/servers.js';
-import type { Client, Variant } from './variant.js';
+import { CLIENTS, VARIANTS } from './cases.js';
+import type { Client, Measurement, Variant } from './cases.js';
+import { tableHeader, tableRows } from './report.js';
 
-const VARIANTS: Variant[] = ['bare', 'official', 'breakwater', 'both'];
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
-const VARIANT_SCRIPT = fileURLToPath(new URL('./variant.js', import.meta.url));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+function countFromEnv(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(text)}`);
+  return value;
 }
+
+// Long enough that the JIT's compile threads, which count in the process's CPU time,
+// are done before the measured part: at 5,000 measured calls they made the variant
+// with the most code look up to twice as slow as at 60,000.
+const WARMUP = countFromEnv('BENCH_WARMUP', 5_000);
+const CALLS = countFromEnv('BENCH_CALLS', 20_000);
+const ROUNDS = countFromEnv('BENCH_ROUNDS', 5);
+const VARIANT_SCRIPT = fileURLToPath(new URL('./variant.js', import.meta.url));
 
 const execFileAsync = promisify(execFile);
 
 // Asynchronous: the HTTP server the child calls lives in this process's event loop.
-interface Sample {
-  wall: number;
-  cpu: number;
+async function runVariant(client: Client, variant: Variant, target: string): Promise<Measurement> {
+  const args = [VARIANT_SCRIPT, client, variant, target, String(WARMUP), String(CALLS)];
+  const { stdout } = await execFileAsync(process.execPath, args, { encoding: 'utf8' });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as Measurement;
 }
 
-async function runVariant(client: Client, variant: Variant, target: string): Promise<Sample> {
-  const { stdout: out } = await execFileAsync(process.execPath, [VARIANT_SCRIPT, client, variant, target, String(CALLS)], { encoding: 'utf8' });
-  const { nsPerCall, cpuNsPerCall } = JSON.parse(out.trim().split('\n').pop()!) as { nsPerCall: number; cpuNsPerCall: number };
-  return { wall: nsPerCall, cpu: cpuNsPerCall };
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((load) => load.toFixed(2))
+    .join(', ');
+}
+
+function chosenClients(): Client[] {
+  const asked = process.argv.slice(2);
+  const unknown = asked.filter((name) => !CLIENTS.includes(name as Client));
+  if (unknown.length > 0) throw new Error(`unknown client ${unknown.join(', ')}: one of ${CLIENTS.join(', ')}`);
+  return asked.length === 0 ? [...CLIENTS] : CLIENTS.filter((client) => asked.includes(client));
 }
 
 async function main(): Promise<void> {
-  const only = process.argv.slice(2) as Client[];
+  const clients = chosenClients();
+  const started = process.hrtime.bigint();
   const http = await httpServer((_req, res) => res.end('ok'));
-  const targets: Array<[Client, () => Promise<string>]> = [
-    ['http', async () => http.url + '/'],
-    ['fetch', async () => http.url + '/'],
-    ['pg', async () => (await postgres()).url],
-    ['ioredis', async () => (await redis()).url],
-    ['redis', async () => (await redis()).url],
-  ];
-  console.log(`### Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}\n`);
-  console.log(`${CALLS} sequential calls per process, ${ROUNDS} rounds, median round; an SDK with a batching, discarding span exporter in every variant but bare.\n`);
-  console.log('Each cell: wall time per call / CPU time per call of the calling process (median rounds).\n');
-  console.log('| client | bare | official alone | breakwater alone | both | breakwater / official (wall, CPU) | both / official (wall, CPU) |');
-  console.log('|---|---|---|---|---|---|---|');
+  const targetOf: Record<Client, () => Promise<string>> = {
+    http: async () => http.url + '/',
+    fetch: async () => http.url + '/',
+    pg: async () => (await postgres()).url,
+    ioredis: async () => (await redis()).url,
+    redis: async () => (await redis()).url,
+  };
+  const passedThrough = Object.keys(process.env).filter((name) => name.startsWith('BREAKWATER_'));
+  console.log(`#### Node ${process.version}\n`);
+  console.log(
+    `${WARMUP} warm-up calls then ${CALLS} measured, sequential, per process; ${ROUNDS} rounds of ${VARIANTS.length} variants in turn. ` +
+      `Load average at start: ${loadAverage()}.` +
+      (passedThrough.length > 0 ? ` Set for breakwater: ${passedThrough.map((name) => `${name}=${process.env[name]}`).join(' ')}.` : ''),
+  );
+  console.log('');
+  console.log(tableHeader());
   try {
-    for (const [client, targetOf] of targets) {
-      if (only.length > 0 && !only.includes(client)) continue;
-      const target = await targetOf();
-      const samples = new Map<Variant, Sample[]>(VARIANTS.map((v) => [v, []]));
-      for (let round = 0; round < ROUNDS; round++) for (const v of VARIANTS) samples.get(v)!.push(await runVariant(client, v, target));
-      const wall = (v: Variant) => median(samples.get(v)!.map((s) => s.wall));
-      const cpu = (v: Variant) => median(samples.get(v)!.map((s) => s.cpu));
-      const us = (ns: number) => (ns / 1000).toFixed(1);
-      const cell = (v: Variant) => `${us(wall(v))} / ${us(cpu(v))} µs`;
-      const ratio = (v: Variant) => `${(wall(v) / wall('official')).toFixed(2)}, ${(cpu(v) / cpu('official')).toFixed(2)}`;
-      console.log(`| ${client} | ${cell('bare')} | ${cell('official')} | ${cell('breakwater')} | ${cell('both')} | ${ratio('breakwater')} | ${ratio('both')} |`);
+    for (const client of clients) {
+      const target = await targetOf[client]();
+      const samples = new Map<Variant, Measurement[]>(VARIANTS.map((v) => [v, []]));
+      for (let round = 1; round <= ROUNDS; round++) {
+        process.stderr.write(`${process.version} ${client}: round ${round}/${ROUNDS}\n`);
+        for (const variant of VARIANTS) samples.get(variant)!.push(await runVariant(client, variant, target));
+      }
+      console.log(tableRows(client, samples));
     }
   } finally {
     await http.close();
     await stopAllServers();
   }
+  const minutes = Number(process.hrtime.bigint() - started) / 60e9;
+  console.log('');
+  console.log(`Elapsed on Node ${process.version}: ${minutes.toFixed(1)} min. Load average at end: ${loadAverage()}.`);
 }
 
 main().catch((error) => {

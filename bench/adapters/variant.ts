@@ -1,6 +1,7 @@
 // One benchmark process: sets up OpenTelemetry as an application would, enables the
-// variant's instrumentation (none, the official one, breakwater's, or both), then times
-// sequential calls of one client against a local server and prints ns per call as JSON.
+// variant's instrumentation (none, the official one, breakwater's, both, or breakwater's
+// with no SDK registered), warms up, then times sequential calls of one client against a
+// local server and prints wall and CPU ns per call as JSON.
 // Each variant runs in its own process because instrumentation patches modules globally.
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -11,15 +12,15 @@ import { MeterProvider, PeriodicExportingMetricReader, AggregationTemporality, I
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { SpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ADAPTERS } from '../../instrumentations/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import type { Instrumentation } from '../../src/config/index.js';
+import { VARIANTS } from './cases.js';
+import type { Client, Measurement, Variant } from './cases.js';
 
 const require = createRequire(import.meta.url);
-
-export type Variant = 'bare' | 'official' | 'breakwater' | 'both';
-export type Client = 'http' | 'fetch' | 'pg' | 'ioredis' | 'redis';
 
 /** Spans are batched and dropped: the cost of recording them, without an exporter's I/O. */
 class DiscardingExporter implements SpanExporter {
@@ -67,8 +68,9 @@ function officialInstrumentation(client: Client): OtelInstrumentation {
 }
 
 function enableBreakwater(client: Client): void {
-  // Retries and breaker as configured by default; only the success path is timed.
-  const runtime = new Runtime(loadConfig({ BREAKWATER_INSTRUMENTATIONS: client }));
+  // Retries and breaker as configured by default; only the success path is timed. The
+  // caller's BREAKWATER_* variables pass through, so a switch can be measured too.
+  const runtime = new Runtime(loadConfig({ ...process.env, BREAKWATER_INSTRUMENTATIONS: client }));
   ADAPTERS[client as Instrumentation](runtime).enable();
 }
 
@@ -118,26 +120,34 @@ async function callFor(client: Client, target: string): Promise<{ call: () => Pr
   }
 }
 
+// Lets the optimising compiler's background threads finish the jobs the warm-up queued,
+// so their CPU time is not billed to the measured calls.
+const SETTLE_MS = 50;
+
 async function main(): Promise<void> {
-  const [client, variant, target, callsText] = process.argv.slice(2) as [Client, Variant, string, string];
+  const [client, variant, target, warmupText, callsText] = process.argv.slice(2) as [Client, Variant, string, string, string];
+  const warmup = Number(warmupText);
   const calls = Number(callsText);
-  // BENCH_NO_SDK=1: the adapters alone, no telemetry (to tell the adapter's cost from the SDK's).
-  if (variant !== 'bare' && process.env.BENCH_NO_SDK !== '1') installSdk();
+  if (!VARIANTS.includes(variant)) throw new Error(`unknown variant ${variant}: one of ${VARIANTS.join(', ')}`);
+  if (variant !== 'bare' && variant !== 'breakwater-no-sdk') installSdk();
   // breakwater is enabled first, as `--import breakwater/register` would be; the
   // official instrumentation comes from the application's own set-up, afterwards.
-  if (variant === 'breakwater' || variant === 'both') enableBreakwater(client);
+  if (variant === 'breakwater' || variant === 'both' || variant === 'breakwater-no-sdk') enableBreakwater(client);
   if (variant === 'official' || variant === 'both') registerInstrumentations({ instrumentations: [officialInstrumentation(client)] });
   const { call, close } = await callFor(client, target);
-  for (let i = 0; i < Math.min(500, calls); i++) await call();
-  // Wall time per call, and this process's CPU time per call: on a shared machine the
-  // second is the steadier figure (the server and other work do not count in it).
+  for (let i = 0; i < warmup; i++) await call();
+  await sleep(SETTLE_MS);
+  // Wall time per call, and this process's CPU time per call (every thread of it: the
+  // JIT's and GC's included): on a shared machine the second is the steadier figure,
+  // since neither the server nor other work counts in it.
   const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   for (let i = 0; i < calls; i++) await call();
-  const ns = Number(process.hrtime.bigint() - started) / calls;
+  const wallNs = Number(process.hrtime.bigint() - started);
   const cpu = process.cpuUsage(cpuBefore);
   await close();
-  process.stdout.write(JSON.stringify({ client, variant, nsPerCall: ns, cpuNsPerCall: ((cpu.user + cpu.system) * 1000) / calls }) + '\n');
+  const measurement: Measurement = { client, variant, calls, wallNsPerCall: wallNs / calls, cpuNsPerCall: ((cpu.user + cpu.system) * 1000) / calls };
+  process.stdout.write(JSON.stringify(measurement) + '\n');
   process.exit(0);
 }
 

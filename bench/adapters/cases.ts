@@ -1,0 +1,43 @@
+// What the adapter benchmark compares: the clients, the variants of each, and what one
+// variant process reports. Shared by the harness (run.ts) and the process (variant.ts).
+
+export type Client = 'http' | 'fetch' | 'pg' | 'ioredis' | 'redis';
+
+/** The order of the table's rows; a run may pick some of them. */
+export const CLIENTS: readonly Client[] = ['http', 'fetch', 'pg', 'ioredis', 'redis'];
+
+export const CLIENT_LABELS: Readonly<Record<Client, string>> = {
+  http: 'http (`http.get`, keep-alive)',
+  fetch: 'fetch (global fetch)',
+  pg: 'pg (`SELECT 1`)',
+  ioredis: 'ioredis (`GET`)',
+  redis: 'node-redis (`GET`)',
+};
+
+/** Every variant runs in each round, in this order. */
+export const VARIANTS = ['bare', 'official', 'breakwater', 'both', 'breakwater-no-sdk'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
+  bare: 'bare',
+  official: 'official alone',
+  breakwater: 'breakwater alone',
+  both: 'both',
+  'breakwater-no-sdk': 'breakwater, no SDK',
+};
+
+/** The ratios the targets are stated in: variant over baseline, at most `target`. */
+export const RATIOS: ReadonlyArray<{ variant: Variant; baseline: Variant; target: number }> = [
+  { variant: 'breakwater', baseline: 'official', target: 1.05 },
+  { variant: 'both', baseline: 'official', target: 1.1 },
+  { variant: 'breakwater-no-sdk', baseline: 'bare', target: 1.05 },
+];
+
+/** What one variant process measured: `calls` calls after its warm-up. */
+export interface Measurement {
+  client: Client;
+  variant: Variant;
+  calls: number;
+  wallNsPerCall: number;
+  cpuNsPerCall: number;
+}

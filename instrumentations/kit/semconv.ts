@@ -24,3 +24,20 @@ export const ATTR_DB_OPERATION_BATCH_SIZE = 'db.operation.batch.size';
 
 export const DB_SYSTEM_POSTGRESQL = 'postgresql';
 export const DB_SYSTEM_REDIS = 'redis';
+
+// HTTP client attributes the official http and undici instrumentations record, which the
+// attempt spans carry too (docs/adapters/http.md, fetch.md: what each holds, redacted how).
+export const ATTR_URL_FULL = 'url.full';
+export const ATTR_URL_PATH = 'url.path';
+export const ATTR_URL_QUERY = 'url.query';
+export const ATTR_USER_AGENT_ORIGINAL = 'user_agent.original';
+export const ATTR_NETWORK_PEER_ADDRESS = 'network.peer.address';
+export const ATTR_NETWORK_PEER_PORT = 'network.peer.port';
+export const ATTR_NETWORK_PROTOCOL_VERSION = 'network.protocol.version';
+export const ATTR_ERROR_TYPE = 'error.type';
+
+/** What replaces a secret in a recorded URL: the official instrumentations' own word for it. */
+export const REDACTED = 'REDACTED';
+
+/** KNOWN_METHODS plus QUERY, which the official http and undici instrumentations also know. */
+export const HTTP_KNOWN_METHODS: ReadonlySet<string> = new Set([...KNOWN_METHODS, 'QUERY']);

@@ -27,11 +27,49 @@ export interface RequestTarget {
 // Distinct origins are few in a real service; the bound only guards against a caller
 // that dials a new host per call (then the cache is rebuilt, never grown past it).
 const CACHE_LIMIT = 256;
-const cache = new Map<string, RequestTarget>();
 
-function remember(cacheKey: string, target: RequestTarget): RequestTarget {
+/** A cached target, valid for the agent defaults it was computed with. */
+interface Entry {
+  readonly target: RequestTarget;
+  readonly agentProtocol: unknown;
+  readonly agentDefaultPort: unknown;
+  readonly fallbackProtocol: unknown;
+  readonly fallbackDefaultPort: unknown;
+}
+
+const cache = new Map<string, Entry>();
+
+function objectOrUndefined(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+}
+
+/**
+ * What the agent adds to where a request goes: its protocol and default port, and those
+ * of `_defaultAgent` (target-key.ts reads them too). Compared on each hit rather than put
+ * in the key: building a longer key string per call costs more than four reads.
+ */
+function sameAgent(entry: Entry, options: Record<string, unknown>): boolean {
+  const agent = objectOrUndefined(options.agent);
+  const fallback = objectOrUndefined(options._defaultAgent);
+  return (
+    entry.agentProtocol === agent?.protocol &&
+    entry.agentDefaultPort === agent?.defaultPort &&
+    entry.fallbackProtocol === fallback?.protocol &&
+    entry.fallbackDefaultPort === fallback?.defaultPort
+  );
+}
+
+function remember(cacheKey: string, target: RequestTarget, options: Record<string, unknown>): RequestTarget {
+  const agent = objectOrUndefined(options.agent);
+  const fallback = objectOrUndefined(options._defaultAgent);
   if (cache.size >= CACHE_LIMIT) cache.clear();
-  cache.set(cacheKey, target);
+  cache.set(cacheKey, {
+    target,
+    agentProtocol: agent?.protocol,
+    agentDefaultPort: agent?.defaultPort,
+    fallbackProtocol: fallback?.protocol,
+    fallbackDefaultPort: fallback?.defaultPort,
+  });
   return target;
 }
 
@@ -64,16 +102,6 @@ function keyPart(value: unknown): string | undefined {
   }
 }
 
-/** What the agent adds to where a request goes: its protocol and default port (target-key.ts reads them too). */
-function agentParts(options: Record<string, unknown>): string | undefined {
-  const agent = options.agent;
-  const fallback = options._defaultAgent;
-  const a = typeof agent === 'object' && agent !== null ? (agent as Record<string, unknown>) : undefined;
-  const f = typeof fallback === 'object' && fallback !== null ? (fallback as Record<string, unknown>) : undefined;
-  const parts = [keyPart(a?.protocol), keyPart(a?.defaultPort), keyPart(f?.protocol), keyPart(f?.defaultPort)];
-  return parts.includes(undefined) ? undefined : parts.join('\u0000');
-}
-
 /** The options that say where a request goes; with a URL argument, any of them overrides the URL's own. */
 const LOCATION_OPTIONS = ['protocol', 'hostname', 'host', 'port', 'socketPath', 'defaultPort'] as const;
 
@@ -84,8 +112,7 @@ function cacheKeyOfOptions(options: Record<string, unknown>, defaultProtocol: st
     if (part === undefined) return undefined;
     key += `\u0000${part}`;
   }
-  const agent = agentParts(options);
-  return agent === undefined ? undefined : `${key}\u0000${agent}`;
+  return key;
 }
 
 function hasLocationOption(options: Record<string, unknown>): boolean {
@@ -98,54 +125,40 @@ function schemeLength(url: string): number {
   const c = url.charCodeAt(4);
   const n = c === 58 /* : */ ? 5 : (c | 32) === 115 /* s */ && url.charCodeAt(5) === 58 ? 6 : 0;
   if (n === 0 || url.charCodeAt(n) !== 47 || url.charCodeAt(n + 1) !== 47) return 0;
-  return url.slice(0, 4).toLowerCase() === 'http' ? n : 0;
-}
-
-/** Characters an authority may hold to be cached: a host name, an IP literal, a port. Anything else is parsed each time. */
-function isPlainAuthority(text: string): boolean {
-  if (text.length === 0 || text.length > 300) return false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 58) || c === 45 || c === 46 || c === 95 || c === 91 || c === 93;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-/** Where the authority of an `http(s)://` string ends: the first `/`, `?`, `#` or `\` after it. */
-export function authorityEnd(url: string, from: number): number {
-  for (let i = from; i < url.length; i++) {
-    const c = url.charCodeAt(i);
-    if (c === 47 || c === 63 || c === 35 || c === 92) return i;
-  }
-  return url.length;
+  return (url.charCodeAt(0) | 32) === 104 && (url.charCodeAt(1) | 32) === 116 && (url.charCodeAt(2) | 32) === 116 && (url.charCodeAt(3) | 32) === 112 ? n : 0;
 }
 
 /**
- * The cache key of a URL string: its scheme and authority, and, when the URL names no
- * port, the default ports the options and agent may supply (Node connects there).
- * Undefined when the string is not a plain `http(s)://host[:port]...` URL.
+ * The cache key of a URL string: its scheme and authority (`http://host:port`, as
+ * written). Undefined when the string is not a plain `http(s)://host[:port]...` URL.
  *
  * Sound because a special URL's host and port, and whether it parses at all, depend
  * only on its scheme and authority (the WHATWG parser percent-encodes any path and
- * query); the entry is stored only after the URL parser accepted the whole string.
+ * query), given the agent defaults the entry is checked against; an entry is stored
+ * only after the URL parser accepted the whole string.
  */
-function cacheKeyOfUrlString(url: string, options: Record<string, unknown>): string | undefined {
+function cacheKeyOfUrlString(url: string): string | undefined {
   const n = schemeLength(url);
   if (n === 0) return undefined;
-  const end = authorityEnd(url, n + 2);
-  const authority = url.slice(n + 2, end);
-  if (!isPlainAuthority(authority)) return undefined;
-  const agent = agentParts(options);
-  if (agent === undefined) return undefined;
-  return `u\u0000${url.slice(0, n).toLowerCase()}${authority}\u0000${agent}`;
+  const from = n + 2;
+  let end = url.length;
+  for (let i = from; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 47 || c === 63 || c === 35 || c === 92) {
+      end = i;
+      break;
+    }
+    // Only what a host name, an IP literal and a port are made of: anything else (credentials, spaces...) is parsed each time.
+    const plain = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 58) || c === 45 || c === 46 || c === 95 || c === 91 || c === 93;
+    if (!plain) return undefined;
+  }
+  return end === from || end - from > 300 ? undefined : url.slice(0, end);
 }
 
 /** A URL object's key: its scheme and host (with the port), unless it carries credentials. */
-function cacheKeyOfUrl(url: URL, options: Record<string, unknown>): string | undefined {
+function cacheKeyOfUrl(url: URL): string | undefined {
   if (url.username !== '' || url.password !== '') return undefined;
-  const agent = agentParts(options);
-  return agent === undefined ? undefined : `u\u0000${url.protocol}//${url.host}\u0000${agent}`;
+  return `U\u0000${url.protocol}//${url.host}`;
 }
 
 /** The slow path: Node's merge of the arguments, then the key of what it says. Undefined for a URL Node rejects. */
@@ -161,24 +174,24 @@ function uncachedTarget(call: RequestCall, defaultProtocol: 'http:' | 'https:'):
 
 /**
  * The target of one call, from a small cache keyed by where it goes (scheme, host, port,
- * socket path, the agent's defaults), never by path or query; undefined when Node would
- * reject the URL, so the call can go to Node as it is.
+ * socket path; checked against the agent's defaults), never by path or query; undefined
+ * when Node would reject the URL, so the call can go to Node as it is.
  */
 export function requestTarget(call: RequestCall, defaultProtocol: 'http:' | 'https:'): RequestTarget | undefined {
   const { url, options } = call;
   let cacheKey: string | undefined;
   if (url === undefined) cacheKey = cacheKeyOfOptions(options, defaultProtocol);
   else if (!hasLocationOption(options)) {
-    if (typeof url === 'string') cacheKey = cacheKeyOfUrlString(url, options);
-    else if (url instanceof URL) cacheKey = cacheKeyOfUrl(url, options);
+    if (typeof url === 'string') cacheKey = cacheKeyOfUrlString(url);
+    else if (url instanceof URL) cacheKey = cacheKeyOfUrl(url);
   }
   if (cacheKey !== undefined) {
     const hit = cache.get(cacheKey);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined && sameAgent(hit, options)) return hit.target;
   }
   const computed = uncachedTarget(call, defaultProtocol);
   if (computed === undefined || cacheKey === undefined) return computed;
-  return remember(cacheKey, computed);
+  return remember(cacheKey, computed, options);
 }
 
 /** Forgets every cached target (tests). */

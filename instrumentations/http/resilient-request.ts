@@ -144,13 +144,14 @@ export class ResilientClientRequest extends Stream {
   /** Set while the first attempt runs inside the caller's call: its synchronous error is rethrown there. */
   private starting = false;
   private constructionError: { error: unknown } | undefined;
-  private readonly onSignalAbort = (): void => {
-    this.destroy(abortError(this.setup.signal?.reason));
-  };
+  /** The listener on the caller's `options.signal`, made only when there is one. */
+  private readonly onSignalAbort: (() => void) | undefined;
 
   constructor(setup: ResilientRequestSetup) {
     super();
     this.setup = setup;
+    const signal = setup.signal;
+    this.onSignalAbort = signal === undefined ? undefined : () => this.destroy(abortError(signal.reason));
   }
 
   /** Starts the call; throws what the first real request threw synchronously, as Node would. */
@@ -185,7 +186,7 @@ export class ResilientClientRequest extends Stream {
       pending.catch(() => undefined);
       throw this.constructionError.error;
     }
-    this.setup.signal?.addEventListener('abort', this.onSignalAbort, { once: true });
+    if (this.onSignalAbort !== undefined) this.setup.signal!.addEventListener('abort', this.onSignalAbort, { once: true });
     pending.then(
       (res) => process.nextTick(() => this.deliver(res)),
       (error: unknown) => process.nextTick(() => this.fail(error)),
@@ -198,11 +199,13 @@ export class ResilientClientRequest extends Stream {
     if (attempt.attempt > 1) this.retire(this.exchange);
     const headers = this.headersForNextAttempt();
     injectContext(headers, headerSetter); // the attempt's span is the active context here
-    const { original, thisArg, url } = this.setup;
+    const { original, thisArg, url, telemetry } = this.setup;
     const options = { ...this.setup.options, headers };
     let real: ClientRequest;
     try {
-      real = callOriginal(() => (url === undefined ? original.call(thisArg, options) : original.call(thisArg, url, options)));
+      // Suppressing tracing means nothing where no OpenTelemetry API global exists (no context manager either).
+      if (!telemetry) real = url === undefined ? original.call(thisArg, options) : original.call(thisArg, url, options);
+      else real = callOriginal(() => (url === undefined ? original.call(thisArg, options) : original.call(thisArg, url, options)));
     } catch (error) {
       if (this.starting && attempt.attempt === 1) this.constructionError = { error };
       throw error;
@@ -386,7 +389,7 @@ export class ResilientClientRequest extends Stream {
   /** The policy is done with a response (a success, or a failed one it did not retry). */
   private deliver(res: IncomingMessage): void {
     this.settled = true;
-    this.setup.signal?.removeEventListener('abort', this.onSignalAbort);
+    if (this.onSignalAbort !== undefined) this.setup.signal!.removeEventListener('abort', this.onSignalAbort);
     const ex = this.exchange;
     if (this.cancelled || ex === undefined || ex.response !== res) {
       res.resume();
@@ -406,7 +409,7 @@ export class ResilientClientRequest extends Stream {
     if (this.cancelled || this.settled) return;
     this.settled = true;
     this.isDestroyed = true;
-    this.setup.signal?.removeEventListener('abort', this.onSignalAbort);
+    if (this.onSignalAbort !== undefined) this.setup.signal!.removeEventListener('abort', this.onSignalAbort);
     // The last request is let go before the caller hears: an 'error' nobody listens to
     // throws, as in Node, and must not leave a timed-out request behind.
     const ex = this.exchange;
@@ -423,7 +426,7 @@ export class ResilientClientRequest extends Stream {
     if (this.closeEmitted) return;
     this.closeEmitted = true;
     this.isDestroyed = true;
-    this.setup.signal?.removeEventListener('abort', this.onSignalAbort);
+    if (this.onSignalAbort !== undefined) this.setup.signal!.removeEventListener('abort', this.onSignalAbort);
     this.emitInCaller('close');
   }
 
@@ -559,7 +562,7 @@ export class ResilientClientRequest extends Stream {
       return this;
     }
     this.cancelled = true;
-    this.setup.signal?.removeEventListener('abort', this.onSignalAbort);
+    if (this.onSignalAbort !== undefined) this.setup.signal!.removeEventListener('abort', this.onSignalAbort);
     if (ex !== undefined && !ex.errored) {
       ex.forward = Forward.All;
       ex.real.destroy(error);

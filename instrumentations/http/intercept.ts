@@ -4,10 +4,10 @@ import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { anyProviderRegistered } from '../../src/telemetry/providers.js';
 import { attemptSpanKind, shouldPassThrough } from '../kit/calls.js';
-import { fullUrl, httpAttemptSpan, methodAttributes, userAgentOf } from './attributes.js';
-import { requestTarget } from './request-target.js';
+import { fullUrl, httpAttemptSpan, methodAttributes, userAgentOf, type RequestDetails } from './attributes.js';
+import { requestTarget, type RequestTarget } from './request-target.js';
 import { isPassThroughRequest, readRequestArgs, requestMethod } from './request-options.js';
-import type { ResponseCallback } from './request-options.js';
+import type { RequestCall, ResponseCallback } from './request-options.js';
 import { ResilientClientRequest } from './resilient-request.js';
 import type { RequestFunction, ResilientRequestSetup } from './resilient-request.js';
 
@@ -47,6 +47,15 @@ export function interceptRequest(runtime: Runtime, module: PatchedModule, thisAr
   return request as unknown as ClientRequest;
 }
 
+/** The request's own span attributes; a failure to read them costs the attributes, never the call's protection. */
+function requestDetails(target: RequestTarget, call: RequestCall): RequestDetails | undefined {
+  try {
+    return { urlFull: fullUrl(target, call.url, call.options), userAgent: userAgentOf(call.options.headers) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The call's setup, or undefined when the original must have it as it is. */
 function prepare(
   runtime: Runtime,
@@ -67,7 +76,7 @@ function prepare(
   // Nothing reads the span options without an SDK: the per-request parts are built only with one.
   const telemetry = anyProviderRegistered();
   const shared = methodAttributes(target, typeof options.method === 'string' && options.method !== '' ? options.method : 'GET');
-  const details = telemetry ? { urlFull: fullUrl(target, call.url, options), userAgent: userAgentOf(options.headers) } : undefined;
+  const details = telemetry ? requestDetails(target, call) : undefined;
   const setup: ResilientRequestSetup = {
     runtime,
     original: module.original,

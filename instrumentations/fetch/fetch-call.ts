@@ -4,6 +4,7 @@ import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import { httpTargetKey } from '../../src/target-key.js';
 import { shouldPassThrough } from '../kit/calls.js';
 import { withPropagation } from './headers.js';
+import { fetchSentMethod } from './attributes.js';
 import { fetchReplayDecision } from './replay.js';
 import { runResilient, type RequestPlan } from './resilient-call.js';
 
@@ -79,6 +80,7 @@ export function planFetch(original: FetchFunction, thisArg: unknown, input: unkn
   return {
     target,
     method: methodValue,
+    sentMethod: fetchSentMethod(methodValue),
     callerSignal,
     canReplay: (failure) => fetchReplayDecision(replay, failure),
     statusOf: (response) => (isObjectLike(response) && typeof response.status === 'number' ? response.status : undefined),

@@ -1,6 +1,7 @@
 import type { Adapter } from '../kit/adapter.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { resilientFetch } from './fetch-call.js';
+import { subscribeToUndici } from './diagnostics.js';
 import { UndiciResilienceInstrumentation } from './instrumentation.js';
 
 type GlobalFetch = typeof globalThis.fetch;
@@ -14,9 +15,11 @@ export function createFetchAdapter(runtime: Runtime): Adapter {
   const instrumentation = new UndiciResilienceInstrumentation(runtime);
   let originalFetch: GlobalFetch | undefined;
   let installedFetch: GlobalFetch | undefined;
+  let unsubscribe: (() => void) | undefined;
   return {
     client: 'fetch',
     enable() {
+      unsubscribe ??= subscribeToUndici();
       if (installedFetch === undefined && typeof globalThis.fetch === 'function') {
         originalFetch = globalThis.fetch;
         installedFetch = resilientFetch(runtime, originalFetch as never) as unknown as GlobalFetch;
@@ -25,6 +28,8 @@ export function createFetchAdapter(runtime: Runtime): Adapter {
       instrumentation.enable();
     },
     disable() {
+      unsubscribe?.();
+      unsubscribe = undefined;
       instrumentation.disable();
       // Someone who replaced fetch after us keeps theirs (and calls ours through it).
       if (installedFetch !== undefined && globalThis.fetch === installedFetch) globalThis.fetch = originalFetch!;

@@ -1,10 +1,12 @@
-import { context } from '@opentelemetry/api';
+import { context, SpanKind } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import type { Attempt } from '../../src/engine/attempt.js';
 import type { ReplayDecision } from '../../src/engine/policy.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
+import { anyProviderRegistered } from '../../src/telemetry/providers.js';
 import { attemptSpanKind, callOriginal, injectContext } from '../kit/calls.js';
-import { fetchAttemptSpan } from './attributes.js';
-import { ATTR_HTTP_RESPONSE_STATUS_CODE } from '../kit/semconv.js';
+import { fetchAttemptSpan, responseAttributes } from './attributes.js';
+import { attemptContext, officialRecordsDuration } from './diagnostics.js';
 
 export const CLIENT = 'fetch';
 
@@ -12,6 +14,8 @@ export const CLIENT = 'fetch';
 export interface RequestPlan<R> {
   target: string;
   method: string;
+  /** The method as undici sends it (fetch upper-cases the standard ones), as the span records it. */
+  sentMethod: string;
   /** The caller's AbortSignal, if any. */
   callerSignal: AbortSignal | undefined;
   canReplay(failure: unknown): ReplayDecision;
@@ -44,6 +48,8 @@ export function runResilient<R>(runtime: Runtime, plan: RequestPlan<R>): Promise
   // discarded otherwise.
   let pendingFailure: R | undefined;
   const failureOf = (response: R): unknown => (isFailedStatus(plan.statusOf(response)) ? response : undefined);
+  // Without an SDK nothing is recorded: no attempt for the diagnostics channels to find.
+  const telemetry = anyProviderRegistered();
 
   const operation = (attempt: Attempt): Promise<R> => {
     if (pendingFailure !== undefined) {
@@ -53,9 +59,15 @@ export function runResilient<R>(runtime: Runtime, plan: RequestPlan<R>): Promise
     const propagation: Record<string, string> = {};
     injectContext(propagation); // the attempt span is the active context here
     const signal = callerSignal === undefined ? attempt.signal : AbortSignal.any([callerSignal, attempt.signal]);
-    return callOriginal(() => plan.send(propagation, signal)).then((response) => {
+    const sent = telemetry
+      ? context.with(attemptContext(suppressTracing(context.active()), attempt), () => plan.send(propagation, signal))
+      : callOriginal(() => plan.send(propagation, signal));
+    return sent.then((response) => {
       const status = plan.statusOf(response);
-      if (status !== undefined) attempt.span?.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+      if (status !== undefined && telemetry) {
+        const result = responseAttributes(status);
+        attempt.annotate(result.span, result.metric);
+      }
       if (isFailedStatus(status)) {
         // Past the attempt's timeout the engine has moved on: nobody will read this one.
         if (attempt.signal.aborted) plan.discard(response);
@@ -73,7 +85,7 @@ export function runResilient<R>(runtime: Runtime, plan: RequestPlan<R>): Promise
       signal: callerSignal,
       canReplay: (failure) => plan.canReplay(failure),
       failureOf,
-      attemptSpan: fetchAttemptSpan(plan.method, plan.target, attemptSpanKind(context.active())),
+      attemptSpan: fetchAttemptSpan(plan.sentMethod, plan.target, telemetry ? attemptSpanKind(context.active()) : SpanKind.CLIENT, !(telemetry && officialRecordsDuration())),
     })
     .then(
       (result) => {

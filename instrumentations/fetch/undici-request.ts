@@ -97,6 +97,7 @@ function plan(original: RequestFunction, thisArg: unknown, parsed: Parsed): Requ
   return {
     target: parsed.target,
     method: parsed.method,
+    sentMethod: parsed.method, // undici.request sends the method as written
     callerSignal: ownSignal ?? undefined,
     canReplay: (failure) => fetchReplayDecision(replay, failure),
     statusOf,

@@ -10,17 +10,24 @@
 export class CancelSignal {
   aborted = false;
   reason: unknown = undefined;
-  private listeners: Array<() => void> | undefined;
+  // The engine adds one listener per attempt and removes it after: one slot, no array.
+  private first: (() => void) | undefined;
+  private more: Array<() => void> | undefined;
 
   addEventListener(type: string, listener: () => void): void {
     if (type !== 'abort' || this.aborted) return;
-    (this.listeners ??= []).push(listener);
+    if (this.first === undefined) this.first = listener;
+    else (this.more ??= []).push(listener);
   }
 
   removeEventListener(type: string, listener: () => void): void {
-    if (type !== 'abort' || this.listeners === undefined) return;
-    const i = this.listeners.indexOf(listener);
-    if (i >= 0) this.listeners.splice(i, 1);
+    if (type !== 'abort') return;
+    if (this.first === listener) {
+      this.first = this.more?.shift();
+      return;
+    }
+    const i = this.more?.indexOf(listener) ?? -1;
+    if (i >= 0) this.more!.splice(i, 1);
   }
 
   /** Aborts once; each listener runs once, as with `{ once: true }`. */
@@ -28,8 +35,8 @@ export class CancelSignal {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
-    const listeners = this.listeners ?? [];
-    this.listeners = undefined;
+    const listeners = this.first === undefined ? [] : [this.first, ...(this.more ?? [])];
+    this.first = this.more = undefined;
     for (const listener of listeners) {
       try {
         listener();

@@ -4,7 +4,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import type { ClientRequest } from 'node:http';
 import type { Adapter } from '../kit/adapter.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import { interceptRequest } from './intercept.js';
+import { interceptRequest, type PatchedModule } from './intercept.js';
 import type { RequestFunction } from './resilient-request.js';
 
 type HttpModule = { request: RequestFunction; get: RequestFunction };
@@ -36,9 +36,14 @@ export function createHttpAdapter(runtime: Runtime): Adapter {
   function patch(module: HttpModule, defaultProtocol: 'http:' | 'https:'): Patched {
     const originalRequest = module.request;
     const originalGet = module.get;
+    const patchedModule: PatchedModule = {
+      defaultProtocol,
+      original: originalRequest,
+      originalRecordsDuration: (originalRequest as { __wrapped?: unknown }).__wrapped === true,
+    };
     const request = function request(this: unknown, ...args: unknown[]): ClientRequest {
       if (!enabled) return originalRequest.apply(this, args);
-      return interceptRequest(runtime, defaultProtocol, originalRequest, this, args);
+      return interceptRequest(runtime, patchedModule, this, args);
     };
     // Node's get() calls its module-internal request(), not the export: it gets its own wrapper.
     const get = function get(this: unknown, ...args: unknown[]): ClientRequest {

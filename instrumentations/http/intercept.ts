@@ -1,14 +1,27 @@
-import { context } from '@opentelemetry/api';
+import { context, SpanKind } from '@opentelemetry/api';
 import type { ClientRequest } from 'node:http';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import { httpTargetKey } from '../../src/target-key.js';
+import { anyProviderRegistered } from '../../src/telemetry/providers.js';
 import { attemptSpanKind, shouldPassThrough } from '../kit/calls.js';
-import { httpAttemptSpan } from './attributes.js';
+import { fullUrl, httpAttemptSpan, methodAttributes, userAgentOf, type RequestDetails } from './attributes.js';
+import { requestTarget, type RequestTarget } from './request-target.js';
 import { isPassThroughRequest, readRequestArgs, requestMethod } from './request-options.js';
-import type { ResponseCallback } from './request-options.js';
+import type { RequestCall, ResponseCallback } from './request-options.js';
 import { ResilientClientRequest } from './resilient-request.js';
 import type { RequestFunction, ResilientRequestSetup } from './resilient-request.js';
+
+/** What the patched function knows of its module: the default protocol, and whether the function it wraps records durations itself. */
+export interface PatchedModule {
+  readonly defaultProtocol: 'http:' | 'https:';
+  readonly original: RequestFunction;
+  /**
+   * An instrumentation patched the module before breakwater (the official one: shimmer
+   * marks its wrapper `__wrapped`): it runs inside each attempt, records the attempt's
+   * `http.client.request.duration` point itself, so breakwater does not record a second.
+   */
+  readonly originalRecordsDuration: boolean;
+}
 
 /**
  * One call of the patched `http.request` / `https.request`: either the original, as
@@ -20,31 +33,33 @@ import type { RequestFunction, ResilientRequestSetup } from './resilient-request
  * an already aborted signal, and arguments Node will reject (so its error is thrown
  * exactly where and as it would be).
  */
-export function interceptRequest(
-  runtime: Runtime,
-  defaultProtocol: 'http:' | 'https:',
-  original: RequestFunction,
-  thisArg: unknown,
-  args: unknown[],
-): ClientRequest {
+export function interceptRequest(runtime: Runtime, module: PatchedModule, thisArg: unknown, args: unknown[]): ClientRequest {
   let prepared: { setup: ResilientRequestSetup; callback: ResponseCallback | undefined } | undefined;
   try {
-    prepared = prepare(runtime, defaultProtocol, original, thisArg, args);
+    prepared = prepare(runtime, module, thisArg, args);
   } catch {
     // Options whose getters throw, or anything else unforeseen: Node decides, as without breakwater.
     prepared = undefined;
   }
-  if (prepared === undefined) return original.apply(thisArg, args);
+  if (prepared === undefined) return module.original.apply(thisArg, args);
   const request = ResilientClientRequest.start(prepared.setup, prepared.callback);
   // Duck-typed like a ClientRequest: what callers and libraries use of one is there.
   return request as unknown as ClientRequest;
 }
 
+/** The request's own span attributes; a failure to read them costs the attributes, never the call's protection. */
+function requestDetails(target: RequestTarget, call: RequestCall): RequestDetails | undefined {
+  try {
+    return { urlFull: fullUrl(target, call.url, call.options), userAgent: userAgentOf(call.options.headers) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The call's setup, or undefined when the original must have it as it is. */
 function prepare(
   runtime: Runtime,
-  defaultProtocol: 'http:' | 'https:',
-  original: RequestFunction,
+  module: PatchedModule,
   thisArg: unknown,
   args: unknown[],
 ): { setup: ResilientRequestSetup; callback: ResponseCallback | undefined } | undefined {
@@ -52,25 +67,29 @@ function prepare(
   if (shouldPassThrough(callerContext)) return undefined;
   const call = readRequestArgs(args);
   if (call === undefined) return undefined;
-  const { options, callback } = call;
+  const { options, signal, callback } = call;
   const method = requestMethod(options);
   if (method === undefined || isPassThroughRequest(options, method)) return undefined;
-  const signal = options.signal;
   if (signal !== undefined && signal !== null && (!(signal instanceof AbortSignal) || signal.aborted)) return undefined;
-  delete options.signal;
-  const target = httpTargetKey(options, defaultProtocol);
-  const scheme = target.startsWith('https') ? 'https' : 'http';
+  const target = requestTarget(call, module.defaultProtocol);
+  if (target === undefined) return undefined;
+  // Nothing reads the span options without an SDK: the per-request parts are built only with one.
+  const telemetry = anyProviderRegistered();
+  const shared = methodAttributes(target, typeof options.method === 'string' && options.method !== '' ? options.method : 'GET');
+  const details = telemetry ? requestDetails(target, call) : undefined;
   const setup: ResilientRequestSetup = {
     runtime,
-    original,
+    original: module.original,
     thisArg,
+    url: call.url,
     options,
     signal: signal ?? undefined,
     method,
-    target,
-    attemptSpan: httpAttemptSpan(method, scheme, target, attemptSpanKind(callerContext)),
+    target: target.key,
+    attemptSpan: httpAttemptSpan(shared, telemetry ? attemptSpanKind(callerContext) : SpanKind.CLIENT, details, !module.originalRecordsDuration),
     callerContext,
     idempotencyMark: idempotencyMark(),
+    telemetry,
   };
   return { setup, callback };
 }

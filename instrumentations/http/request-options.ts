@@ -10,8 +10,16 @@ import { urlToHttpOptions } from 'node:url';
 export type ResponseCallback = (res: IncomingMessage) => void;
 
 export interface RequestCall {
-  /** A fresh object: the URL's parts with the caller's options over them, as Node merges them. */
+  /**
+   * The URL argument as given (a string, a URL, or a URL-like object), passed to every
+   * attempt's real request unchanged: Node parses it there as it would without
+   * breakwater, so breakwater never parses it a second time on the common path.
+   */
+  url: string | URL | undefined;
+  /** A copy of the caller's options, without `signal` (the request handles it); the URL's parts are not merged in. */
   options: ClientRequestArgs & Record<string, unknown>;
+  /** The caller's `options.signal`, as given. */
+  signal: unknown;
   callback: ResponseCallback | undefined;
 }
 
@@ -23,23 +31,16 @@ function isUrl(value: unknown): value is URL {
 }
 
 /**
- * `(url[, options][, callback])` or `(options[, callback])` as one options object and
- * the callback; undefined when the arguments are not something Node accepts, so the
- * caller can hand them to the original unchanged and get Node's own error.
+ * `(url[, options][, callback])` or `(options[, callback])` as Node reads them; undefined
+ * when the arguments are not something Node accepts (but a URL string is not validated
+ * here: requestTarget() does, once per distinct origin), so the caller can hand them to
+ * the original unchanged and get Node's own error.
  */
 export function readRequestArgs(args: readonly unknown[]): RequestCall | undefined {
   let [input, options, callback] = args;
-  let fromUrl: Record<string, unknown> | undefined;
-  if (typeof input === 'string') {
-    let url: URL;
-    try {
-      url = new URL(input);
-    } catch {
-      return undefined; // Node throws ERR_INVALID_URL: let it
-    }
-    fromUrl = urlToHttpOptions(url) as Record<string, unknown>;
-  } else if (isUrl(input)) {
-    fromUrl = urlToHttpOptions(input) as Record<string, unknown>;
+  let url: string | URL | undefined;
+  if (typeof input === 'string' || isUrl(input)) {
+    url = input;
   } else {
     callback = options;
     options = input;
@@ -50,8 +51,26 @@ export function readRequestArgs(args: readonly unknown[]): RequestCall | undefin
   }
   if (options !== undefined && options !== null && typeof options !== 'object') return undefined;
   if (callback !== undefined && typeof callback !== 'function') return undefined;
-  const merged = Object.assign(fromUrl ?? {}, options) as RequestCall['options'];
-  return { options: merged, callback: callback as ResponseCallback | undefined };
+  const copy: Record<string, unknown> = {};
+  let signal: unknown;
+  if (options !== undefined && options !== null) {
+    for (const key of Object.keys(options)) {
+      if (key === 'signal') signal = (options as Record<string, unknown>).signal;
+      else copy[key] = (options as Record<string, unknown>)[key];
+    }
+  }
+  return { url, options: copy as RequestCall['options'], signal, callback: callback as ResponseCallback | undefined };
+}
+
+/**
+ * The options Node builds from the call (the URL's parts with the caller's options over
+ * them, lib/_http_client.js); throws for a URL string Node would reject. Only the
+ * uncommon paths need it: the common ones read the URL and options as they are.
+ */
+export function mergedOptions(call: Pick<RequestCall, 'url' | 'options'>): Record<string, unknown> {
+  const { url } = call;
+  const fromUrl = url === undefined ? {} : (urlToHttpOptions(typeof url === 'string' ? new URL(url) : url) as Record<string, unknown>);
+  return Object.assign(fromUrl, call.options);
 }
 
 /** The method Node will send: upper-cased, GET when none; undefined when Node would reject it. */

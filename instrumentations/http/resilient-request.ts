@@ -10,14 +10,13 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 import { callOriginal, injectContext } from '../kit/calls.js';
 import { httpReplayDecision } from './replay.js';
 import type { ReplayDecision } from '../../src/engine/policy.js';
-import { anyProviderRegistered } from '../../src/telemetry/providers.js';
 import { bindListenersToContext } from './bind-listeners.js';
 import { CancelSignal } from './cancel-signal.js';
 import { RequestBody } from './request-body.js';
 import type { BodyChunk, WriteCallback } from './request-body.js';
-import { headerSetter, headersForAttempt } from './request-options.js';
+import { headerSetter, headersForAttempt, mergedOptions } from './request-options.js';
 import type { RequestCall } from './request-options.js';
-import { ATTR_HTTP_RESPONSE_STATUS_CODE } from '../kit/semconv.js';
+import { responseMetricAttributes, responseSpanAttributes } from './attributes.js';
 import { abortError, alreadyFinishedError, checkChunk, destroyedError, socketHangUpError, writeAfterEndError } from './stream-errors.js';
 
 /** OutgoingMessage#getRawHeaderNames (Node 15.13+), missing from @types/node 20. */
@@ -30,7 +29,9 @@ export interface ResilientRequestSetup {
   runtime: Runtime;
   original: RequestFunction;
   thisArg: unknown;
-  /** The merged options, without `signal` (this request handles it). */
+  /** The URL argument, passed to each attempt's real request as given (Node parses it there). */
+  url: RequestCall['url'];
+  /** A copy of the caller's options, without `signal` (this request handles it). */
   options: RequestCall['options'];
   signal: AbortSignal | undefined;
   method: string;
@@ -39,6 +40,12 @@ export interface ResilientRequestSetup {
   callerContext: Context;
   /** The caller's idempotent() mark, read when the call was made. */
   idempotencyMark: boolean | undefined;
+  /**
+   * An OpenTelemetry API global was registered when the call began: the response's
+   * attributes are recorded and listeners are kept in the caller's context. Without one
+   * there is neither a span to annotate nor a context to lose.
+   */
+  telemetry: boolean;
 }
 
 /** A response the policy treats as a failure; the classifier says how (retry or not). */
@@ -56,8 +63,20 @@ const enum Forward {
   All,
 }
 
-/** Events of the request in the running that the caller sees as they happen. */
-const LIVE_EVENTS = ['socket', 'timeout', 'information', 'continue'] as const;
+/**
+ * Events of a real request that reach the caller only if the caller listens for them:
+ * a real request gets a listener for one of them once the caller has one (most callers
+ * listen for none, and each listener costs on every attempt). The request's own
+ * 'response', 'error' and 'close' are always listened to: they are the attempt's result.
+ */
+const FORWARDED_EVENTS: ReadonlyMap<string | symbol, number> = new Map([
+  ['socket', 1],
+  ['timeout', 2],
+  ['information', 4],
+  ['continue', 8],
+  ['finish', 16],
+  ['abort', 32],
+]);
 
 /** Writes while no real request takes them: this much is queued before write() says "wait for drain". */
 const QUEUE_HIGH_WATER_MARK = 16 * 1024;
@@ -71,6 +90,10 @@ class Exchange {
   closed = false;
   ended = false;
   response: IncomingMessage | undefined;
+  /** FORWARDED_EVENTS bits this request already forwards. */
+  forwarding = 0;
+  /** A 'drain' listener is on this request (added when a write to it was refused). */
+  drainWatched = false;
 
   constructor(readonly real: ClientRequest) {}
 }
@@ -110,6 +133,8 @@ export class ResilientClientRequest extends Stream {
   private isDestroyed = false;
   private needDrain = false;
   private finishEmitted = false;
+  /** FORWARDED_EVENTS bits the caller listens for (it once had a listener: never cleared). */
+  private forwarded = 0;
   private closeEmitted = false;
   private flushRequested = false;
   private socketTimeoutMs: number | undefined;
@@ -119,13 +144,14 @@ export class ResilientClientRequest extends Stream {
   /** Set while the first attempt runs inside the caller's call: its synchronous error is rethrown there. */
   private starting = false;
   private constructionError: { error: unknown } | undefined;
-  private readonly onSignalAbort = (): void => {
-    this.destroy(abortError(this.setup.signal?.reason));
-  };
+  /** The listener on the caller's `options.signal`, made only when there is one. */
+  private readonly onSignalAbort: (() => void) | undefined;
 
   constructor(setup: ResilientRequestSetup) {
     super();
     this.setup = setup;
+    const signal = setup.signal;
+    this.onSignalAbort = signal === undefined ? undefined : () => this.destroy(abortError(signal.reason));
   }
 
   /** Starts the call; throws what the first real request threw synchronously, as Node would. */
@@ -160,7 +186,7 @@ export class ResilientClientRequest extends Stream {
       pending.catch(() => undefined);
       throw this.constructionError.error;
     }
-    this.setup.signal?.addEventListener('abort', this.onSignalAbort, { once: true });
+    if (this.onSignalAbort !== undefined) this.setup.signal!.addEventListener('abort', this.onSignalAbort, { once: true });
     pending.then(
       (res) => process.nextTick(() => this.deliver(res)),
       (error: unknown) => process.nextTick(() => this.fail(error)),
@@ -173,10 +199,13 @@ export class ResilientClientRequest extends Stream {
     if (attempt.attempt > 1) this.retire(this.exchange);
     const headers = this.headersForNextAttempt();
     injectContext(headers, headerSetter); // the attempt's span is the active context here
+    const { original, thisArg, url, telemetry } = this.setup;
     const options = { ...this.setup.options, headers };
     let real: ClientRequest;
     try {
-      real = callOriginal(() => this.setup.original.call(this.setup.thisArg, options));
+      // Suppressing tracing means nothing where no OpenTelemetry API global exists (no context manager either).
+      if (!telemetry) real = url === undefined ? original.call(thisArg, options) : original.call(thisArg, url, options);
+      else real = callOriginal(() => (url === undefined ? original.call(thisArg, options) : original.call(thisArg, url, options)));
     } catch (error) {
       if (this.starting && attempt.attempt === 1) this.constructionError = { error };
       throw error;
@@ -187,20 +216,19 @@ export class ResilientClientRequest extends Stream {
   private attach(ex: Exchange, attempt: Attempt, resolve: (res: IncomingMessage) => void, reject: (error: unknown) => void): void {
     const real = ex.real;
     this.exchange = ex;
-    const current = (): boolean => this.exchange === ex;
     real.on('response', (res: IncomingMessage) => {
       ex.response = res;
-      if (!current() || this.cancelled) {
+      if (this.exchange !== ex || this.cancelled) {
         res.resume();
         return;
       }
-      attempt.span?.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, res.statusCode ?? 0);
+      if (this.setup.telemetry) this.recordResponse(attempt, res);
       if (isFailedResponse(res) !== undefined) ex.failed = true;
       resolve(res);
     });
     real.on('error', (error: Error) => {
       ex.errored = ex.failed = true;
-      if (ex.forward === Forward.All) this.emit('error', error);
+      if (ex.forward === Forward.All) this.emitInCaller('error', error);
       else reject(error);
     });
     real.on('close', () => {
@@ -208,31 +236,88 @@ export class ResilientClientRequest extends Stream {
       if (ex.forward !== Forward.None) this.emitClose();
       else reject(socketHangUpError()); // settles nothing when a response or an error came first
     });
-    real.on('abort', () => {
-      if (ex.forward === Forward.All) this.emit('abort');
-    });
-    for (const name of LIVE_EVENTS) {
-      real.on(name, (...args: unknown[]) => {
-        if (current()) this.emit(name, ...args);
-      });
-    }
-    real.on('drain', () => {
-      if (current() && this.needDrain) {
-        this.needDrain = false;
-        this.emit('drain');
-      }
-    });
-    real.on('finish', () => {
-      if (current() && !this.finishEmitted) {
-        this.finishEmitted = true;
-        this.emit('finish');
-      }
-    });
+    if (this.forwarded !== 0) for (const [event, bit] of FORWARDED_EVENTS) if ((this.forwarded & bit) !== 0) this.forward(ex, event, bit);
     if (this.socketTimeoutMs !== undefined) real.setTimeout(this.socketTimeoutMs);
     if (this.noDelay !== undefined) real.setNoDelay(this.noDelay);
     if (this.keepAlive !== undefined) real.setSocketKeepAlive(this.keepAlive[0], this.keepAlive[1]);
     if (this.headersCountLimit !== null) real.maxHeadersCount = this.headersCountLimit;
     this.sendBody(ex);
+  }
+
+  /** The response's attributes on the attempt span and duration point, as the official instrumentation records them. */
+  private recordResponse(attempt: Attempt, res: IncomingMessage): void {
+    try {
+      attempt.annotate(responseSpanAttributes(res), responseMetricAttributes(res.statusCode, res.socket ? res.httpVersion : undefined));
+    } catch {
+      // telemetry never fails the call
+    }
+  }
+
+  /** Starts passing one event of a real request on to the caller, as it would reach a ClientRequest's listeners. */
+  private forward(ex: Exchange, event: string | symbol, bit: number): void {
+    if ((ex.forwarding & bit) !== 0) return;
+    ex.forwarding |= bit;
+    const real = ex.real;
+    switch (event) {
+      case 'finish':
+        real.on('finish', () => {
+          if (this.exchange === ex && !this.finishEmitted) {
+            this.finishEmitted = true;
+            this.emitInCaller('finish');
+          }
+        });
+        return;
+      case 'abort':
+        real.on('abort', () => {
+          if (ex.forward === Forward.All) this.emitInCaller('abort');
+        });
+        return;
+      default:
+        real.on(event, (...args: unknown[]) => {
+          if (this.exchange !== ex) return;
+          if (args.length === 0) this.emitInCaller(event as string);
+          else this.emitInCaller(event as string, args[0]);
+        });
+    }
+  }
+
+  /** The caller listens for `event` from now on: the request in the running forwards it too. */
+  private noteListener(event: string | symbol): void {
+    const bit = FORWARDED_EVENTS.get(event);
+    if (bit === undefined || (this.forwarded & bit) !== 0) return;
+    this.forwarded |= bit;
+    const ex = this.exchange;
+    if (ex === undefined || ex.closed) return;
+    // A request that finished before anyone listened emits no second 'finish', as in Node.
+    if (event === 'finish' && ex.real.writableFinished) this.finishEmitted = true;
+    this.forward(ex, event, bit);
+  }
+
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    this.noteListener(event);
+    return super.on(event, listener);
+  }
+
+  override addListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    this.noteListener(event);
+    return super.addListener(event, listener);
+  }
+
+  override prependListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    this.noteListener(event);
+    return super.prependListener(event, listener);
+  }
+
+  /** A write to this request was refused: its 'drain' tells the caller when to write again. */
+  private watchDrain(ex: Exchange): void {
+    if (ex.drainWatched) return;
+    ex.drainWatched = true;
+    ex.real.on('drain', () => {
+      if (this.exchange === ex && this.needDrain) {
+        this.needDrain = false;
+        this.emitInCaller('drain');
+      }
+    });
   }
 
   /** Gives the new attempt's request everything written so far, and the end if it came. */
@@ -248,9 +333,12 @@ export class ResilientClientRequest extends Stream {
       ex.real.flushHeaders();
     }
     this.body.forgetIfUnreplayable();
-    if (this.needDrain && ok) {
+    if (!this.needDrain) return;
+    if (ok) {
       this.needDrain = false;
-      process.nextTick(() => this.emit('drain'));
+      process.nextTick(() => this.emitInCaller('drain'));
+    } else {
+      this.watchDrain(ex);
     }
   }
 
@@ -277,6 +365,7 @@ export class ResilientClientRequest extends Stream {
   private retire(ex: Exchange | undefined): void {
     if (ex === undefined) return;
     ex.forward = Forward.None;
+    if (!this.finishEmitted && ex.real.writableFinished) this.finishEmitted = true; // its 'finish' counted, heard or not
     ex.response?.resume();
     if (!ex.errored && (ex.response === undefined || !ex.real.writableFinished)) {
       ex.errored = ex.failed = true;
@@ -300,7 +389,7 @@ export class ResilientClientRequest extends Stream {
   /** The policy is done with a response (a success, or a failed one it did not retry). */
   private deliver(res: IncomingMessage): void {
     this.settled = true;
-    this.setup.signal?.removeEventListener('abort', this.onSignalAbort);
+    if (this.onSignalAbort !== undefined) this.setup.signal!.removeEventListener('abort', this.onSignalAbort);
     const ex = this.exchange;
     if (this.cancelled || ex === undefined || ex.response !== res) {
       res.resume();
@@ -310,8 +399,8 @@ export class ResilientClientRequest extends Stream {
     ex.failed = false; // the caller's request now: nothing is replayed any more
     if (this.body.replayable === false) this.body.forgetIfUnreplayable();
     this.res = res;
-    if (anyProviderRegistered()) bindListenersToContext(res, this.setup.callerContext); // without OpenTelemetry there is no context to lose
-    if (!this.emit('response', res)) res.resume(); // nobody listens: Node dumps it too
+    if (this.setup.telemetry) bindListenersToContext(res, this.setup.callerContext); // without OpenTelemetry there is no context to lose
+    if (!this.emitInCaller('response', res)) res.resume(); // nobody listens: Node dumps it too
     if (ex.closed) this.emitClose();
   }
 
@@ -320,7 +409,7 @@ export class ResilientClientRequest extends Stream {
     if (this.cancelled || this.settled) return;
     this.settled = true;
     this.isDestroyed = true;
-    this.setup.signal?.removeEventListener('abort', this.onSignalAbort);
+    if (this.onSignalAbort !== undefined) this.setup.signal!.removeEventListener('abort', this.onSignalAbort);
     // The last request is let go before the caller hears: an 'error' nobody listens to
     // throws, as in Node, and must not leave a timed-out request behind.
     const ex = this.exchange;
@@ -329,7 +418,7 @@ export class ResilientClientRequest extends Stream {
       ex.forward = Forward.Close; // its 'close' (always later than this) ends the call
       if (!ex.real.destroyed) ex.real.destroy();
     }
-    this.emit('error', error);
+    this.emitInCaller('error', error);
     if (closed) this.emitClose();
   }
 
@@ -337,15 +426,21 @@ export class ResilientClientRequest extends Stream {
     if (this.closeEmitted) return;
     this.closeEmitted = true;
     this.isDestroyed = true;
-    this.setup.signal?.removeEventListener('abort', this.onSignalAbort);
-    this.emit('close');
+    if (this.onSignalAbort !== undefined) this.setup.signal!.removeEventListener('abort', this.onSignalAbort);
+    this.emitInCaller('close');
   }
 
-  /** Listeners run in the caller's context: code the client calls back must not inherit an attempt's suppressed one. */
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
+  /**
+   * Every event of this request is emitted through here: listeners run in the caller's
+   * context, since code the client calls back must not inherit an attempt's suppressed
+   * one. Most emits happen in it already (the engine's result arrives there); the
+   * events a real request emits do not.
+   */
+  private emitInCaller(event: string, arg?: unknown): boolean {
+    const withArg = arguments.length > 1;
     const caller = this.setup.callerContext;
-    if (context.active() === caller) return super.emit(event, ...args);
-    return context.with(caller, () => super.emit(event, ...args));
+    if (!this.setup.telemetry || context.active() === caller) return withArg ? this.emit(event, arg) : this.emit(event);
+    return context.with(caller, () => (withArg ? this.emit(event, arg) : this.emit(event)));
   }
 
   // --- the Writable side ----------------------------------------------------------------
@@ -365,7 +460,7 @@ export class ResilientClientRequest extends Stream {
       const error = writeAfterEndError();
       process.nextTick(() => {
         callback?.(error);
-        if (!this.isDestroyed) this.emit('error', error);
+        if (!this.isDestroyed) this.emitInCaller('error', error);
       });
       return false;
     }
@@ -384,7 +479,10 @@ export class ResilientClientRequest extends Stream {
       return false;
     }
     const ok = this.writeTo(ex, entry);
-    if (!ok) this.needDrain = true;
+    if (!ok) {
+      this.needDrain = true;
+      this.watchDrain(ex);
+    }
     return ok;
   }
 
@@ -398,7 +496,7 @@ export class ResilientClientRequest extends Stream {
     }
     if (this.body.ended) {
       if (callback !== undefined) {
-        if (!this.finishEmitted) this.once('finish', callback);
+        if (!this.hasFinished()) this.once('finish', callback);
         else process.nextTick(callback, alreadyFinishedError('end'));
       }
       return this;
@@ -464,13 +562,13 @@ export class ResilientClientRequest extends Stream {
       return this;
     }
     this.cancelled = true;
-    this.setup.signal?.removeEventListener('abort', this.onSignalAbort);
+    if (this.onSignalAbort !== undefined) this.setup.signal!.removeEventListener('abort', this.onSignalAbort);
     if (ex !== undefined && !ex.errored) {
       ex.forward = Forward.All;
       ex.real.destroy(error);
     } else {
       process.nextTick(() => {
-        if (error !== undefined) this.emit('error', error);
+        if (error !== undefined) this.emitInCaller('error', error);
         this.emitClose();
       });
     }
@@ -482,7 +580,7 @@ export class ResilientClientRequest extends Stream {
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
-    process.nextTick(() => this.emit('abort'));
+    process.nextTick(() => this.emitInCaller('abort'));
     this.destroy();
   }
 
@@ -593,6 +691,15 @@ export class ResilientClientRequest extends Stream {
   }
 
   get writableFinished(): boolean {
+    return this.hasFinished();
+  }
+
+  /**
+   * A request of this call finished sending (what 'finish' says): known from the event
+   * when the caller listens for it, else read from the requests themselves.
+   */
+  private hasFinished(): boolean {
+    if (!this.finishEmitted && (this.forwarded & FORWARDED_EVENTS.get('finish')!) === 0 && this.exchange?.real.writableFinished === true) this.finishEmitted = true;
     return this.finishEmitted;
   }
 
@@ -637,15 +744,25 @@ export class ResilientClientRequest extends Stream {
   }
 
   get path(): string {
-    return this.exchange?.real.path ?? (this.setup.options.path as string | undefined) ?? '/';
+    return this.exchange?.real.path ?? (this.optionsBeforeFirstRequest().path as string | undefined) ?? '/';
   }
 
   get host(): string {
-    return this.exchange?.real.host ?? ((this.setup.options.hostname ?? this.setup.options.host ?? 'localhost') as string);
+    const options = this.exchange === undefined ? this.optionsBeforeFirstRequest() : undefined;
+    return this.exchange?.real.host ?? ((options?.hostname ?? options?.host ?? 'localhost') as string);
   }
 
   get protocol(): string {
-    return this.exchange?.real.protocol ?? (this.setup.options.protocol as string | undefined) ?? 'http:';
+    return this.exchange?.real.protocol ?? (this.optionsBeforeFirstRequest().protocol as string | undefined) ?? 'http:';
+  }
+
+  /** While no real request exists (waiting for a bulkhead slot): the options Node will build, URL included. */
+  private optionsBeforeFirstRequest(): Record<string, unknown> {
+    try {
+      return mergedOptions(this.setup);
+    } catch {
+      return this.setup.options;
+    }
   }
 
   get agent(): Agent | undefined {

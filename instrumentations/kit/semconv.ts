@@ -31,3 +31,20 @@ export const ATTR_DB_RESPONSE_STATUS_CODE = 'db.response.status_code';
 export const ATTR_DB_POSTGRESQL_PLAN = 'db.postgresql.plan';
 /** db.query.text is cut at this many characters (after sanitising, so no literal is ever cut in half). */
 export const DB_QUERY_TEXT_MAX = 2048;
+
+// HTTP client attributes the official http and undici instrumentations record, which the
+// attempt spans carry too (docs/adapters/http.md, fetch.md: what each holds, redacted how).
+export const ATTR_URL_FULL = 'url.full';
+export const ATTR_URL_PATH = 'url.path';
+export const ATTR_URL_QUERY = 'url.query';
+export const ATTR_USER_AGENT_ORIGINAL = 'user_agent.original';
+export const ATTR_NETWORK_PEER_ADDRESS = 'network.peer.address';
+export const ATTR_NETWORK_PEER_PORT = 'network.peer.port';
+export const ATTR_NETWORK_PROTOCOL_VERSION = 'network.protocol.version';
+export { ATTR_ERROR_TYPE } from '../../src/telemetry/names.js';
+
+/** What replaces a secret in a recorded URL: the official instrumentations' own word for it. */
+export const REDACTED = 'REDACTED';
+
+/** KNOWN_METHODS plus QUERY, which the official http and undici instrumentations also know. */
+export const HTTP_KNOWN_METHODS: ReadonlySet<string> = new Set([...KNOWN_METHODS, 'QUERY']);

@@ -2,10 +2,11 @@ import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { getClassification } from '../../../src/errors.js';
 import { idempotent } from '../../../src/runtime/idempotency.js';
+import { inCallerSpan, recordedCalls } from '../http/support.js';
 import {
   attemptSpans,
+  callEndSpans,
   clientSpans,
-  parentSpans,
   recordingServer,
   setUp,
   spanIdOf,
@@ -79,28 +80,41 @@ for (const [index, version] of UNDICI_VERSIONS.entries()) {
 
     for (const client of CLIENTS) {
       describe(client.name, () => {
-        it('a success: one INTERNAL parent, one CLIENT attempt span with the HTTP attributes, its traceparent on the wire', async () => {
+        it('a success: one CLIENT attempt span, child of the caller\'s span, with the HTTP attributes; its traceparent on the wire', async () => {
           s = setUp();
-          const answer = await client.call(`${server.url}/ok?q=1`);
-          expect(answer.status).to.equal(200);
-          expect(await answer.text()).to.equal('ok');
+          const answer = await inCallerSpan('caller', async () => {
+            const a = await client.call(`${server.url}/ok?q=1`);
+            return { status: a.status, text: await a.text() };
+          });
+          expect(answer).to.deep.equal({ status: 200, text: 'ok' });
           const spans = s.otel.spans();
-          const attempts = attemptSpans(spans);
-          expect(attempts).to.have.length(1);
-          expect(clientSpans(spans)).to.have.length(1);
-          const a = attempts[0]!;
+          const [call] = recordedCalls(spans, 'caller');
+          expect(call!.attempts).to.have.length(1);
+          expect(clientSpans(spans).map((c) => c.spanContext().spanId)).to.deep.equal([call!.last.spanContext().spanId]);
+          expect(spans.filter((sp) => sp.instrumentationScope.name === 'breakwater')).to.have.length(1); // no call span by default
+          const a = call!.last;
           expect(a.name).to.equal('GET');
           expect(a.attributes).to.include({
             'http.request.method': 'GET',
+            'http.request.method_original': 'GET',
             'server.address': '127.0.0.1',
             'server.port': server.port,
             'url.scheme': 'http',
+            'url.full': `${server.url}/ok?q=REDACTED`,
+            'url.path': '/ok',
+            'url.query': '?q=REDACTED',
+            'network.peer.address': '127.0.0.1',
+            'network.peer.port': server.port,
+            'network.protocol.version': '1.1',
             'http.response.status_code': 200,
             'resilience.client': 'fetch',
+            'resilience.attempt': 1,
             'resilience.outcome': 'success',
           });
-          expect(parentSpans(spans)).to.have.length(1);
-          expect(a.parentSpanContext?.spanId).to.equal(parentSpans(spans)[0]!.spanContext().spanId);
+          // fetch sends its own default User-Agent; undici.request and a Pool send none.
+          if (client.name.includes('fetch')) expect(a.attributes['user_agent.original']).to.be.a('string').and.not.equal('');
+          else expect(a.attributes).to.not.have.property('user_agent.original');
+          expect(a.parentSpanContext?.spanId).to.equal(call!.caller.spanContext().spanId);
           expect(server.received).to.have.length(1);
           expect(spanIdOf(server.received[0]!.headers.traceparent)).to.equal(a.spanContext().spanId);
         });
@@ -113,8 +127,11 @@ for (const [index, version] of UNDICI_VERSIONS.entries()) {
           expect(await answer.text()).to.equal('ok');
           const attempts = attemptSpans(s.otel.spans());
           expect(attempts.map((a) => a.attributes['http.response.status_code'])).to.deep.equal([503, 200]);
+          expect(attempts.map((a) => a.attributes['resilience.attempt'])).to.deep.equal([1, 2]);
           expect(attempts[1]!.attributes['http.request.resend_count']).to.equal(1);
-          expect(attempts[0]!.attributes['resilience.outcome']).to.equal('failure');
+          expect(attempts.map((a) => a.attributes['resilience.outcome'])).to.deep.equal(['failure', 'success']);
+          expect(attempts.map((a) => a.attributes['error.type'])).to.deep.equal(['503', undefined]);
+          expect(attempts.map((a) => a.events.map((e) => e.name))).to.deep.equal([['resilience.retry.scheduled'], []]);
           expect(server.received.map((r) => spanIdOf(r.headers.traceparent))).to.deep.equal(attempts.map((a) => a.spanContext().spanId));
         });
 
@@ -152,8 +169,9 @@ for (const [index, version] of UNDICI_VERSIONS.entries()) {
         );
         expect(error).to.be.instanceOf(TypeError); // fetch's own "fetch failed", same object
         expect(server.received).to.have.length(1);
-        const suppressed = parentSpans(s.otel.spans())[0]!.events.find((e) => e.name === 'resilience.retry.suppressed');
-        expect(suppressed?.attributes?.['resilience.retry.suppressed']).to.equal('not_idempotent');
+        const [last] = callEndSpans(s.otel.spans());
+        expect(last!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+        expect(last!.attributes['resilience.outcome']).to.equal('failure');
         expect(getClassification(error)?.category).to.equal('network');
 
         destroyNext = true;
@@ -217,8 +235,9 @@ for (const [index, version] of UNDICI_VERSIONS.entries()) {
           expect(server.received).to.have.length(1);
           expect(server.received[0]!.body).to.equal('a');
         }
-        const suppressed = s.otel.spans().flatMap((sp) => sp.events).filter((e) => e.name === 'resilience.retry.suppressed');
-        expect(suppressed.map((e) => e.attributes?.['resilience.retry.suppressed'])).to.deep.equal(Array(5).fill('not_idempotent'));
+        const ends = callEndSpans(s.otel.spans());
+        expect(ends.map((sp) => sp.attributes['resilience.retry.suppressed'])).to.deep.equal(Array(5).fill('not_idempotent'));
+        expect(ends.map((sp) => sp.attributes['resilience.attempt'])).to.deep.equal(Array(5).fill(1));
       });
     });
 
@@ -323,8 +342,10 @@ for (const [index, version] of UNDICI_VERSIONS.entries()) {
         const abortError = (await pending) as Error;
         expect(abortError.name).to.equal('AbortError');
         expect(abortError).to.equal(controller.signal.reason);
-        const parents = parentSpans(s.otel.spans());
-        expect(parents.map((p) => p.attributes['resilience.outcome'])).to.deep.equal(Array(4).fill('cancelled'));
+        const ends = callEndSpans(s.otel.spans());
+        expect(ends.map((p) => p.attributes['resilience.outcome'])).to.deep.equal(Array(4).fill('cancelled'));
+        expect(ends.map((p) => p.attributes['resilience.attempt'])).to.deep.equal(Array(4).fill(1));
+        expect(ends.every((p) => p.status.code !== 2 /* ERROR */ && p.attributes['error.type'] === undefined)).to.equal(true);
       });
 
       it('the attempt timeout aborts that attempt\'s request and the next one runs', async () => {

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { CIRCUIT_OPEN_CODE, getClassification } from '../../../src/errors.js';
 import { startFaultProxy, type Fault, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { pointValue } from '../../helpers/otel.js';
-import { attemptSpans, parentSpans, recordingServer, setUp, tearDown, type RecordingServer, type Setup } from './support.js';
+import { attemptSpans, callEndSpans, recordingServer, sequentialCalls, setUp, tearDown, type RecordingServer, type Setup } from './support.js';
 
 /**
  * The fault matrix row for `fetch` (issue 5): global fetch through the fault proxy to a
@@ -73,19 +73,18 @@ describe('fault matrix: fetch', function () {
   }
 
   /**
-   * The number of attempts of the index-th logical call, after checking their shape:
-   * CLIENT spans under the call's INTERNAL span, numbered 1..n, with
-   * http.request.resend_count n-1 on the n-th.
+   * The number of attempts of the index-th logical call (the calls of a cell are made one
+   * after another), after checking their shape: CLIENT spans numbered 1..n, with
+   * http.request.resend_count n-1 on the n-th; every one but the last ended with a retry
+   * scheduled, the last one says how the call ended.
    */
   function attemptsOfCall(index: number): number {
-    const spans = s!.otel.spans();
-    const byStart = (a: ReadableSpan, b: ReadableSpan): number => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1];
-    const parent = parentSpans(spans).sort(byStart)[index]!;
-    const children = attemptSpans(spans).filter((a) => a.parentSpanContext?.spanId === parent.spanContext().spanId);
+    const children: ReadableSpan[] = sequentialCalls(s!.otel.spans())[index]!;
     expect(children.map((c) => c.kind)).to.deep.equal(children.map(() => SpanKind.CLIENT));
     expect(children.map((c) => c.attributes['resilience.attempt'])).to.deep.equal(children.map((_, i) => i + 1));
     expect(children.map((c) => c.attributes['http.request.resend_count'])).to.deep.equal(children.map((_, i) => (i === 0 ? undefined : i)));
-    expect(parent.attributes['resilience.attempt']).to.equal(children.length);
+    expect(children.map((c) => c.events.some((e) => e.name === 'resilience.retry.scheduled'))).to.deep.equal(children.map((_, i) => i < children.length - 1));
+    expect(children.at(-1)!.attributes['resilience.outcome']).to.be.oneOf(['success', 'failure']);
     return children.length;
   }
 
@@ -149,8 +148,8 @@ describe('fault matrix: fetch', function () {
     expect(applied()).to.equal(2); // the plain POST once, the keyed one once
     expect([attemptsOfCall(0), attemptsOfCall(1), attemptsOfCall(2)]).to.deep.equal([1, 2, 2]);
     expect(await metrics()).to.deep.equal({ failures: 3, successes: 2, notIdempotent: 1 });
-    const suppressed = parentSpans(s!.otel.spans()).map((sp) => sp.attributes['resilience.retry.suppressed']);
-    expect(suppressed.filter((x) => x !== undefined)).to.deep.equal(['not_idempotent']);
+    const suppressed = callEndSpans(s!.otel.spans()).map((sp) => sp.attributes['resilience.retry.suppressed']);
+    expect(suppressed).to.deep.equal(['not_idempotent', undefined, undefined]);
   });
 
   it('cut mid-response inside the headers: GET retried, POST not; cut in the body: delivered, the caller\'s read fails', async () => {

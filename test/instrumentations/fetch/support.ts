@@ -115,17 +115,34 @@ export const UNDICI_VERSIONS: readonly UndiciVersion[] = [
   ...(UNDICI_8_RUNS_HERE ? [{ name: `undici ${compatVersion('newer', 'undici')}`, load: () => requireCompat<Undici>('newer', 'undici') }] : []),
 ];
 
-/** The INTERNAL spans of logical calls, named `<policy> <target>`. */
-export function parentSpans(spans: ReadableSpan[]): ReadableSpan[] {
-  return spans.filter((s) => s.kind === SpanKind.INTERNAL && s.name === `${String(s.attributes['resilience.policy'])} ${String(s.attributes['resilience.target'])}`);
+const byStart = (a: ReadableSpan, b: ReadableSpan): number => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1];
+
+/** breakwater's spans that stand for an attempt or a rejection (they number it: `resilience.attempt`), in the order they started. */
+function numberedSpans(spans: readonly ReadableSpan[]): ReadableSpan[] {
+  return spans.filter((s) => s.instrumentationScope.name === 'breakwater' && s.attributes['resilience.attempt'] !== undefined).sort(byStart);
 }
 
-/** The attempt spans (children of a logical call's span), in attempt order. */
-export function attemptSpans(spans: ReadableSpan[]): ReadableSpan[] {
-  const parents = new Set(parentSpans(spans).map((p) => p.spanContext().spanId));
-  return spans
-    .filter((s) => s.parentSpanContext !== undefined && parents.has(s.parentSpanContext.spanId) && !s.name.startsWith('resilience.'))
-    .sort((a, b) => Number(a.attributes['resilience.attempt']) - Number(b.attributes['resilience.attempt']));
+/** The attempt spans of every call (not rejections), in the order they started. */
+export function attemptSpans(spans: readonly ReadableSpan[]): ReadableSpan[] {
+  return numberedSpans(spans).filter((s) => !s.name.startsWith('resilience.'));
+}
+
+/**
+ * The spans of calls made one after another (as the tests here make them): each call
+ * is a run of spans starting at `resilience.attempt` 1, in order.
+ */
+export function sequentialCalls(spans: readonly ReadableSpan[]): ReadableSpan[][] {
+  const calls: ReadableSpan[][] = [];
+  for (const span of numberedSpans(spans)) {
+    if (span.attributes['resilience.attempt'] === 1 || calls.length === 0) calls.push([]);
+    calls.at(-1)!.push(span);
+  }
+  return calls;
+}
+
+/** The span that tells what came of each call (its last one: outcome, suppression), calls made one after another. */
+export function callEndSpans(spans: readonly ReadableSpan[]): ReadableSpan[] {
+  return sequentialCalls(spans).map((call) => call.at(-1)!);
 }
 
 export function clientSpans(spans: ReadableSpan[]): ReadableSpan[] {

@@ -8,13 +8,17 @@ import { idempotent } from '../../../src/runtime/idempotency.js';
 import type { Adapter } from '../../../instrumentations/kit/adapter.js';
 import type { Runtime } from '../../../src/runtime/runtime.js';
 import { OtelHarness } from '../../helpers/otel.js';
+import { configureTelemetry } from '../../../src/telemetry/settings.js';
 import {
   enableAdapter,
   errorOf,
+  eventNames,
   hang,
+  inCallerSpan,
   ok,
   outcomeOf,
   readResponse,
+  recordedCalls,
   scriptedServer,
   serverResettingFirst,
   status,
@@ -502,13 +506,14 @@ describe('http adapter: node:http', () => {
 
 describe('http adapter: context and telemetry', () => {
   let server: ScriptedServer;
+  let runtime: Runtime;
   let adapter: Adapter;
   let otel: OtelHarness;
 
   beforeEach(async () => {
     otel = new OtelHarness().install();
     server = await scriptedServer();
-    ({ adapter } = enableAdapter());
+    ({ runtime, adapter } = enableAdapter());
   });
   afterEach(async () => {
     adapter.disable();
@@ -546,25 +551,62 @@ describe('http adapter: context and telemetry', () => {
     expect(new Set(seen)).to.deep.equal(new Set(['socket:me:false', 'response:me:false', 'end:me:false']));
   });
 
-  it('one CLIENT span per attempt under one INTERNAL parent; one traceparent per attempt, carrying that attempt\'s span', async () => {
+  it('one CLIENT span per attempt, children of the caller\'s span (no call span by default); one traceparent per attempt, carrying that attempt\'s span', async () => {
     server.script(status(503), status(503), ok());
-    const req = http.request(`${server.url}/traced?token=secret`, { headers: { traceparent: '00-11111111111111111111111111111111-2222222222222222-01' } });
-    req.end();
-    expect((await outcomeOf(req)).status).to.equal(200);
+    const out = await inCallerSpan('caller', () => {
+      const req = http.request(`${server.url}/traced?token=secret`, { headers: { traceparent: '00-11111111111111111111111111111111-2222222222222222-01', 'user-agent': 'tests/1' } });
+      req.end();
+      return outcomeOf(req);
+    });
+    expect(out.status).to.equal(200);
     const spans = otel.spans();
-    const attempts = spans.filter((s) => s.kind === 2 /* CLIENT */);
-    const parents = spans.filter((s) => s.kind === 0 /* INTERNAL */ && s.name.startsWith('default '));
-    expect(parents).to.have.length(1);
+    expect(spans.filter((s) => s.kind === 0 /* INTERNAL */ && s.instrumentationScope.name === 'breakwater')).to.have.length(0);
+    const [call] = recordedCalls(spans, 'caller');
+    const attempts = call!.attempts;
+    expect(spans.filter((s) => s.kind === 2 /* CLIENT */).map((s) => s.spanContext().spanId)).to.deep.equal(attempts.map((s) => s.spanContext().spanId));
     expect(attempts.map((s) => s.name)).to.deep.equal(['GET', 'GET', 'GET']);
+    expect(attempts.map((s) => s.attributes['resilience.attempt'])).to.deep.equal([1, 2, 3]);
     expect(attempts.map((s) => s.attributes['http.response.status_code'])).to.deep.equal([503, 503, 200]);
     expect(attempts.map((s) => s.attributes['http.request.resend_count'])).to.deep.equal([undefined, 1, 2]);
+    expect(attempts.map((s) => s.attributes['resilience.outcome'])).to.deep.equal(['failure', 'failure', 'success']);
+    expect(attempts.map((s) => eventNames(s))).to.deep.equal([['resilience.retry.scheduled'], ['resilience.retry.scheduled'], []]);
+    expect(attempts.map((s) => s.attributes['error.type'])).to.deep.equal(['503', '503', undefined]);
     for (const span of attempts) {
-      expect(span.parentSpanContext?.spanId).to.equal(parents[0]!.spanContext().spanId);
-      expect(span.attributes).to.include({ 'http.request.method': 'GET', 'server.address': '127.0.0.1', 'server.port': server.port, 'url.scheme': 'http' });
+      expect(span.parentSpanContext?.spanId).to.equal(call!.caller.spanContext().spanId);
+      expect(span.spanContext().traceId).to.equal(call!.caller.spanContext().traceId);
+      expect(span.attributes).to.include({
+        'http.request.method': 'GET',
+        'server.address': '127.0.0.1',
+        'server.port': server.port,
+        'url.scheme': 'http',
+        'url.full': `${server.url}/traced?token=REDACTED`,
+        'user_agent.original': 'tests/1',
+        'network.peer.address': '127.0.0.1',
+        'network.peer.port': server.port,
+        'network.protocol.version': '1.1',
+      });
     }
     const received = server.received.map((r) => r.headers.traceparent);
     expect(received).to.deep.equal(attempts.map((s) => `00-${s.spanContext().traceId}-${s.spanContext().spanId}-01`));
     expect(JSON.stringify(spans.map((s) => [s.name, s.attributes]))).to.not.include('secret');
+  });
+
+  it('with call spans turned on, an INTERNAL span for the call is the attempts\' parent, itself the caller\'s child', async () => {
+    configureTelemetry({ callSpans: true });
+    try {
+      server.script(status(503), ok());
+      await inCallerSpan('caller', () => outcomeOf(http.get(`${server.url}/with-call-span`)));
+    } finally {
+      configureTelemetry({ callSpans: false });
+    }
+    const spans = otel.spans();
+    const caller = spans.find((s) => s.name === 'caller')!;
+    const parents = spans.filter((s) => s.kind === 0 && s.name === `default http://127.0.0.1:${server.port}`);
+    expect(parents).to.have.length(1);
+    expect(parents[0]!.parentSpanContext?.spanId).to.equal(caller.spanContext().spanId);
+    expect(parents[0]!.attributes).to.include({ 'resilience.outcome': 'success', 'resilience.attempt': 2 });
+    const attempts = spans.filter((s) => s.kind === 2);
+    expect(attempts.map((s) => s.parentSpanContext?.spanId)).to.deep.equal([parents[0]!.spanContext().spanId, parents[0]!.spanContext().spanId]);
   });
 
   it('an unknown method is recorded as _OTHER, with the span named HTTP', async () => {
@@ -576,18 +618,23 @@ describe('http adapter: context and telemetry', () => {
     expect(span!.attributes).to.include({ 'http.request.method': '_OTHER', 'http.request.method_original': 'PURGE' });
   });
 
-  it('a cancelled call is recorded as cancelled, not as an error', async () => {
+  it('a cancelled call is recorded as cancelled on its last attempt span, not as an error', async () => {
     server.script(hang);
-    const req = http.get(`${server.url}/cancel`);
-    req.on('socket', () => setTimeout(() => req.destroy(), 20));
-    await errorOf(req);
+    await inCallerSpan('caller', async () => {
+      const req = http.get(`${server.url}/cancel`);
+      req.on('socket', () => setTimeout(() => req.destroy(), 20));
+      await errorOf(req);
+    });
     await new Promise((resolve) => setTimeout(resolve, 10));
-    const parent = otel.spans().find((s) => s.kind === 0 && s.name.startsWith('default '));
-    expect(parent?.attributes['resilience.outcome']).to.equal('cancelled');
-    expect(parent?.status.code).to.not.equal(2 /* ERROR */);
+    const [call] = recordedCalls(otel.spans(), 'caller');
+    expect(call!.attempts).to.have.length(1);
+    expect(call!.last.attributes['resilience.outcome']).to.equal('cancelled');
+    expect(call!.last.attributes['resilience.retry.suppressed']).to.equal(undefined);
+    expect(call!.last.status.code).to.not.equal(2 /* ERROR */);
+    expect(call!.last.attributes['error.type']).to.equal(undefined);
   });
 
-  it('inside an active span of the caller the parent span is its child', async () => {
+  it('inside an active span of the caller each attempt span is its child, in its trace', async () => {
     const tracer = trace.getTracer('test');
     await tracer.startActiveSpan('caller', async (span) => {
       const out = await outcomeOf(http.get(`${server.url}/child`));
@@ -595,8 +642,20 @@ describe('http adapter: context and telemetry', () => {
       expect(out.status).to.equal(200);
     });
     const caller = otel.spans().find((s) => s.name === 'caller')!;
-    const parent = otel.spans().find((s) => s.name.startsWith('default '))!;
-    expect(parent.parentSpanContext?.spanId).to.equal(caller.spanContext().spanId);
+    const attempts = otel.spans().filter((s) => s.kind === 2);
+    expect(attempts).to.have.length(1);
+    expect(attempts[0]!.parentSpanContext?.spanId).to.equal(caller.spanContext().spanId);
+    expect(attempts[0]!.spanContext().traceId).to.equal(caller.spanContext().traceId);
+  });
+
+  it('an open breaker: a short INTERNAL resilience.rejected span, nothing dialled, no CLIENT span', async () => {
+    runtime.circuit(`http://127.0.0.1:${server.port}`).isolate();
+    await inCallerSpan('caller', () => errorOf(http.get(`${server.url}/rejected`)));
+    const [call] = recordedCalls(otel.spans(), 'caller');
+    expect(call!.attempts.map((s) => [s.name, s.kind])).to.deep.equal([['resilience.rejected', 0]]);
+    expect(call!.last.attributes).to.include({ 'resilience.outcome': 'rejected', 'error.type': 'BREAKWATER_CIRCUIT_OPEN' });
+    expect(call!.last.status.code).to.equal(2);
+    expect(otel.spans().filter((s) => s.kind === 2)).to.have.length(0);
+    expect(server.received).to.have.length(0);
   });
 });
-

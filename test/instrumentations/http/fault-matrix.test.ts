@@ -13,7 +13,7 @@ import type { Runtime } from '../../../src/runtime/runtime.js';
 import { startFaultProxy } from '../../helpers/fault-proxy.js';
 import type { Fault, FaultProxy } from '../../helpers/fault-proxy.js';
 import { OtelHarness, pointValue } from '../../helpers/otel.js';
-import { enableAdapter, readResponse } from './support.js';
+import { enableAdapter, inCallerSpan, readResponse, recordedCalls } from './support.js';
 
 const RESPONSE_BODY = 'x'.repeat(4000);
 const TIMEOUT_MS = 150;
@@ -51,9 +51,13 @@ class CountingServer {
 
 type Result = { kind: 'response'; status: number; body: string } | { kind: 'error'; error: Error & { code?: string } };
 
-/** One call; settles with the response read to the end, or the error (on the request or, after a cut, on the response). */
+/**
+ * One call, inside a caller span `call <method>` (its attempt spans are that span's
+ * children); settles with the response read to the end, or the error (on the request
+ * or, after a cut, on the response).
+ */
 function call(port: number, method: 'GET' | 'POST', agent: http.Agent): Promise<Result> {
-  return new Promise((resolve) => {
+  return inCallerSpan(`call ${method}`, () => new Promise<Result>((resolve) => {
     const req = http.request({ host: '127.0.0.1', port, method, path: `/${method.toLowerCase()}`, agent });
     req.on('response', (res: IncomingMessage) => {
       res.on('error', (error: Error) => resolve({ kind: 'error', error }));
@@ -64,7 +68,7 @@ function call(port: number, method: 'GET' | 'POST', agent: http.Agent): Promise<
     });
     req.on('error', (error: Error) => resolve({ kind: 'error', error }));
     req.end(method === 'POST' ? 'side-effect' : undefined);
-  });
+  }));
 }
 
 describe('fault matrix: http (node:http through the fault proxy)', function () {
@@ -96,8 +100,9 @@ describe('fault matrix: http (node:http through the fault proxy)', function () {
   function attemptSpans(path: string) {
     return otel.spans().filter((s) => s.kind === 2 && s.attributes['http.request.method'] === (path === 'GET' ? 'GET' : 'POST'));
   }
-  function parentSpans() {
-    return otel.spans().filter((s) => s.kind === 0 && s.name.startsWith('default '));
+  /** The span that tells what came of each call (its last attempt's), in the order the calls ended. */
+  function lastSpans(method?: 'GET' | 'POST') {
+    return recordedCalls(otel.spans(), method === undefined ? /^call / : `call ${method}`).map((c) => c.last);
   }
 
   async function metrics() {
@@ -131,7 +136,8 @@ describe('fault matrix: http (node:http through the fault proxy)', function () {
     expect([upstream.gets, upstream.posts]).to.deep.equal([0, 0]);
     expect(attemptSpans('GET').map((s) => s.attributes['http.request.resend_count'])).to.deep.equal([undefined, 1, 2]);
     expect(attemptSpans('POST')).to.have.length(3);
-    expect(parentSpans().map((s) => s.attributes['resilience.retry.suppressed'])).to.deep.equal(['max_attempts', 'max_attempts']);
+    expect(lastSpans().map((s) => s.attributes['resilience.retry.suppressed'])).to.deep.equal(['max_attempts', 'max_attempts']);
+    expect(lastSpans().map((s) => [s.attributes['resilience.attempt'], s.attributes['resilience.outcome']])).to.deep.equal([[3, 'failure'], [3, 'failure']]);
     const m = await metrics();
     expect(m.attempts('failure', 'network')).to.equal(6);
     expect(m.suppressed('max_attempts')).to.equal(2);
@@ -161,8 +167,10 @@ describe('fault matrix: http (node:http through the fault proxy)', function () {
 
     expect(attemptSpans('POST')).to.have.length(1);
     expect(attemptSpans('GET').map((s) => s.attributes['resilience.outcome'])).to.deep.equal(['failure', 'success']);
-    const [postParent] = parentSpans().filter((s) => s.attributes['resilience.outcome'] === 'failure');
-    expect(postParent!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    const [postLast] = lastSpans('POST');
+    expect(postLast!.attributes['resilience.outcome']).to.equal('failure');
+    expect(postLast!.attributes['resilience.retry.suppressed']).to.equal('not_idempotent');
+    expect(lastSpans('GET').map((s) => s.attributes['resilience.retry.suppressed'])).to.deep.equal([undefined]);
     const m = await metrics();
     expect(m.suppressed('not_idempotent')).to.equal(1);
     expect(m.attempts('success')).to.equal(1);
@@ -218,7 +226,7 @@ describe('fault matrix: http (node:http through the fault proxy)', function () {
     expect([upstream.gets, upstream.posts]).to.deep.equal([0, 0]);
     expect(attemptSpans('GET')).to.have.length(3);
     expect(attemptSpans('POST')).to.have.length(1);
-    expect(parentSpans().map((s) => s.attributes['resilience.retry.suppressed']).sort()).to.deep.equal(['max_attempts', 'not_idempotent']);
+    expect(lastSpans().map((s) => s.attributes['resilience.retry.suppressed'])).to.deep.equal(['max_attempts', 'not_idempotent']);
   });
 
   it('server restart: calls made while it is down are retried until it is back (connect refused), each POST arrives exactly once', async () => {

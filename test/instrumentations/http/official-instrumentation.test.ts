@@ -8,8 +8,16 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
 import { OtelHarness } from '../../helpers/otel.js';
-import { enableAdapter, ok, outcomeOf, scriptedServer, status } from './support.js';
-import type { ScriptedServer } from './support.js';
+import { redactPathAndQuery } from '../../../instrumentations/http/attributes.js';
+import { enableAdapter, metricPoints, ok, outcomeOf, scriptedServer, status } from './support.js';
+import type { Reply, ScriptedServer } from './support.js';
+
+type Point = Awaited<ReturnType<typeof metricPoints>>[number];
+
+function bucketsOf(point: Point): number[] {
+  const dataPoint = point.metric.dataPoints.find((p) => p.attributes === point.attributes) ?? point.metric.dataPoints[0]!;
+  return (dataPoint.value as { buckets: { boundaries: number[] } }).buckets.boundaries;
+}
 
 const require = createRequire(import.meta.url);
 type Http = typeof import('node:http');
@@ -77,7 +85,7 @@ describe('http adapter with the official OpenTelemetry http instrumentation', ()
     expect(traceparentSpanIds()).to.deep.equal(clients.map((s) => s.spanContext().spanId));
   });
 
-  it('breakwater first, official around it: one CLIENT span (the official one) over breakwater\'s per-attempt spans; one traceparent per attempt', async () => {
+  it('breakwater first, official around it: one CLIENT span (the official one) over breakwater\'s per-attempt INTERNAL spans; one traceparent per attempt', async () => {
     enableBreakwater();
     enableOfficial({ disableIncomingRequestInstrumentation: true });
     const http = requireHttp();
@@ -93,10 +101,10 @@ describe('http adapter with the official OpenTelemetry http instrumentation', ()
     expect(isOfficial(clients[0]!)).to.equal(true);
     const attempts = spans.filter((s) => s.instrumentationScope.name === 'breakwater' && s.attributes['resilience.attempt'] !== undefined && s.attributes['http.request.method'] === 'GET');
     expect(attempts.map((s) => s.kind)).to.deep.equal([SpanKind.INTERNAL, SpanKind.INTERNAL]);
-    // The attempts sit under breakwater's parent, itself under the official CLIENT span.
-    const parent = spans.find((s) => s.name.startsWith('default '))!;
-    expect(parent.parentSpanContext?.spanId).to.equal(clients[0]!.spanContext().spanId);
-    for (const a of attempts) expect(a.parentSpanContext?.spanId).to.equal(parent.spanContext().spanId);
+    expect(attempts.map((s) => s.attributes['resilience.attempt'])).to.deep.equal([1, 2]);
+    // No span of breakwater's for the call: the attempts sit right under the official CLIENT span.
+    expect(spans.filter((s) => s.instrumentationScope.name === 'breakwater')).to.have.length(2);
+    for (const a of attempts) expect(a.parentSpanContext?.spanId).to.equal(clients[0]!.spanContext().spanId);
     // The official instrumentation's traceparent was replaced by each attempt's own.
     expect(traceparentSpanIds()).to.deep.equal(attempts.map((s) => s.spanContext().spanId));
     expect(clients[0]!.attributes['http.response.status_code']).to.equal(200);
@@ -136,5 +144,104 @@ describe('http adapter with the official OpenTelemetry http instrumentation', ()
     const servers = spans.filter((s) => s.kind === SpanKind.SERVER);
     expect(attempts).to.have.length(2);
     expect(servers.map((s) => s.parentSpanContext?.spanId)).to.deep.equal(attempts.map((s) => s.spanContext().spanId));
+  });
+
+  describe('parity: what the official instrumentation records, breakwater records too', () => {
+    /** The CLIENT span and duration points of one GET made with only the official instrumentation, then only breakwater. */
+    async function sameRequestTwice(path: string, reply: Reply): Promise<{ official: ReadableSpan; ours: ReadableSpan; officialPoints: Point[]; ourPoints: Point[] }> {
+      const headers = { 'user-agent': 'parity-test/1.0', authorization: 'Bearer not-recorded' };
+      server.script(reply);
+      const official = new HttpInstrumentation({ disableIncomingRequestInstrumentation: true });
+      await outcomeOf(requireHttp().get(`${server.url}${path}`, { headers }));
+      official.disable();
+      expect(requireHttp().request).to.equal(nodeRequest);
+      enableBreakwater();
+      await outcomeOf(requireHttp().get(`${server.url}${path}`, { headers }));
+      const clients = otel.spans().filter((s) => s.kind === SpanKind.CLIENT);
+      expect(clients.map((s) => s.instrumentationScope.name)).to.deep.equal(['@opentelemetry/instrumentation-http', 'breakwater']);
+      const points = await metricPoints(otel, 'http.client.request.duration');
+      return {
+        official: clients[0]!,
+        ours: clients[1]!,
+        officialPoints: points.filter((p) => p.scope === '@opentelemetry/instrumentation-http'),
+        ourPoints: points.filter((p) => p.scope === 'breakwater'),
+      };
+    }
+
+    for (const [label, path, reply, code] of [
+      ['a 200', '/parity/items?x=1&sig=abc', ok(), 200],
+      ['a 404', '/parity/missing', status(404), 404],
+    ] as const) {
+      it(`${label}: every attribute of the official CLIENT span is on breakwater\'s attempt span, with the same value but for the redacted query`, async () => {
+        const { official, ours } = await sameRequestTwice(path, reply);
+        expect(official.name).to.equal(ours.name);
+        const officialKeys = Object.keys(official.attributes).sort();
+        expect(officialKeys).to.include.members(['http.request.method', 'server.address', 'server.port', 'url.full', 'user_agent.original', 'network.peer.address', 'network.peer.port', 'network.protocol.version', 'http.response.status_code']);
+        expect(Object.keys(ours.attributes)).to.include.members(officialKeys);
+        for (const key of officialKeys) {
+          const expected = key === 'url.full' ? redactPathAndQuery(String(official.attributes[key])) : official.attributes[key];
+          expect(ours.attributes[key], key).to.deep.equal(expected);
+        }
+        expect(ours.attributes['http.response.status_code']).to.equal(code);
+        // The documented difference: every query value, not only the official's signature keys.
+        if (path.includes('?')) {
+          expect(official.attributes['url.full']).to.equal(`${server.url}/parity/items?x=1&sig=REDACTED`);
+          expect(ours.attributes['url.full']).to.equal(`${server.url}/parity/items?x=REDACTED&sig=REDACTED`);
+        }
+        const extra = Object.keys(ours.attributes).filter((k) => !officialKeys.includes(k));
+        expect(extra.every((k) => k.startsWith('resilience.') || ['url.scheme', 'error.type'].includes(k)), extra.join()).to.equal(true);
+      });
+
+      it(`${label}: the same http.client.request.duration point (name, unit, buckets, attribute set)`, async () => {
+        const { officialPoints, ourPoints } = await sameRequestTwice(path, reply);
+        expect(officialPoints).to.have.length(1);
+        expect(ourPoints).to.have.length(1);
+        const [theirs, mine] = [officialPoints[0]!, ourPoints[0]!];
+        expect(mine.attributes).to.deep.equal(theirs.attributes);
+        expect(mine.attributes['http.response.status_code']).to.equal(code);
+        expect([mine.count, theirs.count]).to.deep.equal([1, 1]);
+        expect(mine.metric.descriptor.unit).to.equal(theirs.metric.descriptor.unit);
+        expect(mine.metric.descriptor.unit).to.equal('s');
+        expect(bucketsOf(mine)).to.deep.equal(bucketsOf(theirs));
+        expect(bucketsOf(mine)).to.deep.equal([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
+      });
+    }
+  });
+
+  describe('http.client.request.duration: one point per attempt, whoever records it', () => {
+    it('breakwater alone: a retried request gives two points, one per attempt, with each attempt\'s status', async () => {
+      enableBreakwater();
+      server.script(status(503), ok());
+      await outcomeOf(requireHttp().get(`${server.url}/retried`));
+      const points = await metricPoints(otel, 'http.client.request.duration');
+      expect(points.map((p) => [p.scope, p.attributes['http.response.status_code'], p.attributes['error.type'], p.count])).to.have.deep.members([
+        ['breakwater', 503, '503', 1],
+        ['breakwater', 200, undefined, 1],
+      ]);
+    });
+
+    it('official inside breakwater (patched first): exactly one point per attempt in all, the official\'s; breakwater records none', async () => {
+      enableOfficial({ disableIncomingRequestInstrumentation: true });
+      const http = requireHttp();
+      enableBreakwater();
+      server.script(status(503), ok());
+      await outcomeOf(http.get(`${server.url}/both`));
+      const points = await metricPoints(otel, 'http.client.request.duration');
+      expect(points.reduce((n, p) => n + p.count, 0)).to.equal(2);
+      expect(points.map((p) => [p.scope, p.attributes['http.response.status_code']])).to.have.deep.members([
+        ['@opentelemetry/instrumentation-http', 503],
+        ['@opentelemetry/instrumentation-http', 200],
+      ]);
+    });
+
+    it('official around breakwater (patched after it): the official\'s one point for the call; none of breakwater\'s INTERNAL attempts records one', async () => {
+      enableBreakwater();
+      enableOfficial({ disableIncomingRequestInstrumentation: true });
+      server.script(status(503), ok());
+      await outcomeOf(requireHttp().get(`${server.url}/around`));
+      await new Promise((resolve) => setImmediate(resolve));
+      const points = await metricPoints(otel, 'http.client.request.duration');
+      expect(points.map((p) => [p.scope, p.attributes['http.response.status_code'], p.count])).to.deep.equal([['@opentelemetry/instrumentation-http', 200, 1]]);
+    });
   });
 });

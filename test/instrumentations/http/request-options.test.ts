@@ -1,39 +1,48 @@
 import { expect } from 'chai';
-import { flatHeaders, hasHeader, headersForAttempt, headerSetter, isPassThroughRequest, readRequestArgs, requestMethod } from '../../../instrumentations/http/request-options.js';
+import { flatHeaders, hasHeader, headersForAttempt, headerSetter, isPassThroughRequest, mergedOptions, readRequestArgs, requestMethod } from '../../../instrumentations/http/request-options.js';
+import { requestTarget } from '../../../instrumentations/http/request-target.js';
 
 describe('http request options', () => {
   const cb = () => undefined;
 
   describe('readRequestArgs reads the arguments as Node does', () => {
-    it('a URL string, with options over it and a callback', () => {
+    it('a URL string, with options over it and a callback; mergedOptions is what Node builds of them', () => {
       const call = readRequestArgs(['http://u:p@example.com:8080/a/b?q=1', { method: 'POST', headers: { a: '1' } }, cb])!;
       expect(call.callback).to.equal(cb);
-      expect(call.options).to.include({ protocol: 'http:', hostname: 'example.com', port: 8080, path: '/a/b?q=1', method: 'POST', auth: 'u:p' });
-      expect(call.options.headers).to.deep.equal({ a: '1' });
+      expect(call.url).to.equal('http://u:p@example.com:8080/a/b?q=1');
+      expect(call.options).to.deep.equal({ method: 'POST', headers: { a: '1' } });
+      expect(mergedOptions(call)).to.include({ protocol: 'http:', hostname: 'example.com', port: 8080, path: '/a/b?q=1', method: 'POST', auth: 'u:p' });
     });
 
     it('a URL object and a callback', () => {
-      const call = readRequestArgs([new URL('https://example.com/x'), cb])!;
+      const url = new URL('https://example.com/x');
+      const call = readRequestArgs([url, cb])!;
       expect(call.callback).to.equal(cb);
-      expect(call.options).to.include({ protocol: 'https:', hostname: 'example.com', path: '/x' });
+      expect(call.url).to.equal(url);
+      expect(mergedOptions(call)).to.include({ protocol: 'https:', hostname: 'example.com', path: '/x' });
     });
 
-    it('options only: a copy, never the caller\'s object', () => {
+    it('options only: a copy, never the caller\'s object, without the signal (kept apart)', () => {
+      const signal = new AbortController().signal;
       const options = { host: 'h', port: 1 };
-      const call = readRequestArgs([options])!;
+      const call = readRequestArgs([{ ...options, signal }])!;
       expect(call.options).to.deep.equal(options);
-      expect(call.options).to.not.equal(options);
+      expect(call.signal).to.equal(signal);
+      expect(call.url).to.equal(undefined);
       expect(call.callback).to.equal(undefined);
+      const plain = readRequestArgs([options])!;
+      expect(plain.options).to.not.equal(options);
     });
 
     it('nothing at all means {}', () => {
       expect(readRequestArgs([])!.options).to.deep.equal({});
     });
 
-    it('arguments Node rejects are left to Node (undefined)', () => {
-      expect(readRequestArgs(['not a url'])).to.equal(undefined);
+    it('arguments Node rejects are left to Node (undefined); a URL string Node rejects has no target', () => {
       expect(readRequestArgs([{}, 'not a callback'])).to.equal(undefined);
       expect(readRequestArgs(['http://a/', 42])).to.equal(undefined);
+      expect(requestTarget(readRequestArgs(['not a url'])!, 'http:')).to.equal(undefined);
+      expect(() => mergedOptions(readRequestArgs(['not a url'])!)).to.throw(TypeError);
     });
   });
 

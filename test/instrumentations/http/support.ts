@@ -13,6 +13,10 @@ import { createHttpAdapter } from '../../../instrumentations/http/index.js';
 import type { Adapter } from '../../../instrumentations/kit/adapter.js';
 import { httpServer } from '../../integration/http-server.js';
 import type { HttpTestServer } from '../../integration/http-server.js';
+import { trace } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
+import type { OtelHarness } from '../../helpers/otel.js';
 
 export const FAST_POLICY: Record<string, string> = {
   BREAKWATER_RETRY_BASE_DELAY_MS: '1',
@@ -184,4 +188,57 @@ export async function serverResettingFirst(resets: number, inner: ScriptedServer
         front.close(() => resolve());
       }),
   };
+}
+
+// --- the telemetry shape: one span per attempt, children of the caller's span ---------------
+
+/** Runs `fn` inside a span of the test's own (the caller's), ended when `fn` settles: a call's attempt spans are its children. */
+export function inCallerSpan<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  return trace.getTracer('test-caller').startActiveSpan(name, (span) =>
+    fn().finally(() => span.end()),
+  );
+}
+
+/** One logical call as recorded: its attempt spans (and rejection span) under the caller's span, in attempt order. */
+export interface RecordedCall {
+  caller: ReadableSpan;
+  attempts: ReadableSpan[];
+  /** The span that tells what happened to the call: the one with the highest `resilience.attempt`. */
+  last: ReadableSpan;
+}
+
+/** The calls made inside caller spans named `name` (inCallerSpan), in the order the callers ended. */
+export function recordedCalls(spans: readonly ReadableSpan[], name: string | RegExp): RecordedCall[] {
+  const matches = (s: ReadableSpan) => (typeof name === 'string' ? s.name === name : name.test(s.name));
+  return spans
+    .filter((s) => matches(s) && s.instrumentationScope.name === 'test-caller')
+    .map((caller) => {
+      const attempts = spans
+        .filter((s) => s.parentSpanContext?.spanId === caller.spanContext().spanId && s.attributes['resilience.attempt'] !== undefined)
+        .sort((a, b) => Number(a.attributes['resilience.attempt']) - Number(b.attributes['resilience.attempt']));
+      return { caller, attempts, last: attempts.at(-1)! };
+    });
+}
+
+/** The span events' names of a span. */
+export function eventNames(span: ReadableSpan): string[] {
+  return span.events.map((e) => e.name);
+}
+
+/** Every point of a metric across all scopes that recorded it (the harness's collect() keeps one scope per name). */
+export async function metricPoints(otel: OtelHarness, name: string): Promise<Array<{ scope: string; metric: MetricData; attributes: Record<string, unknown>; count: number }>> {
+  const out: Array<{ scope: string; metric: MetricData; attributes: Record<string, unknown>; count: number }> = [];
+  await otel.collect(); // exports once; the exporter keeps that export, every scope of it
+  for (const resourceMetrics of otel.metricExporter.getMetrics()) {
+    for (const scope of resourceMetrics.scopeMetrics) {
+      for (const metric of scope.metrics) {
+        if (metric.descriptor.name !== name) continue;
+        for (const point of metric.dataPoints) {
+          const count = metric.dataPointType === DataPointType.HISTOGRAM ? (point.value as { count: number }).count : Number(point.value);
+          out.push({ scope: scope.scope.name, metric, attributes: point.attributes as Record<string, unknown>, count });
+        }
+      }
+    }
+  }
+  return out;
 }

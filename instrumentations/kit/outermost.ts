@@ -107,10 +107,44 @@ class Slot implements OutermostHandle {
     const top = this.current();
     if (typeof top !== 'function' || top === this.newest || this.relayers >= MAX_RELAYERS || !this.overtakenBy(top)) return;
     const wrapper = this.method.wrap(top as never);
+    this.markForShimmer(wrapper, top);
     install(this.method.target, this.method.name, wrapper);
     this.layers.push({ wrapper, below: top });
     this.relayers++;
     this.method.afterRelayer?.();
+  }
+
+  /**
+   * shimmer's marks on a fresh wrapper, so that the instrumentation under it can still
+   * take itself out: its disable() (shimmer's `unwrap`) finds the top of the method
+   * marked `__wrapped` and calls its `__unwrap`, which here runs that instrumentation's
+   * own `__unwrap` (putting breakwater's wrapper under it back on top) and drops this
+   * wrapper, no longer needed. Re-wrapping (shimmer unwraps a marked method first) does
+   * the same, and the instrumentation's new wrapper is re-layered in turn.
+   */
+  private markForShimmer(wrapper: Function, below: Function): void {
+    const unwrapBelow = (below as { __unwrap?: unknown }).__unwrap;
+    const unwrap = (): void => {
+      if (typeof unwrapBelow !== 'function' || this.current() !== wrapper) return;
+      const { target, name } = this.method;
+      // shimmer's __unwrap acts only while its wrapper is the method's value.
+      install(target, name, below);
+      try {
+        unwrapBelow.call(below);
+      } catch {
+        // as if it had not unwrapped
+      }
+      if (this.current() === below) {
+        install(target, name, wrapper); // it did not take itself out: this wrapper stays on top
+        return;
+      }
+      const index = this.layers.findIndex((l) => l.wrapper === wrapper);
+      if (index > 0) this.layers.splice(index, 1);
+      this.method.afterRelayer?.();
+    };
+    for (const [key, value] of [['__original', below], ['__unwrap', unwrap], ['__wrapped', true]] as const) {
+      Object.defineProperty(wrapper, key, { value, configurable: true, enumerable: false, writable: true });
+    }
   }
 
   release(): void {
@@ -173,6 +207,15 @@ export function scheduleOutermostCheck(): void {
 
 // ---- load watchers for node:http and node:https ---------------------------------
 
+/**
+ * Now, for a watcher that runs after the other instrumentation's hook (it wrapped the
+ * require or was added before ours), and again in a microtask for one that runs before.
+ */
+function settleAfterLoad(): void {
+  relayerOvertaken();
+  scheduleOutermostCheck();
+}
+
 const WATCHED_REQUIRES = new Set(['http', 'https', 'node:http', 'node:https']);
 const WATCHED_IMPORTS = new Set(['node:http', 'node:https', 'http', 'https']);
 
@@ -188,7 +231,7 @@ function watchLoads(): void {
       const previous = proto.require;
       const watching = function require(this: unknown, id: string): unknown {
         const exports = previous.apply(this, arguments as unknown as [string]);
-        if (watchingRequire === watching && WATCHED_REQUIRES.has(id)) scheduleOutermostCheck();
+        if (watchingRequire === watching && WATCHED_REQUIRES.has(id)) settleAfterLoad();
         return exports;
       };
       proto.require = watching;
@@ -230,7 +273,7 @@ function addImportHook(): { remove(): void } | undefined {
     const instrumentationDir = path.dirname(requireHere.resolve('@opentelemetry/instrumentation/package.json'));
     const iitm = requireHere(requireHere.resolve('import-in-the-middle', { paths: [instrumentationDir] })) as ImportInTheMiddle;
     const hook = (url: string): void => {
-      if (WATCHED_IMPORTS.has(url)) scheduleOutermostCheck();
+      if (WATCHED_IMPORTS.has(url)) settleAfterLoad();
     };
     iitm.addHook(hook);
     return { remove: () => iitm.removeHook(hook) };

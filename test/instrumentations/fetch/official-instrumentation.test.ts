@@ -1,6 +1,8 @@
+import { SpanKind } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { attemptSpans, clientSpans, recordingServer, setUp, spanIdOf, statuses, tearDown, UNDICI_VERSIONS, type RecordingServer, type Setup } from './support.js';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { clientSpans, recordingServer, setUp, spanIdOf, statuses, tearDown, UNDICI_VERSIONS, type RecordingServer, type Setup } from './support.js';
 
 /**
  * @opentelemetry/instrumentation-undici listens on undici's diagnostics channels, so it
@@ -8,6 +10,13 @@ import { attemptSpans, clientSpans, recordingServer, setUp, spanIdOf, statuses, 
  * for suppressed tracing itself; the SDK's tracer does (a non-recording span under a
  * suppressed context) and so does the W3C propagator (it injects nothing for it).
  */
+/** breakwater's attempt spans (one per attempt, no call span by default), in attempt order. */
+function attemptSpans(spans: ReadableSpan[]): ReadableSpan[] {
+  return spans
+    .filter((s) => s.instrumentationScope.name === 'breakwater' && typeof s.attributes['resilience.attempt'] === 'number')
+    .sort((a, b) => (a.attributes['resilience.attempt'] as number) - (b.attributes['resilience.attempt'] as number));
+}
+
 describe('fetch adapter with @opentelemetry/instrumentation-undici', () => {
   let server: RecordingServer;
   let s: Setup | undefined;
@@ -63,10 +72,14 @@ describe('fetch adapter with @opentelemetry/instrumentation-undici', () => {
         const clients = clientSpans(spans);
         expect(clients.map((c) => c.instrumentationScope.name)).to.deep.equal(['breakwater', 'breakwater']);
         const attempts = attemptSpans(spans);
+        expect(attempts.map((a) => a.attributes['resilience.attempt'])).to.deep.equal([1, 2]);
         expect(clients.map((c) => c.spanContext().spanId).sort()).to.deep.equal(attempts.map((a) => a.spanContext().spanId).sort());
+        expect(spans.filter((sp) => sp.kind !== SpanKind.CLIENT).map((sp) => sp.name), 'no call span by default').to.deep.equal([]);
         expect(server.received.map((r) => r.headers.traceparent).every((t) => typeof t === 'string')).to.equal(true);
         expect(server.received.map((r) => spanIdOf(r.headers.traceparent))).to.deep.equal(attempts.map((a) => a.spanContext().spanId));
-        // Its duration metric is not suppressed: one point per real request (per attempt).
+        // The official duration metric is not suppressed: one point per real request (per
+        // attempt). Counted over every scope: breakwater must not add a second point for
+        // the same attempt.
         const duration = (await s.otel.collect()).get('http.client.request.duration');
         const counts = (duration?.dataPoints ?? []).map((p) => (p.value as { count: number }).count);
         expect(counts.reduce((a, b) => a + b, 0)).to.equal(2);

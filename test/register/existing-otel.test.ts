@@ -135,7 +135,7 @@ describe('breakwater/register with an existing OpenTelemetry set-up', function (
       const flag = kind === 'esm' ? '--import' : '--require';
       for (const breakwaterFirst of [true, false]) {
         const order = breakwaterFirst ? `${flag} breakwater/register ${flag} ./otel` : `${flag} ./otel ${flag} breakwater/register`;
-        it(`${set}, ${kind.toUpperCase()}: ${order}: one trace per request, every attempt recorded once, one traceparent per attempt`, async () => {
+        it(`${set}, ${kind.toUpperCase()}: ${order}: one trace per request, one CLIENT span per attempt (breakwater's) under the caller, one traceparent per attempt, HTTP durations counted once`, async () => {
           const dir = dirs.get(set)!;
           const otel = path.join(dir, kind === 'esm' ? 'otel.mjs' : 'otel.cjs');
           const app = path.join(dir, kind === 'esm' ? 'app.mjs' : 'app.cjs');

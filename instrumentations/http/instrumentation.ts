@@ -4,6 +4,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import type { ClientRequest } from 'node:http';
 import type { Adapter } from '../kit/adapter.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
+import { keepOutermost, scheduleOutermostCheck, type OutermostHandle } from '../kit/outermost.js';
 import { interceptRequest, type PatchedModule } from './intercept.js';
 import type { RequestFunction } from './resilient-request.js';
 
@@ -15,6 +16,7 @@ interface Patched {
   readonly originalGet: RequestFunction;
   readonly request: RequestFunction;
   readonly get: RequestFunction;
+  readonly layers: readonly OutermostHandle[];
 }
 
 /**
@@ -26,8 +28,9 @@ interface Patched {
  * No shimmer markers (`__wrapped`): @opentelemetry/instrumentation-http unwraps a
  * function that carries them before wrapping its own, which would silently remove
  * breakwater. Without them it wraps breakwater's function like any other, in either
- * order. disable() puts the originals back only where breakwater's functions are still
- * installed; a wrapper still held by someone else passes calls straight through.
+ * order; when it wraps after breakwater, kit/outermost.ts puts a fresh breakwater
+ * wrapper over it. disable() puts the originals back only where breakwater's functions
+ * are still installed; a wrapper still held by someone else passes calls straight through.
  */
 export function createHttpAdapter(runtime: Runtime): Adapter {
   let patched: Patched[] = [];
@@ -36,25 +39,37 @@ export function createHttpAdapter(runtime: Runtime): Adapter {
   function patch(module: HttpModule, defaultProtocol: 'http:' | 'https:'): Patched {
     const originalRequest = module.request;
     const originalGet = module.get;
-    const patchedModule: PatchedModule = {
-      defaultProtocol,
-      original: originalRequest,
-      originalRecordsDuration: (originalRequest as { __wrapped?: unknown }).__wrapped === true,
+    let requestLayer: OutermostHandle | undefined;
+    const makeRequest = (below: RequestFunction): RequestFunction => {
+      const patchedModule: PatchedModule = {
+        defaultProtocol,
+        original: below,
+        // The official instrumentation below (shimmer marks its wrapper) records each attempt's duration point itself.
+        originalRecordsDuration: (below as { __wrapped?: unknown }).__wrapped === true,
+      };
+      return function request(this: unknown, ...args: unknown[]): ClientRequest {
+        if (!enabled) return below.apply(this, args);
+        // Overtaken since (an instrumentation wrapped over this layer): re-layer for the next calls.
+        if (requestLayer !== undefined && !requestLayer.isOnTop()) scheduleOutermostCheck();
+        return interceptRequest(runtime, patchedModule, this, args);
+      };
     };
-    const request = function request(this: unknown, ...args: unknown[]): ClientRequest {
-      if (!enabled) return originalRequest.apply(this, args);
-      return interceptRequest(runtime, patchedModule, this, args);
-    };
-    // Node's get() calls its module-internal request(), not the export: it gets its own wrapper.
-    const get = function get(this: unknown, ...args: unknown[]): ClientRequest {
-      if (!enabled) return originalGet.apply(this, args);
-      const req = request.apply(this, args);
-      req.end();
-      return req;
-    };
+    // Node's get() calls its module-internal request(), not the export: it gets its own
+    // wrapper, which runs breakwater's newest request layer (not whatever is on top of it).
+    const makeGet = (below: RequestFunction): RequestFunction =>
+      function get(this: unknown, ...args: unknown[]): ClientRequest {
+        if (!enabled) return below.apply(this, args);
+        const req = (requestLayer?.newest ?? request).apply(this, args) as ClientRequest;
+        req.end();
+        return req;
+      };
+    const request = makeRequest(originalRequest);
+    const get = makeGet(originalGet);
     module.request = request;
     module.get = get;
-    return { module, originalRequest, originalGet, request, get };
+    requestLayer = keepOutermost({ target: module, name: 'request', installed: request, original: originalRequest, wrap: makeRequest, afterRelayer: syncBuiltinESMExports });
+    const getLayer = keepOutermost({ target: module, name: 'get', installed: get, original: originalGet, wrap: makeGet, afterRelayer: syncBuiltinESMExports });
+    return { module, originalRequest, originalGet, request, get, layers: [requestLayer, getLayer] };
   }
 
   return {
@@ -69,6 +84,7 @@ export function createHttpAdapter(runtime: Runtime): Adapter {
       if (!enabled) return;
       enabled = false;
       for (const p of patched) {
+        for (const layer of p.layers) layer.release();
         if (p.module.request === p.request) p.module.request = p.originalRequest;
         if (p.module.get === p.get) p.module.get = p.originalGet;
       }

@@ -4,7 +4,8 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opent
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { shouldPassThrough } from '../kit/calls.js';
 import { runCommand, type CommandCallDeps } from './command-call.js';
-import { isOurs, unwrapMethod, wrapMethod } from './layer.js';
+import { keepOutermost, scheduleOutermostCheck, type OutermostHandle } from '../kit/outermost.js';
+import { isOurs, makeLayer, unwrapMethod, wrapMethod, type LayerFactory } from './layer.js';
 import { isAttemptPipeline, isTransaction, runPipeline, runTransaction, type PipelineCallDeps } from './pipeline-call.js';
 import { isAttemptCommand, sendAttemptCommand } from './resend-guard.js';
 import type { CommandConstructor, IoredisClient, IoredisCommand, IoredisPipeline, PipelineConstructor } from './types.js';
@@ -42,6 +43,8 @@ export class IoredisInstrumentation extends InstrumentationBase {
   private readonly runtime: Runtime;
   /** ioredis modules patched by enable() because they were loaded before it. */
   private readonly patchedLate = new Set<IoredisExports>();
+  /** The methods patched per module, kept outermost (kit/outermost.ts) until unpatched. */
+  private readonly outermost = new Map<IoredisExports, OutermostHandle[]>();
 
   constructor(runtime: Runtime) {
     super(INSTRUMENTATION_NAME, VERSION, { enabled: false });
@@ -56,6 +59,7 @@ export class IoredisInstrumentation extends InstrumentationBase {
         (module: unknown) => {
           const exports = exportsOf(module);
           if (exports !== undefined) this.patch(exports);
+          scheduleOutermostCheck(); // an official ioredis instrumentation hooked after breakwater wraps it in this same load
           return module;
         },
         (module: unknown) => {
@@ -69,6 +73,7 @@ export class IoredisInstrumentation extends InstrumentationBase {
   override enable(): void {
     super.enable();
     this.patchAlreadyLoaded();
+    scheduleOutermostCheck();
   }
 
   override disable(): void {
@@ -107,11 +112,16 @@ export class IoredisInstrumentation extends InstrumentationBase {
     if (typeof Command !== 'function') return;
 
     let sendCommandLayer: Function | undefined;
-    // Another instrumentation that wrapped sendCommand after breakwater (the official one)
-    // makes its CLIENT span around the whole call: breakwater's attempts are then INTERNAL.
-    const wrappedByOthers = (): boolean => proto.sendCommand !== sendCommandLayer;
+    // Another instrumentation that wrapped sendCommand over breakwater's newest layer (the
+    // official one, before kit/outermost.ts re-layered) makes its CLIENT span around the
+    // whole call: this call's attempts are then INTERNAL, the next ones are re-layered.
+    const wrappedByOthers = (): boolean => {
+      const wrapped = proto.sendCommand !== sendCommandLayer;
+      if (wrapped) scheduleOutermostCheck();
+      return wrapped;
+    };
 
-    wrapMethod(proto, 'sendCommand', (original, isActive) => {
+    this.keepOutermost(exports, proto, 'sendCommand', (original, isActive) => {
       const send = (client: IoredisClient, command: IoredisCommand, stream?: unknown, node?: unknown): unknown =>
         original.call(client, command, stream, node);
       const deps: CommandCallDeps = { runtime, Command, send: (client, command) => original.call(client, command), wrappedByOthers };
@@ -140,7 +150,7 @@ export class IoredisInstrumentation extends InstrumentationBase {
 
     if (PipelineClass === undefined || typeof PipelineClass.prototype?.exec !== 'function') return;
     let execLayer: Function | undefined;
-    wrapMethod(PipelineClass.prototype, 'exec', (original, isActive) => {
+    this.keepOutermost(exports, PipelineClass.prototype, 'exec', (original, isActive) => {
       const deps: PipelineCallDeps = {
         runtime,
         Command,
@@ -176,7 +186,23 @@ export class IoredisInstrumentation extends InstrumentationBase {
     });
   }
 
+  /**
+   * Wraps a method with a layer of ours and keeps it outermost: `makeWrapper` builds each
+   * layer (a fresh one goes over an instrumentation that wrapped ours since).
+   */
+  private keepOutermost<T extends object>(exports: IoredisExports, target: T, name: keyof T & string, makeWrapper: LayerFactory): void {
+    const original = target[name] as unknown as Function;
+    const installed = wrapMethod(target, name, makeWrapper);
+    if (installed === undefined) return;
+    const handle = keepOutermost({ target, name, installed, original, wrap: (below: Function) => makeLayer(below, makeWrapper) });
+    const handles = this.outermost.get(exports) ?? [];
+    handles.push(handle);
+    this.outermost.set(exports, handles);
+  }
+
   private unpatch(exports: IoredisExports): void {
+    for (const handle of this.outermost.get(exports) ?? []) handle.release();
+    this.outermost.delete(exports);
     unwrapMethod(exports.prototype, 'sendCommand');
     if (exports.Pipeline?.prototype !== undefined) unwrapMethod(exports.Pipeline.prototype, 'exec');
   }

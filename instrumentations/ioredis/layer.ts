@@ -16,15 +16,25 @@ interface Layered {
   [LAYER]?: { original: Function; active: boolean };
 }
 
-export function wrapMethod<T extends object>(target: T, name: keyof T & string, makeWrapper: (original: Function, isActive: () => boolean) => Function): void {
+/** Installs a layer of ours over `target[name]`; returns it, or undefined when there was nothing to wrap or ours is there already. */
+export function wrapMethod<T extends object>(target: T, name: keyof T & string, makeWrapper: LayerFactory): Function | undefined {
   const original = target[name] as unknown;
-  if (typeof original !== 'function') return;
-  if (isOurs(original)) return; // already wrapped by an active layer of ours
+  if (typeof original !== 'function') return undefined;
+  if (isOurs(original)) return undefined; // already wrapped by an active layer of ours
+  const wrapper = makeLayer(original, makeWrapper);
+  Object.defineProperty(target, name, { value: wrapper, writable: true, configurable: true, enumerable: false });
+  return wrapper;
+}
+
+export type LayerFactory = (original: Function, isActive: () => boolean) => Function;
+
+/** A layer of ours around `original`, not installed (kit/outermost.ts installs one over another's wrapper). */
+export function makeLayer(original: Function, makeWrapper: LayerFactory): Function {
   const state = { original, active: true };
   const wrapper = makeWrapper(original, () => state.active) as Function & Layered;
   Object.defineProperty(wrapper, LAYER, { value: state });
   Object.defineProperty(wrapper, 'length', { value: original.length });
-  Object.defineProperty(target, name, { value: wrapper, writable: true, configurable: true, enumerable: false });
+  return wrapper;
 }
 
 export function unwrapMethod<T extends object>(target: T, name: keyof T & string): void {

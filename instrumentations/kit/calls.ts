@@ -2,6 +2,7 @@ import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import type { Context, TextMapSetter } from '@opentelemetry/api';
 import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
 import { INSTRUMENTATION_SCOPE } from '../../src/telemetry/names.js';
+import { scheduleOutermostCheck } from './outermost.js';
 
 /**
  * What every adapter does around the client's original method, so that with or
@@ -13,10 +14,12 @@ import { INSTRUMENTATION_SCOPE } from '../../src/telemetry/names.js';
  * - the original method runs under a context with tracing suppressed, so an official
  *   instrumentation wrapped inside breakwater (or listening on diagnostics channels,
  *   like undici's) records nothing and injects nothing for that attempt;
- * - when breakwater is the one wrapped inside an official instrumentation (it patched
- *   the client after breakwater did), that instrumentation's CLIENT span is already
- *   active when the call reaches breakwater: the attempt spans are then INTERNAL, so
- *   the trace still holds a single CLIENT span for the call.
+ * - when an official instrumentation patches the client after breakwater did, breakwater
+ *   puts a fresh wrapper of its own over it (kit/outermost.ts), so it stays outermost;
+ * - until then (a call made before the re-layering could run, or an instrumentation that
+ *   wraps at call time), that instrumentation's CLIENT span is already active when the
+ *   call reaches breakwater: the attempt spans are then INTERNAL, so the trace still holds
+ *   a single CLIENT span for the call, and the next calls are re-layered.
  */
 
 /**
@@ -40,7 +43,9 @@ export function attemptSpanKind(active: Context = context.active()): SpanKind {
   try {
     const foreignClient =
       span.kind === SpanKind.CLIENT && span.isRecording?.() === true && span.instrumentationScope?.name !== INSTRUMENTATION_SCOPE;
-    return foreignClient ? SpanKind.INTERNAL : SpanKind.CLIENT;
+    if (!foreignClient) return SpanKind.CLIENT;
+    scheduleOutermostCheck();
+    return SpanKind.INTERNAL;
   } catch {
     return SpanKind.CLIENT;
   }

@@ -2,6 +2,7 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opent
 import { readFileSync } from 'node:fs';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { shouldPassThrough } from '../kit/calls.js';
+import { keepOutermost, scheduleOutermostCheck, type OutermostHandle } from '../kit/outermost.js';
 import { forEachLoadedModule } from '../kit/preloaded.js';
 import { managedClientQuery, passThroughQuery, type PgClientLike, type QueryMethod } from './client-query.js';
 import { managedPoolQuery, type PgPoolLike } from './pool-query.js';
@@ -51,6 +52,7 @@ interface Patched {
   readonly name: string;
   readonly original: unknown;
   readonly wrapper: unknown;
+  readonly layer: OutermostHandle;
 }
 
 /** The CommonJS exports whether the module came through require or an ESM import (its namespace). */
@@ -78,7 +80,9 @@ function prototypeOf(ctor: unknown): Prototype | undefined {
  * Why not shimmer (`this._wrap`): the official @opentelemetry/instrumentation-pg unwraps
  * whatever shimmer wrapper it finds on `Client.prototype.query` before wrapping it, which
  * would silently remove breakwater when the official one is enabled after it. These
- * wrappers carry no shimmer marks, so each instrumentation wraps the other. On disable, a
+ * wrappers carry no shimmer marks, so each instrumentation wraps the other, and when the
+ * official one wraps breakwater, kit/outermost.ts puts a fresh breakwater wrapper over
+ * it (one CLIENT span per attempt, breakwater's, in both orders). On disable, a
  * wrapper another instrumentation has since wrapped stays in place, inert (it passes
  * every call through), so as not to tear the other's wrapper out of the chain.
  */
@@ -98,6 +102,7 @@ export class PgInstrumentation extends InstrumentationBase {
         PG_VERSIONS,
         (exports: unknown) => {
           this.patchPg(commonJsExports(exports));
+          scheduleOutermostCheck(); // an official pg instrumentation hooked after breakwater wraps it in this same load
           return exports;
         },
         () => this.unpatchAll(),
@@ -107,6 +112,7 @@ export class PgInstrumentation extends InstrumentationBase {
         PG_POOL_VERSIONS,
         (exports: unknown) => {
           this.patchPool(prototypeOf(commonJsExports(exports)));
+          scheduleOutermostCheck();
           return exports;
         },
         () => this.unpatchAll(),
@@ -118,6 +124,7 @@ export class PgInstrumentation extends InstrumentationBase {
     this.active = true;
     super.enable();
     this.patchPreloaded();
+    scheduleOutermostCheck();
   }
 
   override disable(): void {
@@ -167,6 +174,7 @@ export class PgInstrumentation extends InstrumentationBase {
       return original.apply(client, args);
     }
     if (call === undefined) return passThroughQuery(client, original, args);
+    if (wrappedByOther) scheduleOutermostCheck(); // this call keeps the INTERNAL fallback, the next ones are re-layered
     return managedClientQuery(this.runtime, client, original, call, wrappedByOther, hasForeignInstrumentation(original));
   }
 
@@ -222,16 +230,22 @@ export class PgInstrumentation extends InstrumentationBase {
     if ((current as unknown as Record<symbol, unknown>)[OWNER] === this) return;
     // Already wrapped by this instance, with another instrumentation's wrapper on top since.
     if (this.patched.some((p) => p.proto === proto && p.name === name)) return;
-    const wrapper = makeWrapper(current as QueryMethod);
-    Object.defineProperty(wrapper, OWNER, { value: this });
-    Object.defineProperty(wrapper, WRAPPED, { value: current });
-    Object.defineProperty(wrapper, 'length', { value: (current as QueryMethod).length });
+    const ownWrapper = (below: QueryMethod): QueryMethod => {
+      const wrapper = makeWrapper(below);
+      Object.defineProperty(wrapper, OWNER, { value: this });
+      Object.defineProperty(wrapper, WRAPPED, { value: below });
+      Object.defineProperty(wrapper, 'length', { value: below.length });
+      return wrapper;
+    };
+    const wrapper = ownWrapper(current as QueryMethod);
     proto[name] = wrapper;
-    this.patched.push({ proto, name, original: current, wrapper });
+    const layer = keepOutermost({ target: proto, name, installed: wrapper, original: current, wrap: ownWrapper });
+    this.patched.push({ proto, name, original: current, wrapper, layer });
   }
 
   private unpatchAll(): void {
-    for (const { proto, name, original, wrapper } of this.patched.splice(0)) {
+    for (const { proto, name, original, wrapper, layer } of this.patched.splice(0)) {
+      layer.release();
       // Only when ours is on top; otherwise it stays, inert, under the other's wrapper.
       if (proto[name] === wrapper) proto[name] = original;
     }

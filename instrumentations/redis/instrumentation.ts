@@ -9,6 +9,7 @@ import type { ExecuteOptions } from '../../src/engine/policy.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { attemptSpanKind, callOriginal, shouldPassThrough } from '../kit/calls.js';
+import { keepOutermost, scheduleOutermostCheck, type OutermostHandle } from '../kit/outermost.js';
 import { forEachLoadedModule } from '../kit/preloaded.js';
 import { wrapLegacyClient, type LegacyCommandRunner } from './legacy-v4.js';
 import { redisPipelineReplayDecision, redisReplayDecision } from './replay.js';
@@ -61,6 +62,8 @@ export class RedisClientInstrumentation extends InstrumentationBase {
   private readonly transactions = new RawTransactions();
   /** Argument arrays queued in a multi while another instrumentation's CLIENT span was active. */
   private readonly foreignTraced = new WeakSet<object>();
+  /** The methods this adapter wrapped, kept outermost (kit/outermost.ts) until unpatched. */
+  private readonly outermost = new Map<Record<string, unknown>, Map<string, OutermostHandle>>();
   /** Prototypes patched from the require cache (loaded before enable()), unpatched by disable(). */
   private readonly preloaded: Array<{ proto: Record<string, unknown>; names: string[] }> = [];
 
@@ -77,6 +80,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
         versions,
         (exports: unknown) => {
           patch(prototypeOf(exports));
+          scheduleOutermostCheck(); // an official redis instrumentation hooked after breakwater wraps it in this same load
           return exports;
         },
         (exports: unknown) => this.unpatch(prototypeOf(exports), methods),
@@ -111,6 +115,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     super.enable();
     this.active = true;
     this.patchPreloaded();
+    scheduleOutermostCheck();
   }
 
   override disable(): void {
@@ -181,22 +186,33 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       current = (current as unknown as Record<symbol, unknown>)[OURS];
       if (typeof current !== 'function') return;
     }
-    const wrapped = wrapper(current as Method);
-    Object.defineProperty(wrapped, OURS, { value: current });
-    Object.defineProperty(wrapped, OWNER, { value: this });
+    const own = (below: Method): Method => {
+      const wrapped = wrapper(below);
+      Object.defineProperty(wrapped, OURS, { value: below });
+      Object.defineProperty(wrapped, OWNER, { value: this });
+      return wrapped;
+    };
+    const installed = own(current as Method);
     const descriptor = Object.getOwnPropertyDescriptor(proto, name);
     Object.defineProperty(proto, name, {
-      value: wrapped,
+      value: installed,
       writable: descriptor?.writable ?? true,
       enumerable: descriptor?.enumerable ?? false,
       configurable: true,
     });
+    let handles = this.outermost.get(proto);
+    if (handles === undefined) this.outermost.set(proto, (handles = new Map()));
+    handles.get(name)?.release();
+    handles.set(name, keepOutermost({ target: proto, name, installed, original: current as Method, wrap: own }));
   }
 
   /** Removes only this adapter's wrappers; one another instrumentation put on top stays (ours then passes through). */
   private unpatch(proto: Record<string, unknown> | undefined, names: readonly string[]): void {
     if (proto === undefined) return;
+    const handles = this.outermost.get(proto);
     for (const name of names) {
+      handles?.get(name)?.release();
+      handles?.delete(name);
       const current = proto[name];
       if (typeof current !== 'function' || !(OURS in current)) continue;
       const descriptor = Object.getOwnPropertyDescriptor(proto, name);

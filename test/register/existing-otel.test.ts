@@ -81,24 +81,20 @@ function getOnce(port: number): Promise<{ status: number; body: string }> {
   });
 }
 
-/** A breakwater span for one logical call, named `<policy> <target>`. */
+/** A breakwater span for one logical call, named `<policy> <target>` (opt-in: BREAKWATER_CALL_SPANS). */
 function isBreakwaterCallSpan(span: ReceivedSpan): boolean {
   return span.kind === SPAN_KIND.INTERNAL && span.attributes['resilience.attempt'] !== undefined && span.attributes['resilience.target'] !== undefined && span.name === `${String(span.attributes['resilience.policy'])} ${String(span.attributes['resilience.target'])}`;
 }
 
 /**
- * The one place that says what may sit between the span active at a call and the spans
- * recording it: today breakwater's INTERNAL span for the logical call ("<policy>
- * <target>"); once it is opt-in (BREAKWATER_CALL_SPANS), tighten this to the caller alone.
+ * A span recording an outbound call hangs directly under the span active where the call
+ * was made: nothing in between (the call span is off by default, and no official CLIENT
+ * span wraps breakwater's attempts).
  */
 function expectParentIsCaller(span: ReceivedSpan, caller: ReceivedSpan, spans: ReceivedSpan[], what: string): void {
-  if (span.parentSpanId === caller.spanId) return;
   const parent = spans.find((s) => s.spanId === span.parentSpanId);
-  expect(parent, `${what}: its parent is the caller's span, or breakwater's call span under it`).to.not.equal(undefined);
-  expect(isBreakwaterCallSpan(parent!), `${what}: parent "${parent!.name}" is breakwater's call span`).to.equal(true);
-  expect(parent!.parentSpanId, `${what}: breakwater's call span is under the caller's span`).to.equal(caller.spanId);
+  expect(span.parentSpanId, `${what}: "${span.name}" hangs under the caller's span "${caller.name}", not under ${parent === undefined ? 'a span not received' : `"${parent.name}" (kind ${parent.kind})`}`).to.equal(caller.spanId);
 }
-
 interface Call {
   what: string;
   attempts: number;
@@ -139,7 +135,7 @@ describe('breakwater/register with an existing OpenTelemetry set-up', function (
       const flag = kind === 'esm' ? '--import' : '--require';
       for (const breakwaterFirst of [true, false]) {
         const order = breakwaterFirst ? `${flag} breakwater/register ${flag} ./otel` : `${flag} ./otel ${flag} breakwater/register`;
-        it(`${set}, ${kind.toUpperCase()}: ${order}: one trace per request, every attempt recorded once, one traceparent per attempt`, async () => {
+        it(`${set}, ${kind.toUpperCase()}: ${order}: one trace per request, one CLIENT span per attempt (breakwater's) under the caller, one traceparent per attempt, HTTP durations counted once`, async () => {
           const dir = dirs.get(set)!;
           const otel = path.join(dir, kind === 'esm' ? 'otel.mjs' : 'otel.cjs');
           const app = path.join(dir, kind === 'esm' ? 'app.mjs' : 'app.cjs');
@@ -164,6 +160,7 @@ describe('breakwater/register with an existing OpenTelemetry set-up', function (
             expect(response.status, response.body).to.equal(200);
             expect(JSON.parse(response.body)).to.deep.equal({ httpStatus: 200, fetchStatus: 200, pg: 1, ioredis: null, nodeRedis: 0 });
             assertTelemetry(receiver.spans, upstream, { breakwaterFirst, kind, stderr: result.stderr });
+            assertMetrics(metricPoints(receiver.rawBodies), upstream);
           } finally {
             await Promise.all([receiver.close(), upstream.server.close()]);
           }
@@ -186,36 +183,92 @@ describe('breakwater/register with an existing OpenTelemetry set-up', function (
       { what: 'node-redis EXISTS', attempts: 1, matches: (s) => port(s) === redisServer.port && /(^|-)EXISTS$/.test(operation(s)) },
     ];
     expect(upstream.requests.map((r) => r.path).sort(), 'what reached the upstream').to.deep.equal(['/fetch', '/flaky', '/flaky']);
+    expect(spans.filter(isBreakwaterCallSpan).map((s) => s.name), 'no call spans: BREAKWATER_CALL_SPANS is off by default').to.deep.equal([]);
     for (const call of calls) {
-      const recorded = spans.filter((s) => (s.kind === SPAN_KIND.CLIENT || s.attributes['resilience.attempt'] !== undefined) && !isBreakwaterCallSpan(s) && call.matches(s));
+      const recorded = spans.filter((s) => (s.kind === SPAN_KIND.CLIENT || s.attributes['resilience.attempt'] !== undefined) && call.matches(s));
       for (const span of recorded) expect(span.traceId, `${call.what}: "${span.name}" is in the request's trace`).to.equal(server.traceId);
-      const clients = recorded.filter((s) => s.kind === SPAN_KIND.CLIENT);
-      const attemptSpans = recorded.filter((s) => s.attributes['resilience.attempt'] !== undefined);
-      expect(attemptSpans, `${call.what}: breakwater recorded each attempt`).to.have.length(call.attempts);
-      if (clients.length === call.attempts && clients.every((s) => attemptSpans.includes(s))) {
-        // breakwater outermost: its attempt spans are the CLIENT spans, under the caller.
-        for (const client of clients) expectParentIsCaller(client, server, spans, call.what);
-      } else {
-        // An official instrumentation that patched the client after breakwater (it
-        // started after breakwater/register) wraps it: one CLIENT span for the call,
-        // breakwater's attempts INTERNAL. Only where breakwater came first.
-        expect(run.breakwaterFirst, `${call.what}: CLIENT spans ${clients.map((s) => s.name).join(', ')} for ${call.attempts} attempt(s)`).to.equal(true);
-        expect(clients, `${call.what}: one CLIENT span for the call`).to.have.length(1);
-        expect(clients[0]!.parentSpanId, `${call.what}: the official CLIENT span is under the caller`).to.equal(server.spanId);
-        for (const attempt of attemptSpans) expect(attempt.kind, `${call.what}: attempt "${attempt.name}"`).to.equal(SPAN_KIND.INTERNAL);
+      // In both orders breakwater is outermost: its attempt spans are the CLIENT spans, one
+      // per attempt, and no other instrumentation records one (its own is suppressed).
+      const describe = recorded.map((s) => `"${s.name}" kind ${s.kind} attempt ${String(s.attributes['resilience.attempt'])}`).join(', ');
+      expect(recorded, `${call.what}: one CLIENT span per attempt, breakwater's (got ${describe})`).to.have.length(call.attempts);
+      for (const span of recorded) {
+        expect(span.kind, `${call.what}: "${span.name}" is a CLIENT span`).to.equal(SPAN_KIND.CLIENT);
+        expect(span.attributes['resilience.attempt'], `${call.what}: "${span.name}" is breakwater's attempt span`).to.be.a('number');
+        expectParentIsCaller(span, server, spans, call.what);
       }
+      const numbers = recorded.map((s) => s.attributes['resilience.attempt'] as number).sort((a, b) => a - b);
+      expect(numbers, `${call.what}: attempts numbered from 1`).to.deep.equal(Array.from({ length: call.attempts }, (_, i) => i + 1));
     }
     // Each HTTP attempt sent exactly one traceparent, naming that attempt's span.
     for (const request of upstream.requests) expect(request.traceparents, `traceparent headers of ${request.path}`).to.have.length(1);
     const sentSpanIds = upstream.requests.map((r) => r.traceparents[0]!.split('-'));
     for (const [, traceId] of sentSpanIds) expect(traceId, 'traceparent trace id').to.equal(server.traceId);
-    const httpAttemptIds = spans.filter((s) => s.attributes['resilience.attempt'] !== undefined && !isBreakwaterCallSpan(s) && port(s) === upstreamPort).map((s) => s.spanId);
+    const httpAttemptIds = spans.filter((s) => s.kind === SPAN_KIND.CLIENT && port(s) === upstreamPort).map((s) => s.spanId);
     expect(sentSpanIds.map(([, , spanId]) => spanId).sort(), 'one traceparent per attempt, each naming its attempt span').to.deep.equal(httpAttemptIds.sort());
     // Only the application's own second registration of the loader (breakwater first, an
     // ESM app) can still make import-in-the-middle warn.
     if (!(run.breakwaterFirst && run.kind === 'esm')) expect(run.stderr).not.to.include(IITM_WARNING);
   }
 });
+
+/** One data point of a metric the app exported over OTLP/HTTP JSON, with the scope that recorded it. */
+interface MetricPoint {
+  scope: string;
+  metric: string;
+  attributes: Record<string, unknown>;
+  /** A histogram's count, or a sum's value. */
+  value: number;
+}
+
+function attributeValue(value: Record<string, unknown>): unknown {
+  if ('intValue' in value) return Number(value.intValue);
+  for (const key of ['stringValue', 'boolValue', 'doubleValue']) if (key in value) return value[key];
+  return value;
+}
+
+/**
+ * Every data point in the metric exports received. Points are cumulative (the SDK's
+ * default), so a series exported twice (a periodic export, then the one at shutdown)
+ * counts once, with its latest value: the largest.
+ */
+function metricPoints(rawBodies: readonly string[]): MetricPoint[] {
+  const latest = new Map<string, MetricPoint>();
+  for (const body of rawBodies) {
+    const json = JSON.parse(body) as { resourceMetrics?: Array<Record<string, any>> };
+    for (const rm of json.resourceMetrics ?? []) {
+      for (const sm of rm.scopeMetrics ?? []) {
+        for (const m of sm.metrics ?? []) {
+          const points = (m.histogram?.dataPoints ?? m.sum?.dataPoints ?? m.gauge?.dataPoints ?? []) as Array<Record<string, any>>;
+          for (const p of points) {
+            const attributes: Record<string, unknown> = {};
+            for (const a of (p.attributes ?? []) as Array<{ key: string; value: Record<string, unknown> }>) attributes[a.key] = attributeValue(a.value);
+            const value = Number(m.histogram !== undefined ? p.count : (p.asInt ?? p.asDouble));
+            const point: MetricPoint = { scope: String(sm.scope?.name), metric: String(m.name), attributes, value };
+            const key = JSON.stringify([point.scope, point.metric, Object.entries(attributes).sort()]);
+            if (!(value <= (latest.get(key)?.value ?? -1))) latest.set(key, point);
+          }
+        }
+      }
+    }
+  }
+  return [...latest.values()];
+}
+
+/**
+ * The conventions' HTTP duration metric counts each attempt once, whoever records it:
+ * breakwater (scope `breakwater`) or the official instrumentation it wraps
+ * (`@opentelemetry/instrumentation-http`, `-undici`), never both for one attempt.
+ */
+function assertMetrics(points: MetricPoint[], upstream: Upstream): void {
+  const httpDurations = points.filter((p) => p.metric === 'http.client.request.duration' && p.attributes['server.port'] === upstream.server.port);
+  const byScope = httpDurations.map((p) => `${p.scope} ${String(p.attributes['http.response.status_code'])}: ${p.value}`).join(', ');
+  const total = httpDurations.reduce((sum, p) => sum + p.value, 0);
+  expect(total, `http.client.request.duration points for the upstream's 3 attempts, all scopes together (${byScope})`).to.equal(upstream.requests.length);
+  const attempts = points.filter((p) => p.metric === 'resilience.attempts');
+  expect(attempts, 'resilience.attempts points').to.not.have.length(0);
+  const httpAttempts = attempts.filter((p) => p.attributes['resilience.client'] === 'http').reduce((sum, p) => sum + p.value, 0);
+  expect(httpAttempts, 'resilience.attempts for the node:http call (503, then retried)').to.equal(2);
+}
 
 /** The upstream path of an HTTP span: read from url attributes when there, else from the attempt's traceparent. */
 function requestPath(span: ReceivedSpan, upstream: Upstream): string | undefined {

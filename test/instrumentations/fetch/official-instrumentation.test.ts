@@ -1,3 +1,4 @@
+import { SpanKind } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -72,7 +73,9 @@ describe('fetch adapter with @opentelemetry/instrumentation-undici', () => {
         const clients = clientSpans(spans);
         expect(clients.map((c) => c.instrumentationScope.name)).to.deep.equal(['breakwater', 'breakwater']);
         const attempts = attemptSpans(spans);
+        expect(attempts.map((a) => a.attributes['resilience.attempt'])).to.deep.equal([1, 2]);
         expect(clients.map((c) => c.spanContext().spanId).sort()).to.deep.equal(attempts.map((a) => a.spanContext().spanId).sort());
+        expect(spans.filter((sp) => sp.kind !== SpanKind.CLIENT).map((sp) => sp.name), 'no call span by default').to.deep.equal([]);
         expect(server.received.map((r) => r.headers.traceparent).every((t) => typeof t === 'string')).to.equal(true);
         expect(server.received.map((r) => spanIdOf(r.headers.traceparent))).to.deep.equal(attempts.map((a) => a.spanContext().spanId));
         // Its duration metric is not suppressed: one point per real request (per attempt),

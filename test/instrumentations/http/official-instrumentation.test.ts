@@ -1,7 +1,7 @@
 // breakwater's http adapter together with the official @opentelemetry/instrumentation-http,
-// patched before and after it. Either way: no attempt has two CLIENT spans, each
-// attempt sends exactly one traceparent, and it names that attempt's span.
-import { context, createContextKey, SpanKind } from '@opentelemetry/api';
+// patched before and after it. Either way breakwater ends up outermost: one CLIENT span per
+// attempt (breakwater's), each attempt sends exactly one traceparent, naming that span.
+import { context, createContextKey, SpanKind, trace } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -85,29 +85,62 @@ describe('http adapter with the official OpenTelemetry http instrumentation', ()
     expect(traceparentSpanIds()).to.deep.equal(clients.map((s) => s.spanContext().spanId));
   });
 
-  it('breakwater first, official around it: one CLIENT span (the official one) over breakwater\'s per-attempt INTERNAL spans; one traceparent per attempt', async () => {
+  it('breakwater first, official wrapping it: breakwater re-layers over it, its attempts are the CLIENT spans; the official one records nothing', async () => {
     enableBreakwater();
     enableOfficial({ disableIncomingRequestInstrumentation: true });
-    const http = requireHttp();
-    expect((http.request as { __wrapped?: boolean }).__wrapped).to.equal(true);
+    const http = requireHttp(); // the official instrumentation wraps breakwater's request here
+    await Promise.resolve(); // breakwater's check after that require
+    const wrappedByOfficial = (http.request as { __original?: { __original?: unknown } }).__original;
+    expect(wrappedByOfficial?.__original, 'breakwater, then the official wrapper, then breakwater\'s first wrapper').to.be.a('function');
     server.script(status(503), ok('two'));
     const out = await outcomeOf(http.get(`${server.url}/b`));
     expect([out.status, out.body]).to.deep.equal([200, 'two']);
-    await new Promise((resolve) => setImmediate(resolve));
 
     const spans = otel.spans();
     const clients = spans.filter((s) => s.kind === SpanKind.CLIENT);
-    expect(clients).to.have.length(1);
-    expect(isOfficial(clients[0]!)).to.equal(true);
-    const attempts = spans.filter((s) => s.instrumentationScope.name === 'breakwater' && s.attributes['resilience.attempt'] !== undefined && s.attributes['http.request.method'] === 'GET');
-    expect(attempts.map((s) => s.kind)).to.deep.equal([SpanKind.INTERNAL, SpanKind.INTERNAL]);
-    expect(attempts.map((s) => s.attributes['resilience.attempt'])).to.deep.equal([1, 2]);
-    // No span of breakwater's for the call: the attempts sit right under the official CLIENT span.
-    expect(spans.filter((s) => s.instrumentationScope.name === 'breakwater')).to.have.length(2);
-    for (const a of attempts) expect(a.parentSpanContext?.spanId).to.equal(clients[0]!.spanContext().spanId);
-    // The official instrumentation's traceparent was replaced by each attempt's own.
-    expect(traceparentSpanIds()).to.deep.equal(attempts.map((s) => s.spanContext().spanId));
-    expect(clients[0]!.attributes['http.response.status_code']).to.equal(200);
+    expect(clients.map((s) => [s.instrumentationScope.name, s.name, s.attributes['resilience.attempt']])).to.deep.equal([
+      ['breakwater', 'GET', 1],
+      ['breakwater', 'GET', 2],
+    ]);
+    expect(spans.filter(isOfficial)).to.have.length(0);
+    expect(spans.filter((s) => s.kind === SpanKind.INTERNAL), 'no INTERNAL span (no call span by default)').to.have.length(0);
+    for (const c of clients) expect(c.parentSpanContext, 'under the caller (no span active here)').to.equal(undefined);
+    expect(traceparentSpanIds()).to.deep.equal(clients.map((s) => s.spanContext().spanId));
+  });
+
+  it('a wrapper put over breakwater with no require after it: its first call gets INTERNAL attempts under that CLIENT span, the next calls are re-layered', async () => {
+    enableBreakwater();
+    const http = requireHttp();
+    const below = http.request;
+    const tracer = trace.getTracer('other-instrumentation');
+    // Like an instrumentation patching at call time: its CLIENT span is active inside.
+    const other = function request(this: unknown, ...args: unknown[]) {
+      return tracer.startActiveSpan('other', { kind: SpanKind.CLIENT }, (span) => {
+        const req = (below as (...a: unknown[]) => import('node:http').ClientRequest).apply(this, args);
+        req.on('close', () => span.end());
+        return req;
+      });
+    };
+    Object.defineProperty(other, '__original', { value: below });
+    http.request = other as unknown as Http['request'];
+    undo.push(() => (http.request = below));
+    server.script(status(503), ok('one'), status(503), ok('two'));
+    const call = (path: string) => {
+      const req = http.request(`${server.url}${path}`);
+      req.end();
+      return outcomeOf(req);
+    };
+    expect((await call('/first')).status).to.equal(200);
+    const firstSpans = otel.spans();
+    expect(firstSpans.filter((s) => s.kind === SpanKind.CLIENT).map((s) => s.name), 'first call: the other CLIENT span').to.deep.equal(['other']);
+    expect(firstSpans.filter((s) => s.attributes['resilience.attempt'] !== undefined).map((s) => s.kind)).to.deep.equal([SpanKind.INTERNAL, SpanKind.INTERNAL]);
+    otel.reset();
+    expect((await call('/second')).status).to.equal(200);
+    const clients = otel.spans().filter((s) => s.kind === SpanKind.CLIENT);
+    expect(clients.map((s) => [s.instrumentationScope.name, s.attributes['resilience.attempt']]), 'second call: breakwater outermost').to.deep.equal([
+      ['breakwater', 1],
+      ['breakwater', 2],
+    ]);
   });
 
   it('official first: the caller\'s response listeners still run in its context (a nested call in them is wrapped)', async () => {

@@ -87,7 +87,7 @@ export interface EffectiveConfig {
 }
 
 export interface LoadConfigOptions {
-  /** Reads the configuration file (UTF-8 text); default `fs.readFileSync(path, 'utf8')`. */
+  /** Reads the configuration file (UTF-8 text); default `readConfigText` (read-file.ts: a regular file of at most 1 MiB). */
   readFile?: (path: string) => string;
 }
 

@@ -1,7 +1,7 @@
 import { compileGlob } from '../util/glob.js';
 import { deepFreeze } from './defaults.js';
 import { ConfigError } from './errors.js';
-import { readEnv } from './env.js';
+import { readEnv, STATUS_TOKEN_VARIABLE } from './env.js';
 import { readConfigFile } from './file.js';
 import { resolve } from './merge.js';
 import { readConfigText } from './read-file.js';
@@ -48,6 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       ...(file === undefined ? {} : { fileTop: file.top, fileDefaults: file.defaults }),
       targets: file?.targets ?? [],
       rules: file?.rules ?? [],
+      statusToken: (env[STATUS_TOKEN_VARIABLE]?.trim() ?? '') !== '',
     },
     problems,
   );

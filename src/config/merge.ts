@@ -1,6 +1,7 @@
 import type { ClassificationRule } from '../classify/rule-types.js';
 import { BUILT_IN_DEFAULTS } from './defaults.js';
 import { FIELDS, ORDERED_PAIRS } from './fields.js';
+import { isLoopbackHost } from './hosts.js';
 import type { EffectiveConfig, ResolvedPolicy } from './types.js';
 
 /**
@@ -45,6 +46,8 @@ export interface Layers {
   readonly fileDefaults?: Layer;
   readonly targets: readonly TargetLayer[];
   readonly rules: readonly ClassificationRule[];
+  /** Whether BREAKWATER_STATUS_TOKEN is set (its value never enters the configuration). */
+  readonly statusToken?: boolean;
 }
 
 export function builtinLayer(): Layer {
@@ -61,6 +64,7 @@ export function builtinLayer(): Layer {
 export function resolve(layers: Layers, problems: string[]): Omit<EffectiveConfig, 'sources'> {
   const builtin = builtinLayer();
   const top = merge([builtin, layers.fileTop, layers.env]);
+  checkStatusExposure(top, layers.statusToken === true, problems);
   const reported = new Set<string>();
   const defaultsLayers = [builtin, layers.fileDefaults, layers.env];
   const defaults = resolvePolicy(defaultsLayers, undefined, reported, problems);
@@ -77,6 +81,7 @@ export function resolve(layers: Layers, problems: string[]): Omit<EffectiveConfi
     maxTargets: top.values.get('maxTargets')!.value as number,
     statusPort: top.values.get('statusPort')!.value as number,
     statusHost: top.values.get('statusHost')!.value as string,
+    statusAllowedHosts: copy(top.values.get('statusAllowedHosts')!.value) as string[],
     callSpans: top.values.get('callSpans')!.value as boolean,
     patterns: top.values.get('patterns')!.value as boolean,
     patternsTimeScale: top.values.get('patternsTimeScale')!.value as number,
@@ -85,6 +90,22 @@ export function resolve(layers: Layers, problems: string[]): Omit<EffectiveConfi
     rules: [...layers.rules],
   };
 }
+
+/**
+ * A status endpoint bound beyond loopback without a token would serve every target key
+ * and its stats (and, with a token, isolate/reset) to the network: refused at start-up.
+ */
+function checkStatusExposure(top: Layer, token: boolean, problems: string[]): void {
+  const port = top.values.get('statusPort')!;
+  const host = top.values.get('statusHost')!;
+  if (token || port.value === 0 || top.invalid.has('statusHost') || isLoopbackHost(host.value as string)) return;
+  problems.push(
+    `${host.blame} is not accepted without ${STATUS_TOKEN}: the status endpoint would show every target key and its stats beyond this machine. ` +
+      `Set ${STATUS_TOKEN} (every request then needs it) or bind a loopback address such as 127.0.0.1`,
+  );
+}
+
+const STATUS_TOKEN = 'BREAKWATER_STATUS_TOKEN';
 
 function merge(layers: ReadonlyArray<Layer | undefined>): Layer {
   const out = new Layer();

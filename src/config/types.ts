@@ -65,8 +65,10 @@ export interface EffectiveConfig {
   maxTargets: number;
   /** The status endpoint's port (register); 0 = none. */
   statusPort: number;
-  /** The address it binds; loopback unless told otherwise. */
+  /** The address it binds; loopback unless told otherwise (anything else needs BREAKWATER_STATUS_TOKEN). */
   statusHost: string;
+  /** Host names a request's Host header may give besides the bind address, loopback names and IP addresses. */
+  statusAllowedHosts: string[];
   /** An INTERNAL span per logical call, parent of its attempt spans: off unless asked for. */
   callSpans: boolean;
   /** The in-process pattern detector (src/patterns): off unless asked for. */

@@ -186,9 +186,15 @@ const VARIABLES: Record<string, VariableCase> = {
   },
   BREAKWATER_STATUS_HOST: {
     path: 'statusHost',
-    good: [['0.0.0.0', '0.0.0.0'], ['::1', '::1']],
-    bad: [], // any non-empty text is an address to try; an empty one means unset
-    accepts: 'a non-empty string',
+    good: [['0.0.0.0', '0.0.0.0'], ['::1', '::1'], ['[::1]', '::1'], ['LocalHost', 'localhost'], ['status.internal.', 'status.internal']],
+    bad: ['not a host!', 'a_b', '-x.example', 'x..y', 'http://x', '127.0.0.1:80', '300.1.1.1.1'],
+    accepts: 'an IP address or a host name',
+  },
+  BREAKWATER_STATUS_ALLOWED_HOSTS: {
+    path: 'statusAllowedHosts',
+    good: [['status.internal', ['status.internal']], [' a.example , 10.0.0.5,a.example ', ['a.example', '10.0.0.5']]],
+    bad: ['a.example,not a host', 'http://a.example'],
+    accepts: 'a comma-separated list of IP addresses and host names',
   },
   BREAKWATER_CALL_SPANS: {
     path: 'callSpans',

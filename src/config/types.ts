@@ -80,6 +80,17 @@ export interface EffectiveConfig {
   targets: Array<{ match: string; policy: ResolvedPolicy }>;
   /** User classification rules, in file order, validated. */
   rules: ClassificationRule[];
+  /**
+   * Where each effective value came from, by field key (`timeoutMs`, `retry.maxAttempts`):
+   * `default` (built in), the variable's name (`BREAKWATER_RETRY_MAX_ATTEMPTS`), or the
+   * file, line and path (`/etc/bw.yaml:9: targets[0].policy.retry`). `targets` follows
+   * the order of `targets`.
+   */
+  origins: {
+    top: Record<string, string>;
+    defaults: Record<string, string>;
+    targets: Array<Record<string, string>>;
+  };
   sources: {
     /** Absolute path of the configuration file, when BREAKWATER_CONFIG is set. */
     file?: string;

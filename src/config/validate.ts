@@ -85,7 +85,7 @@ function readTargets(value: unknown, file: FileContext, problems: string[]): Tar
     const layer = new Layer();
     if (item['policy'] === undefined) problems.push(file.at(path, 'missing required key policy'));
     else readPolicy(item['policy'], [...path, 'policy'], layer, RANK.fileTarget, file, problems);
-    if (typeof match === 'string') targets.push({ match, label: `targets[${index}] (match ${JSON.stringify(match)})`, layer });
+    if (typeof match === 'string') targets.push({ match, label: `targets[${index}] (match ${JSON.stringify(match)})`, matchFrom: file.where([...path, 'match']), layer });
   });
   return targets;
 }

@@ -59,6 +59,17 @@ describe('cli: breakwater config', () => {
     expect(run.stdout).to.match(/^\{\n {2}"enabled": true,/); // pretty-printed
   });
 
+  it('prints where each value of every policy came from: default, file:line, or variable', () => {
+    const path = file('origins.yaml', 'defaults:\n  timeoutMs: 2000\ntargets:\n  - match: "postgresql://*"\n    policy: { retry: false }\n');
+    const run = breakwater(['config'], { BREAKWATER_CONFIG: path, BREAKWATER_RETRY_MAX_ATTEMPTS: '3' });
+    expect(run.status, run.stderr).to.equal(0);
+    const { origins, defaults, targets } = JSON.parse(run.stdout);
+    expect(defaults.retry.maxAttempts).to.equal(3);
+    expect(origins.defaults).to.include({ timeoutMs: `${path}:2: defaults.timeoutMs`, 'retry.maxAttempts': 'BREAKWATER_RETRY_MAX_ATTEMPTS', 'retry.jitter': 'default' });
+    expect(targets[0].policy.retry.maxAttempts).to.equal(1);
+    expect(origins.targets[0]).to.include({ 'retry.maxAttempts': `${path}:5: targets[0].policy.retry`, timeoutMs: `${path}:2: defaults.timeoutMs` });
+  });
+
   it('prints YAML with --format yaml', () => {
     const run = breakwater(['config', '--format', 'yaml'], { BREAKWATER_RETRY_JITTER: 'equal' });
     expect(run.status).to.equal(0);

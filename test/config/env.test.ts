@@ -325,10 +325,10 @@ describe('config: environment variables', () => {
       'BREAKWATER_RETRY_MAX_DELAY_MS="200" is not accepted: must be at least retry.baseDelayMs, which is 500 (BREAKWATER_RETRY_BASE_DELAY_MS)',
     ]);
     expect(problemsOf({ BREAKWATER_RETRY_BASE_DELAY_MS: '20000' })).to.deep.equal([
-      'BREAKWATER_RETRY_BASE_DELAY_MS="20000" is not accepted: must be at most retry.maxDelayMs, which is 10000 (built-in default)',
+      'BREAKWATER_RETRY_BASE_DELAY_MS="20000" is not accepted: must be at most retry.maxDelayMs, which is 10000 (default)',
     ]);
     expect(problemsOf({ BREAKWATER_BREAKER_MAX_OPEN_MS: '1000' })).to.deep.equal([
-      'BREAKWATER_BREAKER_MAX_OPEN_MS="1000" is not accepted: must be at least breaker.openMs, which is 5000 (built-in default)',
+      'BREAKWATER_BREAKER_MAX_OPEN_MS="1000" is not accepted: must be at least breaker.openMs, which is 5000 (default)',
     ]);
     expect(load({ BREAKWATER_RETRY_BASE_DELAY_MS: '300', BREAKWATER_RETRY_MAX_DELAY_MS: '300' }).defaults.retry.maxDelayMs).to.equal(300);
   });

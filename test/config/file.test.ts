@@ -81,9 +81,12 @@ describe('config: file', () => {
       instrumentations: ['http', 'fetch', 'pg'],
       maxTargets: 500,
     }, null, 2);
-    const fromJson = loadFile('/etc/bw.json', json);
-    const fromYaml = loadFile('/etc/bw.json', EXAMPLE_YAML);
+    const { origins: jsonOrigins, ...fromJson } = loadFile('/etc/bw.json', json);
+    const { origins: yamlOrigins, ...fromYaml } = loadFile('/etc/bw.json', EXAMPLE_YAML);
     expect(fromJson).to.deep.equal(fromYaml);
+    // The same keys, each from the file, on the lines where each format writes it.
+    expect(Object.keys(jsonOrigins.targets[0]!)).to.deep.equal(Object.keys(yamlOrigins.targets[0]!));
+    expect(jsonOrigins.targets[0]!['retry.maxAttempts']).to.match(/^\/etc\/bw\.json:\d+: targets\[0\]\.policy\.retry\.maxAttempts$/);
   });
 
   it('reads a real file from disk, relative to the working directory', () => {
@@ -293,7 +296,8 @@ describe('config: file', () => {
     ]);
     const perTarget = 'targets:\n  - match: "a*"\n    policy: { retry: { baseDelayMs: 900 } }\n';
     expect(problemsOf('f.yaml', perTarget, { BREAKWATER_RETRY_MAX_DELAY_MS: '400' })).to.deep.equal([
-      'BREAKWATER_RETRY_MAX_DELAY_MS="400" is not accepted in the policy for targets[0] (match "a*"): must be at least retry.baseDelayMs, which is 900 (f.yaml:3: targets[0].policy.retry.baseDelayMs)',
+      // The target's own value wins over the variable, so it is the one that must fit.
+      'f.yaml:3: targets[0].policy.retry.baseDelayMs: 900 is not accepted: must be at most retry.maxDelayMs, which is 400 (BREAKWATER_RETRY_MAX_DELAY_MS)',
     ]);
   });
 

@@ -58,8 +58,13 @@ export function start(env: NodeJS.ProcessEnv = process.env): Started | undefined
   // hooks' worker thread, whose copy must not take the port (nor would it know a breaker).
   if (config.statusPort > 0 && isMainThread) {
     const token = env[STATUS_TOKEN_VARIABLE]?.trim() || undefined;
-    startStatusServer(runtime, { port: config.statusPort, host: config.statusHost, token }).catch((error: unknown) => {
-      process.stderr.write(`breakwater: the status endpoint could not listen on ${config.statusHost}:${config.statusPort}: ${(error as Error).message}\n`);
+    startStatusServer(runtime, { port: config.statusPort, host: config.statusHost, token, allowedHosts: config.statusAllowedHosts }).catch((error: unknown) => {
+      // A status endpoint asked for and not there is a failed start, like a bad
+      // configuration: for an IP address the bind fails on the next tick, before the
+      // application's first I/O.
+      const reason = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the port is already in use' : (error as Error).message;
+      process.stderr.write(`breakwater: not started, the status endpoint could not listen on ${config.statusHost}:${config.statusPort} (BREAKWATER_STATUS_HOST, BREAKWATER_STATUS_PORT): ${reason}\n`);
+      process.exit(1);
     });
   }
   return { runtime, adapters };

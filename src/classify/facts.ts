@@ -17,6 +17,18 @@ import { constructorName, effectiveName, isObjectLike, readClient, readCode, rea
 
 const UNREAD: unique symbol = Symbol('unread');
 
+/**
+ * How much of a message the rules read: its first 4 KiB (4096 UTF-16 code units). A
+ * message can echo a whole request body or query; matching megabytes of it on every
+ * failure would cost more than the call, and no message worth a rule says what it is
+ * after that much text. slice() of a long string is a view, not a copy.
+ */
+export const MESSAGE_READ_MAX = 4096;
+
+function boundedMessage(message: string | undefined): string | undefined {
+  return message !== undefined && message.length > MESSAGE_READ_MAX ? message.slice(0, MESSAGE_READ_MAX) : message;
+}
+
 function stringOrUndefined(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
@@ -36,11 +48,11 @@ export class ErrorFacts {
     private readonly client: string | undefined,
   ) {}
 
-  /** The message; a thrown string is its own message. */
+  /** The message's first MESSAGE_READ_MAX characters; a thrown string is its own message. */
   get message(): string | undefined {
     if (this._message === UNREAD) {
       const e = this.error;
-      this._message = typeof e === 'string' ? e : isObjectLike(e) ? stringOrUndefined(readMessage(e)) : undefined;
+      this._message = boundedMessage(typeof e === 'string' ? e : isObjectLike(e) ? stringOrUndefined(readMessage(e)) : undefined);
     }
     return this._message;
   }

@@ -1,4 +1,5 @@
 import type { ErrorFacts, FailureFacts } from './facts.js';
+import type { MessageRegex } from './message-regex.js';
 import { replyPrefix } from './redis.js';
 
 /**
@@ -45,7 +46,7 @@ export function messageIncludes(text: string): ErrorTest {
   };
 }
 
-export function messageMatches(regex: RegExp): ErrorTest {
+export function messageMatches(regex: MessageRegex): ErrorTest {
   return (error) => {
     const message = error.message;
     return message !== undefined && regex.test(message);

@@ -21,6 +21,7 @@ import {
   type TargetGlobs,
 } from './match.js';
 import type { ClassificationRule, RuleCondition } from './rule-types.js';
+import { compileMessageRegex, type MessageRegex } from './message-regex.js';
 import { isObjectLike } from './safe.js';
 import { ERROR_CATEGORIES, SEVERITIES, type Classification, type ErrorCategory } from './types.js';
 
@@ -134,15 +135,13 @@ function compileSqlstate(id: string, value: unknown): Set<string> {
   );
 }
 
-function compileRegex(id: string, source: unknown, flags: unknown): RegExp {
+function compileRegex(id: string, source: unknown, flags: unknown): MessageRegex {
   if (typeof source !== 'string') throw new RuleError(id, `messageRegex must be a string, got ${describe(source)}`);
   if (flags !== undefined && typeof flags !== 'string') throw new RuleError(id, `messageRegexFlags must be a string, got ${describe(flags)}`);
-  // `g` and `y` would make test() remember lastIndex: a match would depend on the previous one.
-  if (flags !== undefined && /[gy]/.test(flags)) throw new RuleError(id, `messageRegexFlags "${flags}": g and y are not allowed (they make a match depend on the previous one)`);
   try {
-    return new RegExp(source, flags);
+    return compileMessageRegex(source, flags);
   } catch (error) {
-    throw new RuleError(id, `invalid messageRegex /${source}/${flags ?? ''}: ${(error as Error).message}`);
+    throw new RuleError(id, (error as Error).message);
   }
 }
 

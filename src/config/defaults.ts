@@ -9,6 +9,7 @@ export interface BuiltInDefaults {
   readonly maxTargets: number;
   readonly statusPort: number;
   readonly statusHost: string;
+  readonly statusAllowedHosts: readonly string[];
   readonly callSpans: boolean;
   readonly patterns: boolean;
   readonly patternsTimeScale: number;
@@ -30,6 +31,7 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   maxTargets: MAX_TARGETS_DEFAULT,
   statusPort: 0,
   statusHost: '127.0.0.1',
+  statusAllowedHosts: [],
   callSpans: false,
   patterns: false,
   patternsTimeScale: 1,

@@ -1,5 +1,6 @@
 import { BREAKER_MODES, JITTER_MODES } from '../engine/options.js';
 import { CLIENTS, ERROR_CATEGORIES } from '../classify/types.js';
+import { normaliseHost } from './hosts.js';
 import { suggest } from './suggest.js';
 
 /**
@@ -25,6 +26,8 @@ export type Kind =
   | { readonly type: 'boolean' }
   | { readonly type: 'enum'; readonly values: readonly string[] }
   | { readonly type: 'string' }
+  | { readonly type: 'host' }
+  | { readonly type: 'hosts' }
   | { readonly type: 'instrumentations' }
   | { readonly type: 'categories' };
 
@@ -51,7 +54,8 @@ export const FIELDS: readonly Field[] = [
   { key: 'instrumentations', scope: 'top', kind: { type: 'instrumentations' }, env: 'BREAKWATER_INSTRUMENTATIONS' },
   { key: 'maxTargets', scope: 'top', kind: integer(1), env: 'BREAKWATER_MAX_TARGETS' },
   { key: 'statusPort', scope: 'top', kind: integer(0, 65535), env: 'BREAKWATER_STATUS_PORT', zero: 'no status endpoint' },
-  { key: 'statusHost', scope: 'top', kind: { type: 'string' }, env: 'BREAKWATER_STATUS_HOST' },
+  { key: 'statusHost', scope: 'top', kind: { type: 'host' }, env: 'BREAKWATER_STATUS_HOST' },
+  { key: 'statusAllowedHosts', scope: 'top', kind: { type: 'hosts' }, env: 'BREAKWATER_STATUS_ALLOWED_HOSTS' },
   { key: 'callSpans', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_CALL_SPANS' },
   { key: 'patterns', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_PATTERNS' },
   { key: 'patternsTimeScale', scope: 'top', kind: integer(1, 3600), env: 'BREAKWATER_PATTERNS_TIME_SCALE' },
@@ -120,6 +124,10 @@ function describeKind(kind: Kind, origin: Origin): string {
       return `one of ${kind.values.join(', ')}`;
     case 'string':
       return 'a non-empty string';
+    case 'host':
+      return 'an IP address or a host name';
+    case 'hosts':
+      return origin === 'env' ? 'a comma-separated list of IP addresses and host names' : 'a list of IP addresses and host names';
     case 'instrumentations':
       return origin === 'env'
         ? `a comma-separated list of ${INSTRUMENTATIONS.join(', ')}, or all, or none`
@@ -155,6 +163,15 @@ export function checkValue(field: Field, value: unknown): Checked {
       return { ok: false, ...didYouMean(value, kind.values) };
     case 'string':
       return typeof value === 'string' && value.trim() !== '' ? { ok: true, value } : { ok: false };
+    case 'host': {
+      const host = typeof value === 'string' ? normaliseHost(value) : undefined;
+      return host === undefined ? { ok: false } : { ok: true, value: host };
+    }
+    case 'hosts': {
+      if (!Array.isArray(value)) return { ok: false };
+      const hosts = value.map((item) => (typeof item === 'string' ? normaliseHost(item) : undefined));
+      return hosts.every((h) => h !== undefined) ? { ok: true, value: [...new Set(hosts)] } : { ok: false };
+    }
     case 'instrumentations':
       return checkInstrumentations(value);
     case 'categories':
@@ -210,7 +227,10 @@ export function parseEnvValue(field: Field, raw: string): Checked {
     case 'instrumentations':
       return checkValue(field, text.toLowerCase());
     case 'string':
+    case 'host':
       return checkValue(field, text);
+    case 'hosts':
+      return checkValue(field, text.split(',').map((s) => s.trim()).filter((s) => s !== ''));
     case 'categories':
       return checkValue(field, text.toLowerCase().split(',').map((s) => s.trim()));
   }

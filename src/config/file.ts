@@ -1,8 +1,10 @@
 import { resolve as resolvePath } from 'node:path';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
-import type { Document } from 'yaml';
+import type { Alias, Document } from 'yaml';
 import { formatPath, formatValue } from './errors.js';
+import { MAX_CONFIG_BYTES, ConfigFileRefused } from './read-file.js';
 import { suggest } from './suggest.js';
+import { MAX_NESTING, shapeProblem } from './yaml-shape.js';
 
 export type Path = ReadonlyArray<string | number>;
 
@@ -24,14 +26,68 @@ export interface ParsedFile {
   readonly context: FileContext;
 }
 
-/** Deeper than this is no configuration anyone wrote by hand; stop before the stack does. */
-const MAX_DEPTH = 64;
+/** Deeper than this is no configuration anyone wrote by hand. */
+const MAX_DEPTH = MAX_NESTING;
+/** Keys in one mapping: every problem is located by a search of its mapping's keys. */
+export const MAX_KEYS = 1000;
+
+/**
+ * What each of the parser's error codes means, in our words: the parser's own messages
+ * quote the file (`Unresolved tag: !secret`, a code frame of the line), and the file may
+ * hold secrets. A problem names the file, line and column, and what was expected.
+ */
+const SYNTAX_PROBLEMS: Readonly<Record<string, string>> = {
+  ALIAS_PROPS: 'an alias cannot have an anchor or a tag',
+  BAD_ALIAS: 'an alias (*name) that no earlier anchor (&name) defines',
+  BAD_COLLECTION_TYPE: 'a collection of the wrong kind for its tag',
+  BAD_DIRECTIVE: 'an unknown or malformed directive (a line starting with %)',
+  BAD_DQ_ESCAPE: 'an invalid escape sequence in a double-quoted string',
+  BAD_INDENT: 'wrong indentation: expected the indentation of the enclosing block',
+  BAD_PROP_ORDER: 'an anchor or tag in the wrong place: expected it before the value',
+  BAD_SCALAR_START: 'a value that cannot start with this character: expected it quoted',
+  BLOCK_AS_IMPLICIT_KEY: 'a block collection used as a key: expected a plain key',
+  BLOCK_IN_FLOW: 'block syntax inside [ ] or { }: expected flow syntax (commas)',
+  DUPLICATE_KEY: 'a key given twice in one mapping',
+  IMPOSSIBLE: 'text the YAML parser cannot read',
+  KEY_OVER_1024_CHARS: 'a key longer than 1024 characters',
+  MISSING_CHAR: 'something missing: expected a closing quote or bracket, a comma, or a value after a key',
+  MULTILINE_IMPLICIT_KEY: 'a key spread over several lines, or a missing comma: expected "key: value" on one line, entries of { } separated by commas',
+  MULTIPLE_ANCHORS: 'two anchors on one value: expected at most one',
+  MULTIPLE_DOCS: 'more than one document (---): expected a single document',
+  MULTIPLE_TAGS: 'two tags on one value: expected at most one',
+  NON_STRING_KEY: 'a key that is not text',
+  RESOURCE_EXHAUSTION: 'too many alias expansions',
+  TAB_AS_INDENT: 'a tab used as indentation: expected spaces',
+  TAG_RESOLVE_FAILED: 'an unknown tag (such as !!js/function): expected plain YAML without tags',
+  UNEXPECTED_TOKEN: 'unexpected syntax: expected YAML or JSON',
+};
+
+/**
+ * The parser's messages that say more than their code, recognised by their fixed start
+ * (these have no part taken from the file). Only our own sentence is printed.
+ */
+const SPECIFIC_PROBLEMS: ReadonlyArray<readonly [string, string]> = [
+  ['Flow map in block collection must be sufficiently indented and end with a }', 'an unclosed { (or one not indented past its key): expected } to end the flow mapping'],
+  ['Flow sequence in block collection must be sufficiently indented and end with a ]', 'an unclosed [ (or one not indented past its key): expected ] to end the flow sequence'],
+  ['Expected flow map to end with }', 'an unclosed {: expected } to end the flow mapping'],
+  ['Expected flow sequence to end with ]', 'an unclosed [: expected ] to end the flow sequence'],
+  ['Missing closing "quote', 'an unclosed double-quoted string: expected a closing "'],
+  ["Missing closing 'quote", "an unclosed single-quoted string: expected a closing '"],
+  ['Implicit map keys need to be followed by map values', 'a key without ":": expected "key: value"'],
+  ['Nested mappings are not allowed in compact mappings', 'a mapping nested on one line (a: b: c): expected the inner mapping on its own lines, or in { }'],
+];
+
+function describeSyntaxError(error: { code: string; message: string }): string {
+  for (const [start, problem] of SPECIFIC_PROBLEMS) if (error.message.startsWith(start)) return problem;
+  return SYNTAX_PROBLEMS[error.code] ?? error.code.toLowerCase();
+}
 
 /**
  * Reads and parses the configuration file. YAML and JSON go through the same parser
  * (JSON is YAML 1.2), so both get the same messages with line numbers. Merge keys
  * (`<<: *shared`) are honoured; duplicate keys, unknown tags and several documents in
- * one file are problems, not silently resolved.
+ * one file are problems, not silently resolved. No problem quotes the file's text, other
+ * than the keys and values it names as breakwater settings.
  */
 export function readConfigFile(given: string, readFile: (path: string) => string, problems: string[]): ParsedFile | undefined {
   const absolute = resolvePath(given);
@@ -39,24 +95,42 @@ export function readConfigFile(given: string, readFile: (path: string) => string
   try {
     text = readFile(given);
   } catch (error) {
-    problems.push(`BREAKWATER_CONFIG=${formatValue(given)}: cannot read ${absolute}: ${error instanceof Error ? error.message : String(error)}`);
+    const problem = error instanceof ConfigFileRefused ? `${absolute} ${error.message}` : `cannot read ${absolute}: ${error instanceof Error ? error.message : String(error)}`;
+    problems.push(`BREAKWATER_CONFIG=${formatValue(given)}: ${problem}`);
     return undefined;
   }
   if (typeof text !== 'string') {
     problems.push(`BREAKWATER_CONFIG=${formatValue(given)}: cannot read ${absolute}: the reader returned no text`);
     return undefined;
   }
+  text = text.replace(/^\uFEFF/, '');
+  const source = text as string;
+  // The reader option (tests, embedders) gets the same bound as the file on disk.
+  if (source.length > MAX_CONFIG_BYTES || Buffer.byteLength(source, 'utf8') > MAX_CONFIG_BYTES) {
+    problems.push(`BREAKWATER_CONFIG=${formatValue(given)}: ${absolute} is too large: at most ${MAX_CONFIG_BYTES} bytes (1 MiB) are read`);
+    return undefined;
+  }
 
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter, merge: true, prettyErrors: true });
+  const position = (offset: number): string => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `${given}:${line}:${col}`;
+  };
+  const shape = shapeProblem(source);
+  if (shape !== undefined) {
+    problems.push(`${given}:${lineAndColumn(source, shape.offset)}: ${shape.problem}`);
+    return undefined;
+  }
+  // Duplicate keys are found below, in one pass: the parser's own check is quadratic.
+  const doc = parseDocument(source, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: false });
   const syntax = [...doc.errors, ...doc.warnings];
   if (syntax.length > 0) {
-    for (const error of syntax) {
-      const pos = error.linePos?.[0];
-      const where = pos === undefined ? given : `${given}:${pos.line}:${pos.col}`;
-      const message = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-      problems.push(`${where}: ${message}`);
-    }
+    for (const error of syntax) problems.push(`${position(error.pos[0])}: invalid YAML: ${describeSyntaxError(error)}`);
+    return undefined;
+  }
+  const mappingProblems = checkMappings(doc);
+  if (mappingProblems.length > 0) {
+    for (const { offset, problem } of mappingProblems) problems.push(`${position(offset)}: ${problem}`);
     return undefined;
   }
 
@@ -74,14 +148,73 @@ export function readConfigFile(given: string, readFile: (path: string) => string
 
   let data: unknown;
   try {
-    data = doc.toJS({ mapAsMap: true, maxAliasCount: 100 });
+    data = doc.toJS({ mapAsMap: true, maxAliasCount: MAX_ALIAS_EXPANSIONS });
   } catch (error) {
-    // toJS refuses alias bombs (more than maxAliasCount expansions) by throwing.
-    problems.push(`${given}: ${error instanceof Error ? error.message : String(error)}`);
+    // toJS refuses alias bombs (more than maxAliasCount expansions) and an alias used
+    // before its anchor by throwing; its message may quote the alias, so it is not shown.
+    const bomb = error instanceof Error && /alias count/i.test(error.message);
+    problems.push(
+      bomb
+        ? `${given}: more than ${MAX_ALIAS_EXPANSIONS} alias expansions are not accepted (an alias bomb?)`
+        : `${given}: invalid YAML: an alias (*name) used before its anchor (&name): expected the anchor first`,
+    );
     return undefined;
   }
   const root = toPlain(data, [], context, problems, new Set());
   return { absolute, root, context };
+}
+
+const MAX_ALIAS_EXPANSIONS = 100;
+
+/** `line:column` (1-based) of an offset, for a problem found before the parser ran. */
+function lineAndColumn(text: string, offset: number): string {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return `${line}:${offset - lineStart + 1}`;
+}
+
+/**
+ * Duplicate keys (a Set per mapping: linear, where the parser's check is quadratic) and
+ * mappings with more than MAX_KEYS keys. Merge keys (`<<`) may repeat. Iterative: the
+ * shape check bounds the depth, but a stack of our own costs nothing.
+ */
+function checkMappings(doc: Document): Array<{ offset: number; problem: string }> {
+  const found: Array<{ offset: number; problem: string }> = [];
+  const anchors = new Set<string>();
+  const aliases: Alias[] = [];
+  const pending: unknown[] = [doc.contents];
+  while (pending.length > 0 && found.length < 20) {
+    const node = pending.pop();
+    const anchor = (node as { anchor?: unknown } | null | undefined)?.anchor;
+    if (typeof anchor === 'string') anchors.add(anchor);
+    if (isAlias(node)) aliases.push(node);
+    else if (isMap(node)) {
+      if (node.items.length > MAX_KEYS) {
+        found.push({ offset: node.range?.[0] ?? 0, problem: `a mapping with ${node.items.length} keys is not accepted: expected at most ${MAX_KEYS}` });
+        continue;
+      }
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        // A merge key (`<<`) reads as a Symbol, and may repeat.
+        const key = isScalar(pair.key) && typeof pair.key.value !== 'symbol' ? String(pair.key.value) : undefined;
+        if (key !== undefined) {
+          if (seen.has(key)) found.push({ offset: pair.key && isScalar(pair.key) ? pair.key.range?.[0] ?? 0 : 0, problem: `${formatValue(key)}: a key given twice in one mapping` });
+          seen.add(key);
+        }
+        pending.push(pair.key, pair.value);
+      }
+    } else if (isSeq(node)) {
+      pending.push(...node.items);
+    }
+  }
+  for (const alias of aliases) {
+    if (!anchors.has(alias.source)) found.push({ offset: alias.range?.[0] ?? 0, problem: 'invalid YAML: an alias (*name) that no anchor (&name) defines' });
+  }
+  return found;
 }
 
 /**

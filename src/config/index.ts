@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { compileGlob } from '../util/glob.js';
 import { deepFreeze } from './defaults.js';
 import { ConfigError } from './errors.js';
-import { readEnv } from './env.js';
+import { readEnv, STATUS_TOKEN_VARIABLE } from './env.js';
 import { readConfigFile } from './file.js';
 import { resolve } from './merge.js';
+import { readConfigText } from './read-file.js';
 import type { EffectiveConfig, LoadConfigOptions, ResolvedPolicy } from './types.js';
 import { validateFile } from './validate.js';
 import type { FileSettings } from './validate.js';
@@ -35,7 +35,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   let file: FileSettings | undefined;
   let absolute: string | undefined;
   if (fromEnv.configPath !== undefined) {
-    const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
+    const readFile = options.readFile ?? readConfigText;
     const parsed = readConfigFile(fromEnv.configPath, readFile, problems);
     if (parsed !== undefined) {
       absolute = parsed.absolute;
@@ -48,6 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       ...(file === undefined ? {} : { fileTop: file.top, fileDefaults: file.defaults }),
       targets: file?.targets ?? [],
       rules: file?.rules ?? [],
+      statusToken: (env[STATUS_TOKEN_VARIABLE]?.trim() ?? '') !== '',
     },
     problems,
   );

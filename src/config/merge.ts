@@ -1,19 +1,20 @@
 import type { ClassificationRule } from '../classify/rule-types.js';
 import { BUILT_IN_DEFAULTS } from './defaults.js';
 import { FIELDS, ORDERED_PAIRS } from './fields.js';
+import { isLoopbackHost } from './hosts.js';
 import type { EffectiveConfig, ResolvedPolicy } from './types.js';
 
 /**
  * Precedence, lowest first (docs/configuration.md, "Precedence"):
  *
- *   built-in defaults < file `defaults` < file target policy < environment
+ *   built-in defaults < file `defaults` < environment < file target policy
  *
- * The environment is the operator's override for the whole service, so a variable wins
- * over the file everywhere, target policies included: BREAKWATER_RETRY_MAX_ATTEMPTS=1
- * turns retries off for every target, whatever the file says. Keys the environment does
- * not set keep the file's per-target values.
+ * The variables set the defaults every policy inherits (a deployment chart's baseline);
+ * what a target's policy in the file says about that target wins over them. With the
+ * environment on top, BREAKWATER_RETRY_MAX_ATTEMPTS=3 turned a target's `retry: false`
+ * into three attempts: a baseline silently defeated a policy written for one dependency.
  */
-export const RANK = { builtin: 0, fileDefaults: 1, fileTarget: 2, env: 3 } as const;
+export const RANK = { builtin: 0, fileDefaults: 1, env: 2, fileTarget: 3 } as const;
 export type Rank = (typeof RANK)[keyof typeof RANK];
 
 /** One value with its provenance, so a conflict between two layers can name both. */
@@ -36,6 +37,8 @@ export interface TargetLayer {
   readonly match: string;
   /** `targets[1] (match "https://api.example.com:*")`, for messages. */
   readonly label: string;
+  /** Where its `match` is written (`/etc/bw.yaml:7: targets[1].match`): the origin of an unnamed policy's name. */
+  readonly matchFrom: string;
   readonly layer: Layer;
 }
 
@@ -45,14 +48,19 @@ export interface Layers {
   readonly fileDefaults?: Layer;
   readonly targets: readonly TargetLayer[];
   readonly rules: readonly ClassificationRule[];
+  /** Whether BREAKWATER_STATUS_TOKEN is set (its value never enters the configuration). */
+  readonly statusToken?: boolean;
 }
+
+/** The origin of a value nothing set. */
+export const BUILT_IN = 'default';
 
 export function builtinLayer(): Layer {
   const layer = new Layer();
   for (const field of FIELDS) {
     const root: unknown = field.scope === 'top' ? BUILT_IN_DEFAULTS : BUILT_IN_DEFAULTS.policy;
     const value = field.key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], root);
-    if (value !== undefined) layer.values.set(field.key, { value, rank: RANK.builtin, from: 'built-in default', blame: `built-in ${field.key}` });
+    if (value !== undefined) layer.values.set(field.key, { value, rank: RANK.builtin, from: BUILT_IN, blame: `built-in ${field.key}` });
   }
   return layer;
 }
@@ -61,15 +69,14 @@ export function builtinLayer(): Layer {
 export function resolve(layers: Layers, problems: string[]): Omit<EffectiveConfig, 'sources'> {
   const builtin = builtinLayer();
   const top = merge([builtin, layers.fileTop, layers.env]);
+  checkStatusExposure(top, layers.statusToken === true, problems);
   const reported = new Set<string>();
-  const defaultsLayers = [builtin, layers.fileDefaults, layers.env];
-  const defaults = resolvePolicy(defaultsLayers, undefined, reported, problems);
-  const targets = layers.targets.map(({ match, label, layer }) => {
+  const defaults = resolvePolicy([builtin, layers.fileDefaults, layers.env], undefined, reported, problems);
+  const resolvedTargets = layers.targets.map(({ match, label, matchFrom, layer }) => {
     // A target's policy is named by its own `name`, never the default's: unnamed, it takes its pattern.
     const named = new Layer();
-    named.values.set('name', { value: match, rank: RANK.fileTarget, from: label, blame: label });
-    const policy = resolvePolicy([builtin, layers.fileDefaults, named, layer, layers.env], label, reported, problems);
-    return { match, policy };
+    named.values.set('name', { value: match, rank: RANK.fileTarget, from: matchFrom, blame: label });
+    return { match, ...resolvePolicy([builtin, layers.fileDefaults, layers.env, named, layer], label, reported, problems) };
   });
   return {
     enabled: top.values.get('enabled')!.value as boolean,
@@ -77,14 +84,46 @@ export function resolve(layers: Layers, problems: string[]): Omit<EffectiveConfi
     maxTargets: top.values.get('maxTargets')!.value as number,
     statusPort: top.values.get('statusPort')!.value as number,
     statusHost: top.values.get('statusHost')!.value as string,
+    statusAllowedHosts: copy(top.values.get('statusAllowedHosts')!.value) as string[],
     callSpans: top.values.get('callSpans')!.value as boolean,
     patterns: top.values.get('patterns')!.value as boolean,
     patternsTimeScale: top.values.get('patternsTimeScale')!.value as number,
-    defaults,
-    targets,
+    defaults: defaults.policy,
+    targets: resolvedTargets.map(({ match, policy }) => ({ match, policy })),
     rules: [...layers.rules],
+    origins: {
+      top: originsOf(top, 'top'),
+      defaults: defaults.origins,
+      targets: resolvedTargets.map(({ origins }) => origins),
+    },
   };
 }
+
+/** Where each value of a layer came from, by field key, in FIELDS order. */
+function originsOf(merged: Layer, scope: 'top' | 'policy'): Record<string, string> {
+  const origins: Record<string, string> = {};
+  for (const field of FIELDS) {
+    const entry = merged.values.get(field.key);
+    if (field.scope === scope && entry !== undefined) origins[field.key] = entry.from;
+  }
+  return origins;
+}
+
+/**
+ * A status endpoint bound beyond loopback without a token would serve every target key
+ * and its stats (and, with a token, isolate/reset) to the network: refused at start-up.
+ */
+function checkStatusExposure(top: Layer, token: boolean, problems: string[]): void {
+  const port = top.values.get('statusPort')!;
+  const host = top.values.get('statusHost')!;
+  if (token || port.value === 0 || top.invalid.has('statusHost') || isLoopbackHost(host.value as string)) return;
+  problems.push(
+    `${host.blame} is not accepted without ${STATUS_TOKEN}: the status endpoint would show every target key and its stats beyond this machine. ` +
+      `Set ${STATUS_TOKEN} (every request then needs it) or bind a loopback address such as 127.0.0.1`,
+  );
+}
+
+const STATUS_TOKEN = 'BREAKWATER_STATUS_TOKEN';
 
 function merge(layers: ReadonlyArray<Layer | undefined>): Layer {
   const out = new Layer();
@@ -101,7 +140,7 @@ function resolvePolicy(
   label: string | undefined,
   reported: Set<string>,
   problems: string[],
-): ResolvedPolicy {
+): { policy: ResolvedPolicy; origins: Record<string, string> } {
   const merged = merge(layers);
   for (const [lowKey, highKey] of ORDERED_PAIRS) {
     // A pair with a rejected side is not judged: its problem is already reported, and
@@ -131,7 +170,7 @@ function resolvePolicy(
   }
   const resolved = policy as unknown as ResolvedPolicy;
   if (resolved.bulkhead !== false && resolved.bulkhead.maxConcurrent === 0) resolved.bulkhead = false;
-  return resolved;
+  return { policy: resolved, origins: originsOf(merged, 'policy') };
 }
 
 /** Values are scalars or lists of strings; lists are copied so no two policies share one. */

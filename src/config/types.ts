@@ -65,8 +65,10 @@ export interface EffectiveConfig {
   maxTargets: number;
   /** The status endpoint's port (register); 0 = none. */
   statusPort: number;
-  /** The address it binds; loopback unless told otherwise. */
+  /** The address it binds; loopback unless told otherwise (anything else needs BREAKWATER_STATUS_TOKEN). */
   statusHost: string;
+  /** Host names a request's Host header may give besides the bind address, loopback names and IP addresses. */
+  statusAllowedHosts: string[];
   /** An INTERNAL span per logical call, parent of its attempt spans: off unless asked for. */
   callSpans: boolean;
   /** The in-process pattern detector (src/patterns): off unless asked for. */
@@ -78,6 +80,17 @@ export interface EffectiveConfig {
   targets: Array<{ match: string; policy: ResolvedPolicy }>;
   /** User classification rules, in file order, validated. */
   rules: ClassificationRule[];
+  /**
+   * Where each effective value came from, by field key (`timeoutMs`, `retry.maxAttempts`):
+   * `default` (built in), the variable's name (`BREAKWATER_RETRY_MAX_ATTEMPTS`), or the
+   * file, line and path (`/etc/bw.yaml:9: targets[0].policy.retry`). `targets` follows
+   * the order of `targets`.
+   */
+  origins: {
+    top: Record<string, string>;
+    defaults: Record<string, string>;
+    targets: Array<Record<string, string>>;
+  };
   sources: {
     /** Absolute path of the configuration file, when BREAKWATER_CONFIG is set. */
     file?: string;
@@ -87,7 +100,7 @@ export interface EffectiveConfig {
 }
 
 export interface LoadConfigOptions {
-  /** Reads the configuration file (UTF-8 text); default `fs.readFileSync(path, 'utf8')`. */
+  /** Reads the configuration file (UTF-8 text); default `readConfigText` (read-file.ts: a regular file of at most 1 MiB). */
   readFile?: (path: string) => string;
 }
 

@@ -41,7 +41,9 @@ export function validateFile(parsed: ParsedFile, problems: string[]): FileSettin
   const { root, context: file } = parsed;
   if (root === null || root === undefined) return settings; // an empty file (or only comments) sets nothing
   if (!isMapping(root)) {
-    problems.push(file.at([], `${formatValue(root)} is not accepted: expected a mapping with any of ${TOP_KEYS.join(', ')}`));
+    // Not quoted: a file that is no configuration at all (a .env file is one long YAML
+    // string) may be full of secrets.
+    problems.push(file.at([], `${kindOf(root)} is not accepted: expected a mapping with any of ${TOP_KEYS.join(', ')} (the file is read as YAML or JSON)`));
     return settings;
   }
   for (const [key, value] of Object.entries(root)) {
@@ -83,7 +85,7 @@ function readTargets(value: unknown, file: FileContext, problems: string[]): Tar
     const layer = new Layer();
     if (item['policy'] === undefined) problems.push(file.at(path, 'missing required key policy'));
     else readPolicy(item['policy'], [...path, 'policy'], layer, RANK.fileTarget, file, problems);
-    if (typeof match === 'string') targets.push({ match, label: `targets[${index}] (match ${JSON.stringify(match)})`, layer });
+    if (typeof match === 'string') targets.push({ match, label: `targets[${index}] (match ${JSON.stringify(match)})`, matchFrom: file.where([...path, 'match']), layer });
   });
   return targets;
 }
@@ -154,4 +156,13 @@ function setField(layer: Layer, field: Field, value: unknown, path: Path, rank: 
   layer.invalid.add(field.key);
   const hint = checked.hint === undefined ? '' : ` (${checked.hint})`;
   problems.push(`${where}: ${formatValue(value)} is not accepted: expected ${describeField(field, 'file')}${hint}`);
+}
+
+/** What a top-level value is, without its content. */
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string') return 'a text value';
+  if (typeof value === 'number') return 'a number';
+  if (typeof value === 'boolean') return 'a boolean';
+  return 'a value of another kind';
 }

@@ -6,12 +6,10 @@ import type { Attempt } from '../engine/attempt.js';
 import type { CircuitHandle, ExecuteOptions, Policy } from '../engine/policy.js';
 import type { Classifier } from '../engine/options.js';
 import { boundTargetKey, setTargetKeyLimit } from '../target-key.js';
+import { lookAlikes, operatorTargetKey } from './operator-target.js';
 import { setTargetLabelLimit } from '../telemetry/target-label.js';
 import { configureTelemetry } from '../telemetry/settings.js';
 import { DEFAULT_MAX_SERIES, feedPolicy, PatternDetector, reportDetection } from '../patterns/index.js';
-
-/** `<scheme>://<host>:<port>[/<db>]`, as src/target-key.ts writes them. */
-const TARGET_KEY_SHAPE = /^[a-z][a-z+]*:\/\/[^\s/@?#]+:\d{1,5}(\/[^\s/?#]*)?$/;
 
 /** One breaker as the status endpoint shows it. */
 export interface CircuitStatus {
@@ -99,17 +97,50 @@ export class Runtime {
     return this.policyFor(target).circuit(target);
   }
 
-  /** Forces a target's breaker open; false for text that is not a target key. */
-  isolate(target: string): boolean {
-    if (!TARGET_KEY_SHAPE.test(target)) return false;
-    this.circuit(target).isolate();
-    return true;
+  /**
+   * Forces a target's breaker open. The target is read as the adapters key it
+   * (operator-target.ts); one no call has made is refused, naming the known targets
+   * that look like it, unless `create` asks to pre-isolate a dependency on purpose.
+   */
+  isolate(target: string, options: { create?: boolean } = {}): OperatorResult {
+    const found = this.knownTarget(target);
+    if (found.ok) {
+      this.circuit(found.target).isolate();
+      return found;
+    }
+    if (found.reason !== 'unknown' || options.create !== true) return found;
+    const key = operatorTargetKey(target)!;
+    // Taking the key through the bound now reserves it, so the calls to come get this
+    // breaker; past maxTargets they would share the overflow key's instead.
+    if (boundTargetKey(key) !== key) return { ok: false, reason: 'limit' };
+    this.circuit(key).isolate();
+    return { ok: true, target: key };
   }
 
-  /** Closes a target's breaker and forgets its history; false for a target never seen. */
-  reset(target: string): boolean {
-    if (!this.circuits().some((c) => c.target === target)) return false;
-    this.circuit(target).reset();
-    return true;
+  /** Closes a target's breaker and forgets its history; refused for a target no call has made. */
+  reset(target: string): OperatorResult {
+    const found = this.knownTarget(target);
+    if (found.ok) this.circuit(found.target).reset();
+    return found;
+  }
+
+  private knownTarget(text: string): OperatorResult {
+    const known = this.circuits().map((c) => c.target);
+    // A key exactly as the endpoint lists it is always found (the overflow keys too).
+    if (known.includes(text)) return { ok: true, target: text };
+    const key = operatorTargetKey(text);
+    if (key === undefined) return { ok: false, reason: 'invalid' };
+    if (known.includes(key)) return { ok: true, target: key };
+    return { ok: false, reason: 'unknown', target: key, similar: lookAlikes(key, known) };
   }
 }
+
+/** What isolate and reset did: the key acted on, or why nothing was done. */
+export type OperatorResult =
+  | { readonly ok: true; readonly target: string }
+  /** Not a target key (`not a key`, `ftp://x`). */
+  | { readonly ok: false; readonly reason: 'invalid' }
+  /** No call has made this target: `target` is its key, `similar` the known ones that look like it. */
+  | { readonly ok: false; readonly reason: 'unknown'; readonly target: string; readonly similar: readonly string[] }
+  /** `create` past maxTargets: the key would share the overflow breaker. */
+  | { readonly ok: false; readonly reason: 'limit' };

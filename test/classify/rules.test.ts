@@ -133,7 +133,7 @@ describe('createClassifier: user rules', () => {
   describe('validation at creation time, naming the rule', () => {
     const bad: Array<[string, unknown, RegExp]> = [
       ['bad regex', { id: 'broken-re', when: { messageRegex: '(unclosed' }, category: 'network' }, /rule "broken-re".*invalid messageRegex/],
-      ['bad regex flags', { id: 'flags', when: { messageRegex: 'x', messageRegexFlags: 'q' }, category: 'network' }, /rule "flags".*invalid messageRegex/],
+      ['bad regex flags', { id: 'flags', when: { messageRegex: 'x', messageRegexFlags: 'q' }, category: 'network' }, /rule "flags".*messageRegexFlags "q": unknown flag/],
       ['stateful regex flags', { id: 'gflag', when: { messageRegex: 'x', messageRegexFlags: 'gi' }, category: 'network' }, /rule "gflag".*g and y are not allowed/],
       ['empty condition', { id: 'empty', when: {}, category: 'network' }, /rule "empty".*no condition keys/],
       ['empty nested condition', { id: 'empty-not', when: { not: {} }, category: 'network' }, /rule "empty-not".*when.not has no condition keys/],

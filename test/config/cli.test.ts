@@ -59,6 +59,17 @@ describe('cli: breakwater config', () => {
     expect(run.stdout).to.match(/^\{\n {2}"enabled": true,/); // pretty-printed
   });
 
+  it('prints where each value of every policy came from: default, file:line, or variable', () => {
+    const path = file('origins.yaml', 'defaults:\n  timeoutMs: 2000\ntargets:\n  - match: "postgresql://*"\n    policy: { retry: false }\n');
+    const run = breakwater(['config'], { BREAKWATER_CONFIG: path, BREAKWATER_RETRY_MAX_ATTEMPTS: '3' });
+    expect(run.status, run.stderr).to.equal(0);
+    const { origins, defaults, targets } = JSON.parse(run.stdout);
+    expect(defaults.retry.maxAttempts).to.equal(3);
+    expect(origins.defaults).to.include({ timeoutMs: `${path}:2: defaults.timeoutMs`, 'retry.maxAttempts': 'BREAKWATER_RETRY_MAX_ATTEMPTS', 'retry.jitter': 'default' });
+    expect(targets[0].policy.retry.maxAttempts).to.equal(1);
+    expect(origins.targets[0]).to.include({ 'retry.maxAttempts': `${path}:5: targets[0].policy.retry`, timeoutMs: `${path}:2: defaults.timeoutMs` });
+  });
+
   it('prints YAML with --format yaml', () => {
     const run = breakwater(['config', '--format', 'yaml'], { BREAKWATER_RETRY_JITTER: 'equal' });
     expect(run.status).to.equal(0);
@@ -113,6 +124,34 @@ describe('cli: breakwater config', () => {
     expect(run.status).to.equal(1);
     expect(run.stderr).to.match(/^breakwater: invalid configuration \(3 problems\):\n/);
     expect(run.stderr.split('\n').filter((l) => l.startsWith('  - '))).to.have.length(3);
+  });
+
+  it('never prints BREAKWATER_STATUS_TOKEN: not in the configuration, either format, nor in problems', () => {
+    const token = 'planted-status-token-5f2c9e';
+    const exposed = { BREAKWATER_STATUS_TOKEN: token, BREAKWATER_STATUS_PORT: '9465', BREAKWATER_STATUS_HOST: '0.0.0.0' };
+    for (const format of ['json', 'yaml']) {
+      const run = breakwater(['config', '--format', format], exposed);
+      expect(run.status, run.stderr).to.equal(0);
+      expect(run.stdout).to.include('0.0.0.0').and.include('BREAKWATER_STATUS_TOKEN'); // named as set, its value kept out
+      expect(run.stdout + run.stderr, format).not.to.include(token);
+    }
+    const invalid = breakwater(['config'], { ...exposed, BREAKWATER_STATUS_ALLOWED_HOSTS: 'not a host!', BREAKWATER_STATUS_TOKN: token });
+    expect(invalid.status).to.equal(1);
+    expect(invalid.stderr).to.include('BREAKWATER_STATUS_ALLOWED_HOSTS="not a host!" is not accepted').and.include('BREAKWATER_STATUS_TOKN is not a breakwater variable');
+    expect(invalid.stdout + invalid.stderr).not.to.include(token);
+  });
+
+  it('exits 1 on a status endpoint beyond loopback without a token, from the file or the environment', () => {
+    const path = file('exposed.yaml', 'statusPort: 9465\nstatusHost: 0.0.0.0\n');
+    const fromFile = breakwater(['config'], { BREAKWATER_CONFIG: path });
+    expect(fromFile.status).to.equal(1);
+    expect(fromFile.stderr).to.include(`${path}:2: statusHost: "0.0.0.0" is not accepted without BREAKWATER_STATUS_TOKEN`);
+    const fromEnv = breakwater(['config'], { BREAKWATER_STATUS_PORT: '9465', BREAKWATER_STATUS_HOST: '10.0.0.5' });
+    expect(fromEnv.status).to.equal(1);
+    expect(fromEnv.stderr).to.include('BREAKWATER_STATUS_HOST="10.0.0.5" is not accepted without BREAKWATER_STATUS_TOKEN');
+    // Loopback in any spelling needs no token; nor does a host when no endpoint is asked for.
+    for (const host of ['localhost', '127.0.0.2', '::1']) expect(breakwater(['config'], { BREAKWATER_STATUS_PORT: '9465', BREAKWATER_STATUS_HOST: host }).status, host).to.equal(0);
+    expect(breakwater(['config'], { BREAKWATER_STATUS_HOST: '0.0.0.0' }).status).to.equal(0);
   });
 
   it('prints usage: --help exits 0; an unknown command exits 2', () => {

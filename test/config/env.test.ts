@@ -186,9 +186,15 @@ const VARIABLES: Record<string, VariableCase> = {
   },
   BREAKWATER_STATUS_HOST: {
     path: 'statusHost',
-    good: [['0.0.0.0', '0.0.0.0'], ['::1', '::1']],
-    bad: [], // any non-empty text is an address to try; an empty one means unset
-    accepts: 'a non-empty string',
+    good: [['0.0.0.0', '0.0.0.0'], ['::1', '::1'], ['[::1]', '::1'], ['LocalHost', 'localhost'], ['status.internal.', 'status.internal']],
+    bad: ['not a host!', 'a_b', '-x.example', 'x..y', 'http://x', '127.0.0.1:80', '300.1.1.1.1'],
+    accepts: 'an IP address or a host name',
+  },
+  BREAKWATER_STATUS_ALLOWED_HOSTS: {
+    path: 'statusAllowedHosts',
+    good: [['status.internal', ['status.internal']], [' a.example , 10.0.0.5,a.example ', ['a.example', '10.0.0.5']]],
+    bad: ['a.example,not a host', 'http://a.example'],
+    accepts: 'a comma-separated list of IP addresses and host names',
   },
   BREAKWATER_CALL_SPANS: {
     path: 'callSpans',
@@ -319,10 +325,10 @@ describe('config: environment variables', () => {
       'BREAKWATER_RETRY_MAX_DELAY_MS="200" is not accepted: must be at least retry.baseDelayMs, which is 500 (BREAKWATER_RETRY_BASE_DELAY_MS)',
     ]);
     expect(problemsOf({ BREAKWATER_RETRY_BASE_DELAY_MS: '20000' })).to.deep.equal([
-      'BREAKWATER_RETRY_BASE_DELAY_MS="20000" is not accepted: must be at most retry.maxDelayMs, which is 10000 (built-in default)',
+      'BREAKWATER_RETRY_BASE_DELAY_MS="20000" is not accepted: must be at most retry.maxDelayMs, which is 10000 (default)',
     ]);
     expect(problemsOf({ BREAKWATER_BREAKER_MAX_OPEN_MS: '1000' })).to.deep.equal([
-      'BREAKWATER_BREAKER_MAX_OPEN_MS="1000" is not accepted: must be at least breaker.openMs, which is 5000 (built-in default)',
+      'BREAKWATER_BREAKER_MAX_OPEN_MS="1000" is not accepted: must be at least breaker.openMs, which is 5000 (default)',
     ]);
     expect(load({ BREAKWATER_RETRY_BASE_DELAY_MS: '300', BREAKWATER_RETRY_MAX_DELAY_MS: '300' }).defaults.retry.maxDelayMs).to.equal(300);
   });

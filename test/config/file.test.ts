@@ -81,9 +81,12 @@ describe('config: file', () => {
       instrumentations: ['http', 'fetch', 'pg'],
       maxTargets: 500,
     }, null, 2);
-    const fromJson = loadFile('/etc/bw.json', json);
-    const fromYaml = loadFile('/etc/bw.json', EXAMPLE_YAML);
+    const { origins: jsonOrigins, ...fromJson } = loadFile('/etc/bw.json', json);
+    const { origins: yamlOrigins, ...fromYaml } = loadFile('/etc/bw.json', EXAMPLE_YAML);
     expect(fromJson).to.deep.equal(fromYaml);
+    // The same keys, each from the file, on the lines where each format writes it.
+    expect(Object.keys(jsonOrigins.targets[0]!)).to.deep.equal(Object.keys(yamlOrigins.targets[0]!));
+    expect(jsonOrigins.targets[0]!['retry.maxAttempts']).to.match(/^\/etc\/bw\.json:\d+: targets\[0\]\.policy\.retry\.maxAttempts$/);
   });
 
   it('reads a real file from disk, relative to the working directory', () => {
@@ -114,17 +117,21 @@ describe('config: file', () => {
   it('reports YAML syntax errors with the line and column', () => {
     const problems = problemsOf('bw.yaml', 'defaults:\n  retry: { maxAttempts: 2\n  timeoutMs: 5\n');
     expect(problems).to.have.length(1);
-    expect(problems[0]).to.match(/^bw\.yaml:3:\d+: .*flow map/i);
+    expect(problems[0]).to.equal('bw.yaml:3:3: invalid YAML: an unclosed { (or one not indented past its key): expected } to end the flow mapping');
   });
 
   it('reports JSON syntax errors and duplicate keys with the line', () => {
-    expect(problemsOf('bw.json', '{\n  "maxTargets": 10,\n  "maxTargets": 20\n}')[0]).to.match(/^bw\.json:3:\d+: Map keys must be unique/);
-    expect(problemsOf('bw.json', '{\n  "maxTargets": 10\n  "enabled": true\n}')[0]).to.match(/^bw\.json:[23]:\d+: /);
+    expect(problemsOf('bw.json', '{\n  "maxTargets": 10,\n  "maxTargets": 20\n}')).to.deep.equal(['bw.json:3:3: "maxTargets": a key given twice in one mapping']);
+    expect(problemsOf('bw.json', '{\n  "maxTargets": 10\n  "enabled": true\n}')[0]).to.match(/^bw\.json:[23]:\d+: invalid YAML: .*missing comma/);
+    // Keys that only look alike in YAML (1 and "1") are one key once read as text.
+    expect(problemsOf('bw.yaml', 'x-a:\n  1: a\n  "1": b\n')).to.deep.equal(['bw.yaml:3:3: "1": a key given twice in one mapping']);
+    // Merge keys may repeat.
+    expect(loadFile('bw.yaml', 'x-a: &a { maxAttempts: 2 }\nx-b: &b { jitter: none }\ndefaults:\n  retry:\n    <<: *a\n    <<: *b\n').defaults.retry).to.include({ maxAttempts: 2, jitter: 'none' });
   });
 
   it('treats unknown tags and several documents as problems, not silently', () => {
-    expect(problemsOf('bw.yaml', 'defaults:\n  name: !!js/function "f"\n')[0]).to.match(/^bw\.yaml:2:\d+: Unresolved tag/);
-    expect(problemsOf('bw.yaml', 'maxTargets: 1\n---\nmaxTargets: 2\n')[0]).to.match(/^bw\.yaml:2:\d+: Source contains multiple documents/);
+    expect(problemsOf('bw.yaml', 'defaults:\n  name: !!js/function "f"\n')).to.deep.equal(['bw.yaml:2:9: invalid YAML: an unknown tag (such as !!js/function): expected plain YAML without tags']);
+    expect(problemsOf('bw.yaml', 'maxTargets: 1\n---\nmaxTargets: 2\n')).to.deep.equal(['bw.yaml:2:1: invalid YAML: more than one document (---): expected a single document']);
   });
 
   it('names the file, the line and the path of an unknown key, with a suggestion', () => {
@@ -208,9 +215,9 @@ describe('config: file', () => {
 
   it('reports the top level must be a mapping; an empty file sets nothing', () => {
     expect(problemsOf('f.yaml', '- a\n- b\n')[0]).to.equal(
-      'f.yaml:1: (top level): a list ["a","b"] is not accepted: expected a mapping with any of enabled, instrumentations, maxTargets, statusPort, statusHost, callSpans, patterns, patternsTimeScale, defaults, targets, classification',
+      'f.yaml:1: (top level): a list is not accepted: expected a mapping with any of enabled, instrumentations, maxTargets, statusPort, statusHost, statusAllowedHosts, callSpans, patterns, patternsTimeScale, defaults, targets, classification (the file is read as YAML or JSON)',
     );
-    expect(problemsOf('f.yaml', '42\n')[0]).to.include('42 is not accepted');
+    expect(problemsOf('f.yaml', '42\n')[0]).to.include('(top level): a number is not accepted');
     expect(loadFile('f.yaml', '').defaults.retry.maxAttempts).to.equal(3);
     expect(loadFile('f.yaml', '# nothing yet\n').targets).to.deep.equal([]);
   });
@@ -236,6 +243,37 @@ describe('config: file', () => {
     expect(problemsOf('f.yaml', bomb)[0]).to.match(/^f\.yaml: .*alias/i);
   });
 
+  it('bounds a mapping to 1000 keys, and reads a file of exactly 1 MiB but not one byte more', () => {
+    const keys = (n: number) => `x-many:\n${Array.from({ length: n }, (_, i) => `  k${i}: 1`).join('\n')}\n`;
+    expect(loadFile('f.yaml', keys(1000)).maxTargets).to.equal(1000);
+    expect(problemsOf('f.yaml', keys(1001))).to.deep.equal(['f.yaml:2:3: a mapping with 1001 keys is not accepted: expected at most 1000']);
+    const dir = mkdtempSync(join(tmpdir(), 'bw-config-'));
+    try {
+      const comment = (bytes: number) => `maxTargets: 7\n#${'c'.repeat(bytes - 'maxTargets: 7\n#\n'.length)}\n`;
+      writeFileSync(join(dir, 'max.yaml'), comment(1024 * 1024));
+      expect(loadConfig({ BREAKWATER_CONFIG: join(dir, 'max.yaml') }).maxTargets).to.equal(7);
+      writeFileSync(join(dir, 'over.yaml'), comment(1024 * 1024 + 1));
+      expect(() => loadConfig({ BREAKWATER_CONFIG: join(dir, 'over.yaml') })).to.throw(ConfigError, /over\.yaml is too large \(1048577 bytes\): at most 1048576 bytes \(1 MiB\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // The same bound holds for text from a reader given as an option.
+    expect(problemsOf('f.yaml', `#${'c'.repeat(1024 * 1024)}`)[0]).to.match(/^BREAKWATER_CONFIG="f\.yaml": .*f\.yaml is too large/);
+  });
+
+  it('states a syntax error by line, column and what was expected, never by quoting the file', () => {
+    const secret = 'hunter2';
+    const files = [`a: !secret ${secret}\n`, `a: *${secret}\n`, `a: "${secret}\n`, `a: [${secret}\n`, `${secret}: [\n  - x\n`, `{ "${secret}": 1\n  "b": 2 }`];
+    for (const text of files) {
+      const problems = problemsOf('f.yaml', text);
+      expect(problems, text).to.not.be.empty;
+      for (const problem of problems) {
+        expect(problem, text).to.match(/^f\.yaml:\d+:\d+: invalid YAML: /);
+        expect(problem, text).not.to.include(secret);
+      }
+    }
+  });
+
   it('takes a __proto__ key as an unknown key, never as a prototype', () => {
     expect(problemsOf('f.yaml', 'defaults:\n  __proto__: { timeoutMs: 1 }\n')).to.deep.equal([
       'f.yaml:2: defaults.__proto__: unknown key (expected one of name, telemetry, timeoutMs, deadlineMs, retry, breaker, bulkhead)',
@@ -258,7 +296,8 @@ describe('config: file', () => {
     ]);
     const perTarget = 'targets:\n  - match: "a*"\n    policy: { retry: { baseDelayMs: 900 } }\n';
     expect(problemsOf('f.yaml', perTarget, { BREAKWATER_RETRY_MAX_DELAY_MS: '400' })).to.deep.equal([
-      'BREAKWATER_RETRY_MAX_DELAY_MS="400" is not accepted in the policy for targets[0] (match "a*"): must be at least retry.baseDelayMs, which is 900 (f.yaml:3: targets[0].policy.retry.baseDelayMs)',
+      // The target's own value wins over the variable, so it is the one that must fit.
+      'f.yaml:3: targets[0].policy.retry.baseDelayMs: 900 is not accepted: must be at most retry.maxDelayMs, which is 400 (BREAKWATER_RETRY_MAX_DELAY_MS)',
     ]);
   });
 

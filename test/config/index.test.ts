@@ -259,7 +259,8 @@ describe('config: loadConfig', () => {
           enabled: config.enabled,
         });
         const again = loadConfig({ BREAKWATER_CONFIG: 'f.yaml' }, { readFile: () => printed });
-        expect(again).to.deep.equal(config);
+        // Values, not origins: the printed file writes them on other lines.
+        expect({ ...again, origins: undefined }).to.deep.equal({ ...config, origins: undefined });
       }),
       { numRuns: 60 },
     );

@@ -9,7 +9,7 @@ function load(file: unknown, env: Record<string, string> = {}): EffectiveConfig 
   return loadConfig({ BREAKWATER_CONFIG: 'p.json', ...env }, { readFile: () => text });
 }
 
-describe('config: precedence (built-in < file defaults < file target < environment)', () => {
+describe('config: precedence (built-in < file defaults < environment < file target policy)', () => {
   it('uses the built-in defaults when nothing is set', () => {
     const config = loadConfig({});
     const { bulkhead, ...rest } = BUILT_IN_DEFAULTS.policy;
@@ -34,7 +34,7 @@ describe('config: precedence (built-in < file defaults < file target < environme
     expect(overridden.instrumentations).to.deep.equal(['http']);
   });
 
-  it('a target policy is layered over the file defaults, and the environment over both', () => {
+  it('the environment sets what every policy inherits; a target policy in the file wins over it', () => {
     const file = {
       defaults: { timeoutMs: 2000, retry: { maxAttempts: 5, baseDelayMs: 50 }, breaker: { mode: 'rate', minCalls: 40 } },
       targets: [{ match: 'https://pay.example.com:*', policy: { name: 'payments', retry: { maxAttempts: 2 }, breaker: { mode: 'consecutive', threshold: 3 } } }],
@@ -44,16 +44,35 @@ describe('config: precedence (built-in < file defaults < file target < environme
     expect(plain.breaker).to.include({ mode: 'consecutive', threshold: 3, minCalls: 40 });
     expect(plain.timeoutMs).to.equal(2000);
 
-    // The operator's variables win over the target's own values for the keys they set...
-    const env = { BREAKWATER_RETRY_MAX_ATTEMPTS: '1', BREAKWATER_BREAKER: 'off', BREAKWATER_TIMEOUT_MS: '900' };
-    const withEnv = load(file, env).targets[0]!.policy;
-    expect(withEnv.retry.maxAttempts).to.equal(1);
-    expect(withEnv.breaker.mode).to.equal('off');
-    expect(withEnv.timeoutMs).to.equal(900);
-    // ...and leave the rest of the target's policy as the file wrote it.
-    expect(withEnv.name).to.equal('payments');
-    expect(withEnv.breaker.threshold).to.equal(3);
-    expect(withEnv.retry.baseDelayMs).to.equal(50);
+    const env = { BREAKWATER_RETRY_MAX_ATTEMPTS: '1', BREAKWATER_BREAKER: 'off', BREAKWATER_TIMEOUT_MS: '900', BREAKWATER_BREAKER_MIN_CALLS: '7' };
+    const config = load(file, env);
+    // The variables replace the file's defaults...
+    expect(config.defaults.retry.maxAttempts).to.equal(1);
+    expect(config.defaults.breaker.mode).to.equal('off');
+    expect(config.defaults.timeoutMs).to.equal(900);
+    // ...and the target inherits them where its policy says nothing (timeoutMs, minCalls)...
+    const target = config.targets[0]!.policy;
+    expect(target.timeoutMs).to.equal(900);
+    expect(target.breaker.minCalls).to.equal(7);
+    // ...but what its policy says, it keeps.
+    expect(target.retry.maxAttempts).to.equal(2);
+    expect(target.breaker).to.include({ mode: 'consecutive', threshold: 3 });
+    expect(target.name).to.equal('payments');
+    expect(target.retry.baseDelayMs).to.equal(50);
+  });
+
+  it("a baseline variable does not defeat a target's `retry: false` (the issue's case), nor its `bulkhead: false`", () => {
+    const file = { targets: [{ match: 'postgresql://*', policy: { retry: false, bulkhead: false, breaker: false } }] };
+    const env = { BREAKWATER_RETRY_MAX_ATTEMPTS: '3', BREAKWATER_BULKHEAD_MAX_CONCURRENT: '20', BREAKWATER_BREAKER: 'consecutive' };
+    const config = load(file, env);
+    expect(config.defaults.retry.maxAttempts).to.equal(3);
+    expect(config.defaults.bulkhead).to.deep.equal({ maxConcurrent: 20, maxQueue: 0 });
+    const pg = config.targets[0]!.policy;
+    expect(pg.retry.maxAttempts).to.equal(1);
+    expect(pg.bulkhead).to.equal(false);
+    expect(pg.breaker.mode).to.equal('off');
+    expect(policyForTarget(config, 'postgresql://db:5432/app').retry.maxAttempts).to.equal(1);
+    expect(policyForTarget(config, 'https://api.example.com:443').retry.maxAttempts).to.equal(3);
   });
 
   it('names a target policy by its own name or pattern, never the default policy name', () => {
@@ -99,7 +118,7 @@ describe('config: precedence (built-in < file defaults < file target < environme
         const pick = <K extends keyof L>(key: K, fallback: L[K], ...layers: L[]) => layers.reduce((v, l) => l[key] ?? v, fallback);
         for (const [policy, layers] of [
           [config.defaults, [fileDefaults, env]],
-          [config.targets[0]!.policy, [fileDefaults, target, env]],
+          [config.targets[0]!.policy, [fileDefaults, env, target]],
         ] as const) {
           expect(policy.retry.maxAttempts).to.equal(pick('maxAttempts', builtin.retry.maxAttempts, ...layers));
           expect(policy.retry.jitter).to.equal(pick('jitter', builtin.retry.jitter, ...layers));
@@ -110,6 +129,64 @@ describe('config: precedence (built-in < file defaults < file target < environme
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('config: origins (where each effective value came from)', () => {
+  const FILE = [
+    'defaults:', //                                   1
+    '  timeoutMs: 2000', //                           2
+    '  retry: { maxAttempts: 5 }', //                 3
+    'targets:', //                                    4
+    '  - match: "postgresql://*"', //                 5
+    '    policy:', //                                 6
+    '      retry: false', //                          7
+    '  - match: "https://pay.example.com:*"', //      8
+    '    policy: { name: payments, timeoutMs: 700 }', // 9
+    'maxTargets: 50', //                              10
+  ].join('\n');
+  const config = loadConfig(
+    { BREAKWATER_CONFIG: '/etc/bw.yaml', BREAKWATER_RETRY_MAX_ATTEMPTS: '3', BREAKWATER_BREAKER_THRESHOLD: '9', BREAKWATER_STATUS_PORT: '9465' },
+    { readFile: () => FILE },
+  );
+
+  it('names the default, the variable or the file line and path of every value of the default policy', () => {
+    const origins = config.origins.defaults;
+    expect(origins).to.include({
+      name: 'default',
+      timeoutMs: '/etc/bw.yaml:2: defaults.timeoutMs',
+      'retry.maxAttempts': 'BREAKWATER_RETRY_MAX_ATTEMPTS', // the variable over the file's defaults
+      'breaker.threshold': 'BREAKWATER_BREAKER_THRESHOLD',
+      'breaker.mode': 'default',
+    });
+    expect(config.defaults.retry.maxAttempts).to.equal(3);
+  });
+
+  it("shows a target's own values, and which it inherits from a variable or the defaults", () => {
+    const [pg, payments] = config.origins.targets;
+    expect(pg).to.include({
+      name: '/etc/bw.yaml:5: targets[0].match', // unnamed: named by its pattern
+      'retry.maxAttempts': '/etc/bw.yaml:7: targets[0].policy.retry', // retry: false wins over the variable
+      timeoutMs: '/etc/bw.yaml:2: defaults.timeoutMs',
+      'breaker.threshold': 'BREAKWATER_BREAKER_THRESHOLD',
+      'breaker.openMs': 'default',
+    });
+    expect(payments).to.include({
+      name: '/etc/bw.yaml:9: targets[1].policy.name',
+      timeoutMs: '/etc/bw.yaml:9: targets[1].policy.timeoutMs',
+      'retry.maxAttempts': 'BREAKWATER_RETRY_MAX_ATTEMPTS',
+    });
+    expect(config.targets.map((t) => t.policy.retry.maxAttempts)).to.deep.equal([1, 3]);
+  });
+
+  it('covers every value of every policy, and the top-level settings', () => {
+    const keys = (policy: object, prefix = ''): string[] =>
+      Object.entries(policy).flatMap(([k, v]) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? keys(v, `${prefix}${k}.`) : [`${prefix}${k}`]));
+    for (const [policy, origins] of [[config.defaults, config.origins.defaults], ...config.targets.map((t, i) => [t.policy, config.origins.targets[i]!] as const)] as const) {
+      const shown = keys(policy).map((k) => (k === 'bulkhead' ? 'bulkhead.maxConcurrent' : k)); // `bulkhead: false` is maxConcurrent 0
+      for (const key of shown) expect(origins, key).to.have.property(key).that.is.a('string').and.not.empty;
+    }
+    expect(config.origins.top).to.include({ maxTargets: '/etc/bw.yaml:10: maxTargets', statusPort: 'BREAKWATER_STATUS_PORT', enabled: 'default' });
   });
 });
 

@@ -84,13 +84,23 @@ describe('config: classification rules', () => {
 
   it('rejects a regex that does not compile, and stateful or unknown flags', () => {
     const [bad] = problems('- { id: a, when: { messageRegex: "(unclosed" }, category: network }');
-    expect(bad).to.match(/^r\.yaml:3: classification\.rules\[0\]\.when\.messageRegex: "\(unclosed" is not accepted: expected a JavaScript regular expression \(Invalid regular expression/);
-    expect(problems('- { id: a, when: { messageRegex: "x", messageRegexFlags: g }, category: network }')[0]).to.include('"g" is not accepted: expected flags from d, i, m, s, u, v');
+    expect(bad).to.match(/^r\.yaml:3: classification\.rules\[0\]\.when\.messageRegex: "\(unclosed" is not accepted: expected a regular expression the linear-time engine accepts \(RE2 syntax.*\(missing closing \)/);
+    expect(problems('- { id: a, when: { messageRegex: "x", messageRegexFlags: g }, category: network }')[0]).to.include('"g" is not accepted: expected flags from d, i, m, s, u, each at most once');
+    expect(problems('- { id: a, when: { messageRegex: "x", messageRegexFlags: v }, category: network }')[0]).to.include('"v" is not accepted');
     expect(problems('- { id: a, when: { messageRegex: "x", messageRegexFlags: q }, category: network }')[0]).to.include('"q" is not accepted');
     expect(problems('- { id: a, when: { messageRegex: "x", messageRegexFlags: ii }, category: network }')[0]).to.include('"ii" is not accepted');
     expect(problems('- { id: a, when: { message: "x", messageRegexFlags: i }, category: network }')[0]).to.include('messageRegexFlags: is not accepted without messageRegex');
     // A pattern valid only with the u flag compiles with it.
     expect(rules('- { id: a, when: { messageRegex: "\\\\p{L}", messageRegexFlags: u }, category: network }')).to.have.length(1);
+  });
+
+  it('refuses what needs a backtracking engine, at its line, and accepts a pattern V8 would backtrack on exponentially', () => {
+    expect(problems('- { id: a, when: { messageRegex: "(a)\\\\1" }, category: network }')[0]).to.match(
+      /^r\.yaml:3: classification\.rules\[0\]\.when\.messageRegex: .* is not accepted: .*backreferences need backtracking/,
+    );
+    expect(problems('- { id: a, when: { messageRegex: "quota(?!ok)" }, category: network }')[0]).to.match(/when\.messageRegex: .*lookahead and lookbehind are not supported/);
+    // Runs in linear time on the linear engine, so there is nothing to refuse.
+    expect(rules('- { id: a, when: { messageRegex: "^(\\\\w+\\\\s?)*quota$" }, category: rate_limit }')).to.have.length(1);
   });
 
   it('rejects bad statuses, clients and empty values', () => {

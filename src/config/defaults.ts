@@ -7,6 +7,8 @@ export interface BuiltInDefaults {
   readonly enabled: boolean;
   readonly instrumentations: readonly Instrumentation[];
   readonly maxTargets: number;
+  readonly maxTargetStates: number;
+  readonly targetIdleMs: number;
   readonly statusPort: number;
   readonly statusHost: string;
   readonly callSpans: boolean;
@@ -28,6 +30,8 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   enabled: true,
   instrumentations: [...INSTRUMENTATIONS],
   maxTargets: MAX_TARGETS_DEFAULT,
+  maxTargetStates: 10_000,
+  targetIdleMs: 600_000,
   statusPort: 0,
   statusHost: '127.0.0.1',
   callSpans: false,

@@ -75,6 +75,8 @@ export function resolve(layers: Layers, problems: string[]): Omit<EffectiveConfi
     enabled: top.values.get('enabled')!.value as boolean,
     instrumentations: copy(top.values.get('instrumentations')!.value) as EffectiveConfig['instrumentations'],
     maxTargets: top.values.get('maxTargets')!.value as number,
+    maxTargetStates: top.values.get('maxTargetStates')!.value as number,
+    targetIdleMs: top.values.get('targetIdleMs')!.value as number,
     statusPort: top.values.get('statusPort')!.value as number,
     statusHost: top.values.get('statusHost')!.value as string,
     callSpans: top.values.get('callSpans')!.value as boolean,

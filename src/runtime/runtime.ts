@@ -5,7 +5,6 @@ import { createPolicy } from '../engine/policy.js';
 import type { Attempt } from '../engine/attempt.js';
 import type { CircuitHandle, ExecuteOptions, Policy } from '../engine/policy.js';
 import type { Classifier } from '../engine/options.js';
-import { boundTargetKey, setTargetKeyLimit } from '../target-key.js';
 import { setTargetLabelLimit } from '../telemetry/target-label.js';
 import { configureTelemetry } from '../telemetry/settings.js';
 import { DEFAULT_MAX_SERIES, feedPolicy, PatternDetector, reportDetection } from '../patterns/index.js';
@@ -42,7 +41,6 @@ export class Runtime {
     this.classifier = createClassifier(config.rules);
     this.enabledClients = new Set(config.enabled ? config.instrumentations : []);
     this.beforeFirstCall = options.beforeFirstCall;
-    setTargetKeyLimit(config.maxTargets);
     setTargetLabelLimit(config.maxTargets);
     configureTelemetry({ callSpans: config.callSpans });
     this.patterns = config.patterns ? new PatternDetector({ maxSeries: Math.min(config.maxTargets, DEFAULT_MAX_SERIES), timeScale: config.patternsTimeScale, onDetection: (d) => reportDetection(d) }) : undefined;
@@ -57,7 +55,7 @@ export class Runtime {
     const resolved = policyForTarget(this.config, target);
     let policy = this.policies.get(resolved);
     if (policy === undefined) {
-      policy = createPolicy({ ...resolved, classifier: this.classifier, maxTargets: this.config.maxTargets });
+      policy = createPolicy({ ...resolved, classifier: this.classifier, maxTargets: this.config.maxTargetStates, targetIdleMs: this.config.targetIdleMs });
       this.policies.set(resolved, policy);
       if (this.patterns !== undefined) feedPolicy(policy, this.patterns);
     }
@@ -65,8 +63,9 @@ export class Runtime {
   }
 
   /**
-   * Runs one logical call of an adapter under the target's policy. The target key is
-   * bounded here, so the key space (and the per-target state) stays within maxTargets.
+   * Runs one logical call of an adapter under the target's policy. Every target keeps
+   * its own breaker, budget and bulkhead (the policy's registry bounds how many are
+   * kept); only the telemetry label is shared past maxTargets (src/telemetry/target-label.ts).
    */
   execute<T>(operation: (attempt: Attempt) => T | PromiseLike<T>, options: ExecuteOptions<T>): Promise<T> {
     if (this.beforeFirstCall !== undefined) {
@@ -78,8 +77,7 @@ export class Runtime {
         // starting telemetry must never fail the caller's call
       }
     }
-    const target = boundTargetKey(options.target);
-    return this.policyFor(target).execute(operation, target === options.target ? options : { ...options, target });
+    return this.policyFor(options.target).execute(operation, options);
   }
 
   /** Every breaker of every policy, for the status endpoint. */

@@ -9,6 +9,7 @@ export interface BuiltInDefaults {
   readonly maxTargets: number;
   readonly maxTargetStates: number;
   readonly targetIdleMs: number;
+  readonly shutdownTimeoutMs: number;
   readonly statusPort: number;
   readonly statusHost: string;
   readonly callSpans: boolean;
@@ -32,6 +33,7 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   maxTargets: MAX_TARGETS_DEFAULT,
   maxTargetStates: 10_000,
   targetIdleMs: 600_000,
+  shutdownTimeoutMs: 2_000,
   statusPort: 0,
   statusHost: '127.0.0.1',
   callSpans: false,

@@ -52,6 +52,7 @@ export const FIELDS: readonly Field[] = [
   { key: 'maxTargets', scope: 'top', kind: integer(1), env: 'BREAKWATER_MAX_TARGETS' },
   { key: 'maxTargetStates', scope: 'top', kind: integer(1), env: 'BREAKWATER_MAX_TARGET_STATES' },
   { key: 'targetIdleMs', scope: 'top', kind: millis(0), env: 'BREAKWATER_TARGET_IDLE_MS', zero: 'never forgotten for being idle' },
+  { key: 'shutdownTimeoutMs', scope: 'top', kind: millis(100), env: 'BREAKWATER_SHUTDOWN_TIMEOUT_MS' },
   { key: 'statusPort', scope: 'top', kind: integer(0, 65535), env: 'BREAKWATER_STATUS_PORT', zero: 'no status endpoint' },
   { key: 'statusHost', scope: 'top', kind: { type: 'string' }, env: 'BREAKWATER_STATUS_HOST' },
   { key: 'callSpans', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_CALL_SPANS' },

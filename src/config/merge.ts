@@ -77,6 +77,7 @@ export function resolve(layers: Layers, problems: string[]): Omit<EffectiveConfi
     maxTargets: top.values.get('maxTargets')!.value as number,
     maxTargetStates: top.values.get('maxTargetStates')!.value as number,
     targetIdleMs: top.values.get('targetIdleMs')!.value as number,
+    shutdownTimeoutMs: top.values.get('shutdownTimeoutMs')!.value as number,
     statusPort: top.values.get('statusPort')!.value as number,
     statusHost: top.values.get('statusHost')!.value as string,
     callSpans: top.values.get('callSpans')!.value as boolean,

@@ -67,6 +67,8 @@ export interface EffectiveConfig {
   maxTargetStates: number;
   /** A target not called for this long is forgotten (starts afresh) unless its breaker is open; 0 = never. */
   targetIdleMs: number;
+  /** register: how long the last flush and the shutdown of telemetry may take at exit or on a signal (also the export timeout of the SDK it starts). */
+  shutdownTimeoutMs: number;
   /** The status endpoint's port (register); 0 = none. */
   statusPort: number;
   /** The address it binds; loopback unless told otherwise. */

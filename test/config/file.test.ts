@@ -208,7 +208,7 @@ describe('config: file', () => {
 
   it('reports the top level must be a mapping; an empty file sets nothing', () => {
     expect(problemsOf('f.yaml', '- a\n- b\n')[0]).to.equal(
-      'f.yaml:1: (top level): a list ["a","b"] is not accepted: expected a mapping with any of enabled, instrumentations, maxTargets, maxTargetStates, targetIdleMs, statusPort, statusHost, callSpans, patterns, patternsTimeScale, defaults, targets, classification',
+      'f.yaml:1: (top level): a list ["a","b"] is not accepted: expected a mapping with any of enabled, instrumentations, maxTargets, maxTargetStates, targetIdleMs, shutdownTimeoutMs, statusPort, statusHost, callSpans, patterns, patternsTimeScale, defaults, targets, classification',
     );
     expect(problemsOf('f.yaml', '42\n')[0]).to.include('42 is not accepted');
     expect(loadFile('f.yaml', '').defaults.retry.maxAttempts).to.equal(3);

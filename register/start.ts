@@ -8,7 +8,7 @@ import { Runtime } from '../src/runtime/runtime.js';
 import { hookEsmImports } from './esm-hook.js';
 import { flushRegisteredProviders, startSdkUnlessRegistered } from './sdk.js';
 import type { StartedSdk } from './sdk.js';
-import { installShutdownHooks } from './shutdown.js';
+import { installShutdownHooks, lossReport } from './shutdown.js';
 import { startStatusServer } from './status-server.js';
 
 export interface Started {
@@ -40,7 +40,7 @@ export function start(env: NodeJS.ProcessEnv = process.env): Started | undefined
     // At the first instrumented call, not now: an application that sets up its own
     // OpenTelemetry SDK at start-up must find the global providers still free.
     beforeFirstCall: () => {
-      sdk = startSdkUnlessRegistered(env);
+      sdk = startSdkUnlessRegistered(env, config.shutdownTimeoutMs);
     },
   });
   installRuntime(runtime);
@@ -48,12 +48,18 @@ export function start(env: NodeJS.ProcessEnv = process.env): Started | undefined
   const adapters = config.instrumentations.map((name) => ADAPTERS[name](runtime));
   for (const adapter of adapters) adapter.enable();
 
-  installShutdownHooks({
-    flush: flushRegisteredProviders,
-    shutdown: async () => {
-      await (sdk === undefined ? flushRegisteredProviders() : sdk.shutdown());
+  installShutdownHooks(
+    {
+      // Ours is shut down; the application's providers are only flushed, never shut down.
+      finish: () => (sdk === undefined ? flushRegisteredProviders() : sdk.shutdown()),
+      get stopExports() {
+        const exportTimeoutMs = sdk?.exportTimeoutMs;
+        return exportTimeoutMs === undefined ? undefined : { beforeDeadlineMs: exportTimeoutMs, stop: () => sdk?.stopExports() };
+      },
+      lossReport: (inTime) => lossReport({ ours: sdk !== undefined, unsent: sdk?.unsent(), inTime, timeoutMs: config.shutdownTimeoutMs }),
     },
-  });
+    config.shutdownTimeoutMs,
+  );
   // One endpoint per process: Node 20 also runs --require modules inside the ESM loader
   // hooks' worker thread, whose copy must not take the port (nor would it know a breaker).
   if (config.statusPort > 0 && isMainThread) {

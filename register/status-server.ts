@@ -140,9 +140,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, source: StatusS
       send(res, 404, { error: `no call has been made to ${result.target}: it has no breaker${alike}${create}`, target: result.target, similar: result.similar });
       return;
     }
-    case 'limit':
-      send(res, 409, { error: 'maxTargets distinct targets are already known: this one would share the overflow breaker, so it is not created' });
-      return;
   }
 }
 

@@ -1,8 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { isObjectLike, readProperty } from './classify/safe.js';
-import { OVERFLOW_TARGET } from './telemetry/target-label.js';
-import { FirstComeSet } from './util/first-come-set.js';
 
 /**
  * Target keys (design.md section 4): the name of the dependency a call goes to, as
@@ -27,30 +25,6 @@ import { FirstComeSet } from './util/first-come-set.js';
 
 /** The host of every key that could not be read. */
 export const INVALID_HOST = 'invalid';
-/** The host of the keys shared by targets past the limit (boundTargetKey). */
-export const OVERFLOW_HOST = 'other';
-export const TARGET_KEY_LIMIT_DEFAULT = 1000;
-
-/** Schemes the key functions produce; each has its own overflow key. */
-const SCHEMES = [
-  'http',
-  'https',
-  'http+unix',
-  'https+unix',
-  'postgresql',
-  'postgresql+unix',
-  'redis',
-  'rediss',
-  'redis+unix',
-  'redis+sentinel',
-  'rediss+sentinel',
-  'redis+cluster',
-  'rediss+cluster',
-] as const;
-type Scheme = (typeof SCHEMES)[number];
-
-const OVERFLOW_KEYS: ReadonlyMap<string, string> = new Map(SCHEMES.map((s) => [s, `${s}://${OVERFLOW_HOST}:0`]));
-
 const HTTP_INVALID = `http://${INVALID_HOST}:0`;
 const PG_INVALID = `postgresql://${INVALID_HOST}:0`;
 const REDIS_INVALID = `redis://${INVALID_HOST}:0`;
@@ -586,37 +560,4 @@ export function redisTargetKey(options?: unknown): string {
   } catch {
     return REDIS_INVALID;
   }
-}
-
-// ---------------------------------------------------------------------------------------
-// Bounded cardinality
-
-const keys = new FirstComeSet(TARGET_KEY_LIMIT_DEFAULT);
-
-/**
- * The key to use for `key`: itself while fewer than the limit (default 1000) distinct
- * keys have been seen, then one shared key per scheme (`https://other:0`,
- * `postgresql://other:0`...); a key of a scheme not made here shares `other`, the
- * telemetry's overflow label. First come keep their key for the life of the process,
- * as the telemetry's label does (the same FirstComeSet, one instance each).
- *
- * Targets past the limit share one breaker, budget and bulkhead per scheme: a service
- * that really talks to more distinct targets than the limit should raise it
- * (setTargetKeyLimit), since one failing host then opens the breaker for the others.
- */
-export function boundTargetKey(key: string): string {
-  if (typeof key !== 'string') return OVERFLOW_TARGET;
-  if (keys.admit(key)) return key;
-  const end = key.indexOf('://');
-  return (end > 0 ? OVERFLOW_KEYS.get(key.slice(0, end) as Scheme) : undefined) ?? OVERFLOW_TARGET;
-}
-
-/** How many distinct keys boundTargetKey lets through: a whole number of at least 0 (RangeError otherwise). */
-export function setTargetKeyLimit(limit: number): void {
-  keys.setLimit(limit);
-}
-
-/** Forgets the keys seen so far (for tests). */
-export function resetTargetKeys(): void {
-  keys.clear();
 }

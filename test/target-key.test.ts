@@ -4,15 +4,7 @@ import https from 'node:https';
 import pg from 'pg';
 import { Cluster, Redis } from 'ioredis';
 import { createClient } from 'redis';
-import {
-  boundTargetKey,
-  httpTargetKey,
-  pgTargetKey,
-  redisTargetKey,
-  resetTargetKeys,
-  setTargetKeyLimit,
-  TARGET_KEY_LIMIT_DEFAULT,
-} from '../src/target-key.js';
+import { httpTargetKey, pgTargetKey, redisTargetKey } from '../src/target-key.js';
 
 /** Every key has this shape: scheme://host:port[/db]. */
 const KEY_FORMAT = /^[a-z]+(\+[a-z]+)?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9._-]+):\d{1,5}(\/[A-Za-z0-9%._~!*'()-]*)?$/;
@@ -197,37 +189,6 @@ describe('redisTargetKey', () => {
     }
     const client = createClient({ url: 'redis://u:secret@cache:6380/3' });
     expect(redisTargetKey(client.options)).to.equal('redis://cache:6380/3');
-  });
-});
-
-describe('boundTargetKey', () => {
-  afterEach(() => {
-    setTargetKeyLimit(TARGET_KEY_LIMIT_DEFAULT);
-    resetTargetKeys();
-  });
-
-  it('past the limit, new keys share one key per scheme; first come keep theirs', () => {
-    resetTargetKeys();
-    setTargetKeyLimit(2);
-    expect(boundTargetKey('https://a:443')).to.equal('https://a:443');
-    expect(boundTargetKey('postgresql://db:5432/app')).to.equal('postgresql://db:5432/app');
-    expect(boundTargetKey('https://c:443')).to.equal('https://other:0');
-    expect(boundTargetKey('redis://cache:6379/0')).to.equal('redis://other:0');
-    expect(boundTargetKey('redis+unix://r.sock-00000000:0/0')).to.equal('redis+unix://other:0');
-    expect(boundTargetKey('custom-target')).to.equal('other');
-    expect(boundTargetKey('weird://x:1')).to.equal('other');
-    expect(boundTargetKey('https://a:443')).to.equal('https://a:443');
-  });
-
-  it('the default limit is 1000', () => {
-    resetTargetKeys();
-    for (let i = 0; i < 1000; i++) expect(boundTargetKey(`https://h${i}:443`)).to.equal(`https://h${i}:443`);
-    expect(boundTargetKey('https://h1000:443')).to.equal('https://other:0');
-  });
-
-  it('refuses a bad limit and never throws on a bad key', () => {
-    expect(() => setTargetKeyLimit(-1)).to.throw(RangeError);
-    expect(boundTargetKey(undefined as unknown as string)).to.equal('other');
   });
 });
 

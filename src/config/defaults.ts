@@ -7,6 +7,9 @@ export interface BuiltInDefaults {
   readonly enabled: boolean;
   readonly instrumentations: readonly Instrumentation[];
   readonly maxTargets: number;
+  readonly maxTargetStates: number;
+  readonly targetIdleMs: number;
+  readonly shutdownTimeoutMs: number;
   readonly statusPort: number;
   readonly statusHost: string;
   readonly statusAllowedHosts: readonly string[];
@@ -29,6 +32,9 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   enabled: true,
   instrumentations: [...INSTRUMENTATIONS],
   maxTargets: MAX_TARGETS_DEFAULT,
+  maxTargetStates: 10_000,
+  targetIdleMs: 600_000,
+  shutdownTimeoutMs: 2_000,
   statusPort: 0,
   statusHost: '127.0.0.1',
   statusAllowedHosts: [],

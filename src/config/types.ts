@@ -61,8 +61,14 @@ export interface ResolvedPolicy {
 export interface EffectiveConfig {
   enabled: boolean;
   instrumentations: Instrumentation[];
-  /** Bound on distinct target keys; past it new targets share one key (design.md section 4). */
+  /** Bound on distinct target labels in telemetry; past it new targets share the `other` label (their state stays their own). */
   maxTargets: number;
+  /** Bound on targets whose breaker, budget and bulkhead are kept, per policy (an LRU that never evicts an open breaker). */
+  maxTargetStates: number;
+  /** A target not called for this long is forgotten (starts afresh) unless its breaker is open; 0 = never. */
+  targetIdleMs: number;
+  /** register: how long the last flush and the shutdown of telemetry may take at exit or on a signal (also the export timeout of the SDK it starts). */
+  shutdownTimeoutMs: number;
   /** The status endpoint's port (register); 0 = none. */
   statusPort: number;
   /** The address it binds; loopback unless told otherwise (anything else needs BREAKWATER_STATUS_TOKEN). */

@@ -82,8 +82,10 @@ export interface PolicyOptions<T = unknown> {
   breaker?: BreakerOptions | false;
   bulkhead?: BulkheadOptions | false;
   fallback?: Fallback<T>;
-  /** Bound on the per-target state kept (breakers, budgets, bulkheads); least recently used go first. */
+  /** Bound on the per-target state kept (breakers, budgets, bulkheads): least recently used idle ones go first, open breakers never. */
   maxTargets?: number;
+  /** A target not called for this long starts afresh (its state is forgotten) unless its breaker is open; default never. */
+  targetIdleMs?: number;
   /** Replace the built-in classifier (for instance one built with user rules by createClassifier). */
   classifier?: Classifier;
   /** Injected time, for tests. */

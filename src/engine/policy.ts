@@ -19,7 +19,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { BreakerOptions, Classifier, Fallback, PolicyOptions, SuppressReason } from './options.js';
 import { RetryBudget, type RetryBudgetSettings } from './retry-budget.js';
 import { SlotWait } from './slot-wait.js';
-import { TargetRegistry } from './target-registry.js';
+import { EXPIRABLE, FREE, PINNED, TargetRegistry, type Hold } from './target-registry.js';
 import { timerQueueFor, type TimerQueue } from './timer-queue.js';
 
 /** Whether a failed call may be sent again: true, or why not. */
@@ -121,6 +121,16 @@ function breakerRule(options: BreakerOptions): BreakerRule {
   }
 }
 
+/** What a target's state holds now (src/engine/target-registry.ts): an open breaker or calls in its bulkhead pin it. */
+function targetHold(state: TargetState, now: number): Hold {
+  const bulkhead = state.bulkhead?.stats();
+  if (bulkhead !== undefined && (bulkhead.running > 0 || bulkhead.queued > 0)) return PINNED;
+  if (state.circuit.state === 'closed') return FREE;
+  const stats = state.circuit.stats(now); // moves an open breaker whose period ended to half-open
+  if (stats.state === 'open' || stats.probesInFlight > 0) return PINNED;
+  return EXPIRABLE;
+}
+
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
@@ -195,19 +205,25 @@ class ResiliencePolicy implements Policy {
     this.alwaysTimed = this.deadlineMs !== Infinity || this.timeoutMs !== Infinity || this.successEndTimed;
     this.timers = timerQueueFor(this.clock);
     const bulkhead = options.bulkhead || undefined;
-    this.registry = new TargetRegistry(options.maxTargets ?? MAX_TARGETS_DEFAULT, (target) => ({
-      circuit: new Circuit(
-        breakerRule(this.breakerOptions),
-        {
-          openMs: this.breakerOptions.openMs ?? BREAKER_DEFAULTS.openMs,
-          maxOpenMs: this.breakerOptions.maxOpenMs ?? BREAKER_DEFAULTS.maxOpenMs,
-          halfOpenProbes: this.breakerOptions.halfOpenProbes ?? BREAKER_DEFAULTS.halfOpenProbes,
-        },
-        (from, to) => this.onTransition(target, from, to),
-      ),
-      budget: this.budgetSettings ? new RetryBudget(this.budgetSettings) : undefined,
-      bulkhead: bulkhead ? new Bulkhead(bulkhead.maxConcurrent, bulkhead.maxQueue ?? 0) : undefined,
-    }));
+    this.registry = new TargetRegistry<TargetState>({
+      maxEntries: options.maxTargets ?? MAX_TARGETS_DEFAULT,
+      idleMs: options.targetIdleMs ?? Infinity,
+      holdOf: targetHold,
+      clock: () => this.clock.now(),
+      create: (target) => ({
+        circuit: new Circuit(
+          breakerRule(this.breakerOptions),
+          {
+            openMs: this.breakerOptions.openMs ?? BREAKER_DEFAULTS.openMs,
+            maxOpenMs: this.breakerOptions.maxOpenMs ?? BREAKER_DEFAULTS.maxOpenMs,
+            halfOpenProbes: this.breakerOptions.halfOpenProbes ?? BREAKER_DEFAULTS.halfOpenProbes,
+          },
+          (from, to) => this.onTransition(target, from, to),
+        ),
+        budget: this.budgetSettings ? new RetryBudget(this.budgetSettings) : undefined,
+        bulkhead: bulkhead ? new Bulkhead(bulkhead.maxConcurrent, bulkhead.maxQueue ?? 0) : undefined,
+      }),
+    });
     if (this.telemetryOn) {
       // The gauge holds sources weakly, so the policy must hold its own: an inline object
       // would be collected at the next GC and the gauge would freeze on stale states.
@@ -250,12 +266,13 @@ class ResiliencePolicy implements Policy {
     // Not async itself: the common case (no bulkhead) goes straight into run(), one
     // async frame instead of two on the path every call takes.
     try {
-      const state = this.registry.get(options.target);
       const telemetry = this.telemetryOn
         ? OperationTelemetry.begin({ policy: this.name, target: options.target, client: options.client ?? 'custom', attemptSpan: options.attemptSpan })
         : undefined;
       // NaN when nothing needs the start time (see alwaysTimed); a retry budget does.
       const startedAt = this.alwaysTimed || telemetry !== undefined ? this.readClock() : NaN;
+      // After the clock read, which dates the target's use (the registry reads none of its own then).
+      const state = this.registry.get(options.target, startedAt);
       if (options.signal?.aborted) return this.cancelled(options.signal, telemetry, startedAt, 0, options);
       if (state.bulkhead === undefined) return this.run(operation, options, state, telemetry, startedAt);
       return this.runInBulkhead(operation, options, state, state.bulkhead, telemetry, startedAt);

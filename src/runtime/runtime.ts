@@ -5,7 +5,6 @@ import { createPolicy } from '../engine/policy.js';
 import type { Attempt } from '../engine/attempt.js';
 import type { CircuitHandle, ExecuteOptions, Policy } from '../engine/policy.js';
 import type { Classifier } from '../engine/options.js';
-import { boundTargetKey, setTargetKeyLimit } from '../target-key.js';
 import { lookAlikes, operatorTargetKey } from './operator-target.js';
 import { setTargetLabelLimit } from '../telemetry/target-label.js';
 import { configureTelemetry } from '../telemetry/settings.js';
@@ -40,7 +39,6 @@ export class Runtime {
     this.classifier = createClassifier(config.rules);
     this.enabledClients = new Set(config.enabled ? config.instrumentations : []);
     this.beforeFirstCall = options.beforeFirstCall;
-    setTargetKeyLimit(config.maxTargets);
     setTargetLabelLimit(config.maxTargets);
     configureTelemetry({ callSpans: config.callSpans });
     this.patterns = config.patterns ? new PatternDetector({ maxSeries: Math.min(config.maxTargets, DEFAULT_MAX_SERIES), timeScale: config.patternsTimeScale, onDetection: (d) => reportDetection(d) }) : undefined;
@@ -55,7 +53,7 @@ export class Runtime {
     const resolved = policyForTarget(this.config, target);
     let policy = this.policies.get(resolved);
     if (policy === undefined) {
-      policy = createPolicy({ ...resolved, classifier: this.classifier, maxTargets: this.config.maxTargets });
+      policy = createPolicy({ ...resolved, classifier: this.classifier, maxTargets: this.config.maxTargetStates, targetIdleMs: this.config.targetIdleMs });
       this.policies.set(resolved, policy);
       if (this.patterns !== undefined) feedPolicy(policy, this.patterns);
     }
@@ -63,8 +61,9 @@ export class Runtime {
   }
 
   /**
-   * Runs one logical call of an adapter under the target's policy. The target key is
-   * bounded here, so the key space (and the per-target state) stays within maxTargets.
+   * Runs one logical call of an adapter under the target's policy. Every target keeps
+   * its own breaker, budget and bulkhead (the policy's registry bounds how many are
+   * kept); only the telemetry label is shared past maxTargets (src/telemetry/target-label.ts).
    */
   execute<T>(operation: (attempt: Attempt) => T | PromiseLike<T>, options: ExecuteOptions<T>): Promise<T> {
     if (this.beforeFirstCall !== undefined) {
@@ -76,8 +75,7 @@ export class Runtime {
         // starting telemetry must never fail the caller's call
       }
     }
-    const target = boundTargetKey(options.target);
-    return this.policyFor(target).execute(operation, target === options.target ? options : { ...options, target });
+    return this.policyFor(options.target).execute(operation, options);
   }
 
   /** Every breaker of every policy, for the status endpoint. */
@@ -110,9 +108,8 @@ export class Runtime {
     }
     if (found.reason !== 'unknown' || options.create !== true) return found;
     const key = operatorTargetKey(target)!;
-    // Taking the key through the bound now reserves it, so the calls to come get this
-    // breaker; past maxTargets they would share the overflow key's instead.
-    if (boundTargetKey(key) !== key) return { ok: false, reason: 'limit' };
+    // Every target keeps its own breaker (an open one is never evicted), so a
+    // pre-isolated key is the one the calls to come will meet.
     this.circuit(key).isolate();
     return { ok: true, target: key };
   }
@@ -141,6 +138,4 @@ export type OperatorResult =
   /** Not a target key (`not a key`, `ftp://x`). */
   | { readonly ok: false; readonly reason: 'invalid' }
   /** No call has made this target: `target` is its key, `similar` the known ones that look like it. */
-  | { readonly ok: false; readonly reason: 'unknown'; readonly target: string; readonly similar: readonly string[] }
-  /** `create` past maxTargets: the key would share the overflow breaker. */
-  | { readonly ok: false; readonly reason: 'limit' };
+  | { readonly ok: false; readonly reason: 'unknown'; readonly target: string; readonly similar: readonly string[] };

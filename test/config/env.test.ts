@@ -178,6 +178,24 @@ const VARIABLES: Record<string, VariableCase> = {
     bad: ['0', '-1', ...INT_NOT_INT],
     accepts: 'an integer >= 1',
   },
+  BREAKWATER_MAX_TARGET_STATES: {
+    path: 'maxTargetStates',
+    good: [['1', 1], ['50000', 50000]],
+    bad: ['0', '-1', ...INT_NOT_INT],
+    accepts: 'an integer >= 1',
+  },
+  BREAKWATER_TARGET_IDLE_MS: {
+    path: 'targetIdleMs',
+    good: [['0', 0], ['60000', 60000], ['2147483647', 2147483647]],
+    bad: ['-1', '2147483648', '10m', ...INT_NOT_INT],
+    accepts: 'an integer from 0 to 2147483647 (0 = never forgotten for being idle)',
+  },
+  BREAKWATER_SHUTDOWN_TIMEOUT_MS: {
+    path: 'shutdownTimeoutMs',
+    good: [['100', 100], ['2000', 2000], ['2147483647', 2147483647]],
+    bad: ['0', '99', '-1', '2147483648', '2s', ...INT_NOT_INT],
+    accepts: 'an integer from 100 to 2147483647',
+  },
   BREAKWATER_STATUS_PORT: {
     path: 'statusPort',
     good: [['0', 0], ['9464', 9464], ['65535', 65535]],

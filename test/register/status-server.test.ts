@@ -199,13 +199,15 @@ describe('status endpoint', () => {
       expect(badCreate.status).to.equal(400);
     });
 
-    it('refuses to create a target past maxTargets, which would share the overflow breaker', async () => {
+    it('past maxTargets (the label bound) a created target still gets a breaker of its own, and only it is open', async () => {
       const runtime = new Runtime(loadConfig({ BREAKWATER_MAX_TARGETS: '1' }));
       await runtime.execute(async () => 'ok', { target: REAL });
       server = await startStatusServer(runtime, { port: 0, host: '127.0.0.1', token: TOKEN });
       const result = await request(server, 'POST', '/breakers/isolate', { token: TOKEN, body: { target: 'http://later:80', create: true } });
-      expect(result.status).to.equal(409);
-      expect(runtime.circuits().map((c) => c.target)).to.deep.equal([REAL]);
+      expect(result.status).to.equal(200);
+      const states = Object.fromEntries(runtime.circuits().map((c) => [c.target, c.state]));
+      expect(states).to.deep.equal({ [REAL]: 'closed', 'http://later:80': 'open' });
+      expect(await runtime.execute(async () => 'still ok', { target: REAL })).to.equal('still ok');
     });
   });
 

@@ -52,8 +52,9 @@ describe('breakwater/register', () => {
       const result = await runChild([flag, REGISTER, APP], exportTo(receiver));
       expect(result.code, result.stderr).to.equal(0);
       expect(lastJson(result.stdout)).to.deep.equal({ runtime: true, result: 'ok', calls: 2 });
+      // One span per attempt, no span for the call (BREAKWATER_CALL_SPANS is off by default).
       const names = receiver.spans.map((s) => s.name).sort();
-      expect(names).to.deep.equal(['default attempt', 'default attempt', 'default http://127.0.0.1:9']);
+      expect(names).to.deep.equal(['default attempt', 'default attempt']);
       expect(receiver.spans[0]!.resource['service.name']).to.equal('register-test');
       const retry = receiver.spans.find((s) => s.attributes['resilience.attempt'] === 2);
       expect(retry?.attributes['resilience.target']).to.equal('http://127.0.0.1:9');
@@ -61,18 +62,28 @@ describe('breakwater/register', () => {
     });
   }
 
+  it('BREAKWATER_CALL_SPANS=true: the call span too, parent of both attempts', async () => {
+    const result = await runChild(['--require', REGISTER, APP], exportTo(receiver, { BREAKWATER_CALL_SPANS: 'true' }));
+    expect(result.code, result.stderr).to.equal(0);
+    const call = receiver.spans.find((s) => s.name === 'default http://127.0.0.1:9');
+    expect(call?.attributes['resilience.attempt'], 'the call span, with the number of attempts').to.equal(2);
+    const attempts = receiver.spans.filter((s) => s.name === 'default attempt');
+    expect(attempts).to.have.length(2);
+    for (const a of attempts) expect(a.parentSpanId).to.equal(call!.spanId);
+  });
+
   it('an ESM application under --import sees the same runtime as register', async () => {
     const result = await runChild(['--import', REGISTER, ESM_APP], exportTo(receiver));
     expect(result.code, result.stderr).to.equal(0);
     expect(lastJson(result.stdout)).to.deep.equal({ runtime: true, result: 'ok' });
-    expect(receiver.spans.map((s) => s.name)).to.include('default http://127.0.0.1:9');
+    expect(receiver.spans.map((s) => s.name)).to.include('default attempt');
   });
 
   it('uses the providers the application registered itself instead of starting its own', async () => {
     const result = await runChild(['--require', REGISTER, APP, 'own-providers'], exportTo(receiver));
     expect(result.code, result.stderr).to.equal(0);
     const out = lastJson(result.stdout);
-    expect(out.ownSpans).to.have.members(['default attempt', 'default attempt', 'default http://127.0.0.1:9']);
+    expect(out.ownSpans).to.have.members(['default attempt', 'default attempt']);
     expect(receiver.spans, 'breakwater started no SDK of its own').to.have.length(0);
   });
 
@@ -93,7 +104,7 @@ describe('breakwater/register', () => {
       running.child.kill(signal);
       const result = await running.done;
       expect(result.signal, result.stderr).to.equal(signal);
-      expect(receiver.spans.map((s) => s.name)).to.include('default http://127.0.0.1:9');
+      expect(receiver.spans.map((s) => s.name)).to.deep.equal(['default attempt', 'default attempt']);
     });
   }
 

@@ -1,4 +1,5 @@
 import { DB_QUERY_TEXT_MAX } from '../kit/semconv.js';
+import { isIdentPart, isIdentStart, skipBlockComment, skipDollarQuote, skipQuotedIdentifier, skipString } from './sql-lexer.js';
 
 /**
  * `db.query.text` of a pg query: the statement text as the official pg instrumentation
@@ -13,73 +14,8 @@ import { DB_QUERY_TEXT_MAX } from '../kit/semconv.js';
  * never leaves part of a literal.
  */
 
-function isIdentStart(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c >= 128;
-}
-
-function isIdentPart(c: number): boolean {
-  return isIdentStart(c) || (c >= 48 && c <= 57) || c === 36;
-}
-
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
-}
-
-/** The index after a string literal opening at `open` (`''` inside is a quote; backslash escapes in E''). */
-function skipString(text: string, open: number, backslashEscapes: boolean): number {
-  const n = text.length;
-  let i = open + 1;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (backslashEscapes && c === 92) i += 2;
-    else if (c === 39) {
-      if (text.charCodeAt(i + 1) !== 39) return i + 1;
-      i += 2;
-    } else i++;
-  }
-  return n;
-}
-
-function skipQuotedIdentifier(text: string, open: number): number {
-  const n = text.length;
-  let i = open + 1;
-  while (i < n) {
-    if (text.charCodeAt(i) === 34) {
-      if (text.charCodeAt(i + 1) !== 34) return i + 1;
-      i += 2;
-    } else i++;
-  }
-  return n;
-}
-
-function skipBlockComment(text: string, open: number): number {
-  const n = text.length;
-  let depth = 1;
-  let i = open + 2;
-  while (i < n && depth > 0) {
-    const c = text.charCodeAt(i);
-    if (c === 47 && text.charCodeAt(i + 1) === 42) {
-      depth++;
-      i += 2;
-    } else if (c === 42 && text.charCodeAt(i + 1) === 47) {
-      depth--;
-      i += 2;
-    } else i++;
-  }
-  return i;
-}
-
-/** The index after a dollar-quoted string opening at `open`, or -1 when `$` opens none. */
-function skipDollarQuote(text: string, open: number): number {
-  const n = text.length;
-  let i = open + 1;
-  if (i < n && isIdentStart(text.charCodeAt(i))) {
-    while (i < n && isIdentPart(text.charCodeAt(i)) && text.charCodeAt(i) !== 36) i++;
-  }
-  if (text.charCodeAt(i) !== 36) return -1;
-  const delimiter = text.slice(open, i + 1);
-  const close = text.indexOf(delimiter, i + 1);
-  return close < 0 ? n : close + delimiter.length;
 }
 
 /** The index after a number starting at `start` (digits, fraction, exponent, radix letters, `_` separators). */

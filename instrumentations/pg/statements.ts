@@ -14,6 +14,8 @@
  * off, a backslash escapes a quote in every string.
  */
 
+import { isIdentPart, isIdentStart, skipBlockComment, skipDollarQuote, skipQuotedIdentifier, skipString } from './sql-lexer.js';
+
 export interface SqlStatement {
   /** The first MAX_WORDS words (keywords and unquoted identifiers) upper-cased; `"` stands for a quoted identifier. */
   readonly words: readonly string[];
@@ -23,73 +25,6 @@ export const MAX_WORDS = 8;
 
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
-}
-
-function isIdentStart(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c >= 128;
-}
-
-function isIdentPart(c: number): boolean {
-  return isIdentStart(c) || (c >= 48 && c <= 57) || c === 36;
-}
-
-/** The index after a string literal opening at `open`; backslash escapes in E'' strings. */
-function skipString(text: string, open: number, backslashEscapes: boolean): number {
-  const n = text.length;
-  let i = open + 1;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (backslashEscapes && c === 92) i += 2;
-    else if (c === 39) {
-      if (text.charCodeAt(i + 1) !== 39) return i + 1;
-      i += 2;
-    } else i++;
-  }
-  return n;
-}
-
-/** The index after a quoted identifier opening at `open` (`""` inside is a quote). */
-function skipQuotedIdentifier(text: string, open: number): number {
-  const n = text.length;
-  let i = open + 1;
-  while (i < n) {
-    if (text.charCodeAt(i) === 34) {
-      if (text.charCodeAt(i + 1) !== 34) return i + 1;
-      i += 2;
-    } else i++;
-  }
-  return n;
-}
-
-/** The index after a (nested) block comment opening at `open`. */
-function skipBlockComment(text: string, open: number): number {
-  const n = text.length;
-  let depth = 1;
-  let i = open + 2;
-  while (i < n && depth > 0) {
-    const c = text.charCodeAt(i);
-    if (c === 47 && text.charCodeAt(i + 1) === 42) {
-      depth++;
-      i += 2;
-    } else if (c === 42 && text.charCodeAt(i + 1) === 47) {
-      depth--;
-      i += 2;
-    } else i++;
-  }
-  return i;
-}
-
-/** The index after a dollar-quoted string opening at `open`, or -1 when `$` opens none (`$1`). */
-function skipDollarQuote(text: string, open: number): number {
-  const n = text.length;
-  let i = open + 1;
-  if (i < n && isIdentStart(text.charCodeAt(i))) {
-    while (i < n && isIdentPart(text.charCodeAt(i)) && text.charCodeAt(i) !== 36) i++;
-  }
-  if (text.charCodeAt(i) !== 36) return -1;
-  const delimiter = text.slice(open, i + 1);
-  const close = text.indexOf(delimiter, i + 1);
-  return close < 0 ? n : close + delimiter.length;
 }
 
 function isRoutineDefinition(words: readonly string[]): boolean {

@@ -1,3 +1,4 @@
+import { editDistance } from '../util/edit-distance.js';
 /**
  * "Did you mean ...?" for a misspelt key, variable or value: the closest candidate once
  * case, `_` and `-` are ignored (so `max_attempts` finds `maxAttempts`), within an edit
@@ -12,7 +13,7 @@ export function suggest(given: string, candidates: readonly string[]): string | 
   for (const candidate of candidates) {
     const c = normalise(candidate);
     if (c === norm || sortedWords(candidate) === words) return candidate;
-    const d = distance(norm, c, bestDistance);
+    const d = editDistance(norm, c, bestDistance);
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;
@@ -28,23 +29,4 @@ function normalise(s: string): string {
 
 function sortedWords(s: string): string {
   return s.toLowerCase().split(/[_-]+/).sort().join('_');
-}
-
-/** Levenshtein distance, giving up (returning `limit`) once every path exceeds `limit`. */
-function distance(a: string, b: string, limit: number): number {
-  if (Math.abs(a.length - b.length) >= limit) return limit;
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const value = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-      current.push(value);
-      rowMin = Math.min(rowMin, value);
-    }
-    if (rowMin >= limit) return limit;
-    previous = current;
-  }
-  return previous[b.length]!;
 }

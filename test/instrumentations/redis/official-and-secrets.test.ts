@@ -103,6 +103,44 @@ for (const version of NODE_REDIS_VERSIONS) {
       expect(clientSpans().map((s) => [s.name, ours(s)])).to.deep.equal([['MULTI', true]]);
     });
 
+    it('parity: SET and GET with only the official instrumentation, then only breakwater: every official attribute, same value; breakwater adds the duration metric', async () => {
+      const run = async (): Promise<{ spans: ReadableSpan[]; points: Attributes[] }> => {
+        client = await connect(freshlyLoaded!, proxiedUrl());
+        otel.reset();
+        await client.set('bw:parity', 'parity-value');
+        expect(await client.get('bw:parity')).to.equal('parity-value');
+        const duration = (await otel.collect()).get('db.client.operation.duration');
+        const spans = clientSpans();
+        await dropClient(client);
+        client = undefined;
+        return { spans, points: (duration?.dataPoints ?? []).map((p) => p.attributes) };
+      };
+      official = new RedisInstrumentation();
+      freshlyLoaded = freshRedis(version);
+      const theirs = await run();
+      official.disable();
+      official = undefined;
+      setup = enableRedisAdapter({}, version);
+      freshlyLoaded = freshRedis(version);
+      const mine = await run();
+      expect(theirs.spans.map(ours)).to.deep.equal([false, false]);
+      expect(mine.spans.map((s) => [ours(s), s.name])).to.deep.equal([
+        [true, 'SET'],
+        [true, 'GET'],
+      ]);
+      for (const [index, official] of theirs.spans.entries()) {
+        const span = mine.spans[index]!;
+        for (const [name, value] of Object.entries(official.attributes)) expect(span.attributes[name], `${official.name}: ${name}`).to.deep.equal(value);
+        const extra = Object.keys(span.attributes).filter((k) => !(k in official.attributes) && !k.startsWith('resilience.'));
+        // Only the conventions' db.namespace (the database index), which the official omits.
+        expect(extra, `${official.name}: attributes beyond the official ones and resilience.*`).to.deep.equal(['db.namespace']);
+      }
+      expect(JSON.stringify(mine.spans.map((s) => s.attributes))).not.to.include('parity-value');
+      expect(theirs.points, 'the official node-redis instrumentation records no duration metric').to.deep.equal([]);
+      expect(mine.points.map((p) => p['db.operation.name']).sort()).to.deep.equal(['GET', 'SET'].map((n) => mine.spans.find((s) => s.name === n)!.attributes['db.operation.name']).sort());
+      for (const p of mine.points) expect(p['db.system.name']).to.equal('redis');
+    });
+
     it('official registered after (it wraps breakwater, breakwater re-layers over it): one CLIENT span per attempt, all breakwater\'s', async () => {
       setup = enableRedisAdapter({}, version);
       official = new RedisInstrumentation();

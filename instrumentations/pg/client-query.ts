@@ -4,6 +4,7 @@ import type { ReplayDecision } from '../../src/engine/policy.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { attemptSpanKind, callOriginal } from '../kit/calls.js';
+import { cancelAbandonedQuery, sendAndFindQuery, type CancellableClient } from './cancel.js';
 import { deliver } from './deliver.js';
 import type { QueryCall, QueryCallback } from './query-args.js';
 import { pgReplayDecision, type PgStatement, type TransactionState } from './replay.js';
@@ -13,7 +14,7 @@ import { annotatePgFailure, attemptSpanOf, attemptSpanOptions, describeQuery, en
 export type QueryMethod = (this: unknown, ...args: unknown[]) => unknown;
 
 /** What the adapter reads of a pg Client (pg 8). */
-export interface PgClientLike extends TrackedClient {
+export interface PgClientLike extends TrackedClient, CancellableClient {
   readonly connectionParameters?: unknown;
   readonly _Promise?: unknown;
   readonly _queryable?: unknown;
@@ -151,9 +152,9 @@ function isThenable(value: unknown): value is Promise<unknown> {
  * tracker; a failed attempt is replayed only when pgReplayDecision says so for the
  * connection's state at the moment it was sent.
  *
- * An attempt that times out rejects the caller, but pg's query keeps running on the
- * Client (it cannot be recalled without closing the caller's connection and whatever
- * transaction it holds); the Client's later queries queue behind it as they would have.
+ * An attempt that times out (or whose caller aborts) rejects the caller and its query is
+ * cancelled on the server (cancel.ts), so the Client's later queries do not queue behind
+ * a statement nobody waits for; the connection and its transaction stay open.
  *
  * `wrappedByOther`: another instrumentation's wrapper runs before this one and records
  * its own CLIENT span for the call, so the attempt spans are INTERNAL.
@@ -187,18 +188,24 @@ export function managedClientQuery(
     (attempt: Attempt) => {
       inTransaction = state.send(statement);
       let pending: unknown;
+      let query: object | undefined;
       try {
-        pending = callOriginal(() => original.call(client, call.config, call.values));
+        ({ result: pending, query } = sendAndFindQuery(client, () => callOriginal(() => original.call(client, call.config, call.values))));
       } catch (error) {
         settleQuery(client, state, statement, true);
         throw error;
       }
+      const signal = attempt.signal;
+      const onAbort = (): void => cancelAbandonedQuery(client, query, signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
       return (pending as Promise<unknown>).then(
         (result) => {
+          signal.removeEventListener('abort', onAbort);
           settleQuery(client, state, statement, false);
           return result;
         },
         (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
           settleQuery(client, state, statement, true);
           annotatePgFailure(attempt, error);
           throw error;

@@ -3,6 +3,7 @@ import type { Attempt } from '../../src/engine/attempt.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { attemptSpanKind, callOriginal } from '../kit/calls.js';
+import { sendCancelRequest, type CancellableClient } from './cancel.js';
 import { deliver } from './deliver.js';
 import type { QueryCall } from './query-args.js';
 import { pgReplayDecision, type PgStatement } from './replay.js';
@@ -17,7 +18,7 @@ export interface PgPoolLike {
 }
 
 /** A client checked out of a pg-pool Pool. */
-interface PooledClient {
+interface PooledClient extends CancellableClient {
   query(config: unknown, values?: unknown): PromiseLike<unknown>;
   release(error?: unknown): void;
   once(event: 'error', listener: (error: unknown) => void): unknown;
@@ -56,10 +57,11 @@ interface AttemptFacts {
  * Client wrapper as a pass-through (its statement still feeds that client's transaction
  * tracker) and an official pg instrumentation records nothing for it.
  *
- * When the attempt times out while the query runs, the client is released with an error:
- * the pool closes that connection (which also stops the statement once the server
- * notices) instead of lending a busy connection to the next caller. The statement may
- * have run: it is replayed only when marked idempotent.
+ * When the attempt times out (or its caller aborts) while the query runs, the statement
+ * gets a cancel request (cancel.ts: the server would otherwise run it to its end, as it
+ * does not notice a closed connection while it computes) and the client is released with
+ * an error: the pool closes that connection instead of lending it to the next caller. The
+ * statement may have run: it is replayed only when marked idempotent.
  *
  * `innerRecordsDuration`: the Client's `query` carries an OpenTelemetry instrumentation
  * (the official pg one) that records each attempt's duration point itself.
@@ -175,6 +177,8 @@ function runOnClient(client: PooledClient, call: QueryCall, signal: AbortSignal)
       if (release(error)) reject(error);
     };
     const onAbort = (): void => {
+      // The connection is discarded, so no later statement can share its backend: the cancel needs no re-check.
+      if (!released) sendCancelRequest(client);
       if (release(new Error(ABANDONED_MESSAGE))) reject(signal.reason);
     };
     client.once('error', onClientError);

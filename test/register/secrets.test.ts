@@ -6,6 +6,31 @@ import { postgres, redis } from '../integration/servers.js';
 
 const SECRET = 'Zq7sEcReT';
 
+type PointAttributes = Record<string, unknown>;
+
+/** Every exported metric point's attributes, by metric name, read from the raw OTLP/JSON bodies. */
+function metricPoints(bodies: readonly string[]): Map<string, PointAttributes[]> {
+  const byName = new Map<string, PointAttributes[]>();
+  for (const body of bodies) {
+    const json = JSON.parse(body) as { resourceMetrics?: Array<{ scopeMetrics?: Array<{ metrics?: Array<Record<string, any>> }> }> };
+    for (const rm of json.resourceMetrics ?? []) {
+      for (const sm of rm.scopeMetrics ?? []) {
+        for (const metric of sm.metrics ?? []) {
+          const data = metric.sum ?? metric.histogram ?? metric.gauge ?? metric.exponentialHistogram ?? {};
+          for (const point of (data.dataPoints ?? []) as Array<{ attributes?: Array<{ key: string; value: Record<string, unknown> }> }>) {
+            const attributes: PointAttributes = {};
+            for (const a of point.attributes ?? []) attributes[a.key] = Object.values(a.value)[0];
+            const list = byName.get(metric.name as string) ?? [];
+            list.push(attributes);
+            byName.set(metric.name as string, list);
+          }
+        }
+      }
+    }
+  }
+  return byName;
+}
+
 describe('no secret leaks under register, across every client', function () {
   this.timeout(120_000);
   let receiver: OtlpReceiver;
@@ -60,6 +85,17 @@ describe('no secret leaks under register, across every client', function () {
     for (const client of ['http', 'fetch', 'pg', 'ioredis', 'redis']) {
       expect(receiver.spans.some((s) => s.attributes['resilience.client'] === client), `spans of ${client}`).to.equal(true);
     }
+
+    // The metrics arrived, with points for every client: a check for secrets in them means something.
+    const points = metricPoints(receiver.rawBodies);
+    for (const name of ['resilience.attempts', 'http.client.request.duration', 'db.client.operation.duration']) {
+      expect(receiver.metricNames.has(name), `metric ${name} exported`).to.equal(true);
+      expect(points.get(name) ?? [], `points of ${name}`).to.not.be.empty;
+    }
+    const attemptClients = new Set((points.get('resilience.attempts') ?? []).map((p) => p['resilience.client']));
+    expect([...attemptClients].sort(), 'resilience.attempts points per client').to.deep.equal(['fetch', 'http', 'ioredis', 'pg', 'redis']);
+    const dbSystems = new Set((points.get('db.client.operation.duration') ?? []).map((p) => p['db.system.name']));
+    expect([...dbSystems].sort(), 'db.client.operation.duration points per database').to.deep.equal(['postgresql', 'redis']);
 
     const exported = receiver.rawBodies.join('\n');
     const breakwaterMessages = seen.filter((s) => s.includes('BREAKWATER_')).join('\n');

@@ -2,6 +2,7 @@
 // enabled, ioredis loaded through require (so require-in-the-middle patches it), and a
 // direct connection to the server for counting side effects.
 import { createRequire } from 'node:module';
+import { IORedisInstrumentation, type IORedisInstrumentationConfig } from '@opentelemetry/instrumentation-ioredis';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { createIoredisAdapter } from '../../instrumentations/ioredis/index.js';
 import type { Adapter } from '../../instrumentations/kit/adapter.js';
@@ -85,4 +86,19 @@ let keyCounter = 0;
 /** A key unique to this run. */
 export function uniqueKey(prefix: string): string {
   return `bw:${prefix}:${process.pid}:${Date.now().toString(36)}:${keyCounter++}`;
+}
+
+/**
+ * The official @opentelemetry/instrumentation-ioredis on the ioredis this process already
+ * loaded (require-in-the-middle would not call its hook again for a cached module).
+ */
+export function enableOfficialIoredis(version: IoredisVersion, config: IORedisInstrumentationConfig = {}): IORedisInstrumentation {
+  const official = new IORedisInstrumentation(config);
+  const ioredis = version.load();
+  const definition = (official as unknown as { _modules: Array<{ moduleExports?: unknown; patch(m: unknown, v?: string): unknown }> })._modules[0]!;
+  if (definition.moduleExports === undefined) {
+    definition.moduleExports = ioredis;
+    definition.patch(ioredis, version.version);
+  }
+  return official;
 }

@@ -12,24 +12,9 @@ import { relayerOvertaken } from '../../../instrumentations/kit/outermost.js';
 import { redis as redisServer, type RedisServer } from '../../integration/servers.js';
 import type { FaultProxy } from '../../helpers/fault-proxy.js';
 import { OtelHarness } from '../../helpers/otel.js';
-import { client, enableIoredis, IOREDIS_VERSIONS, testRuntime, uniqueKey, waitReady, type IoredisModule, type IoredisVersion } from '../../helpers/ioredis-setup.js';
+import { client, enableIoredis, enableOfficialIoredis, IOREDIS_VERSIONS, testRuntime, uniqueKey, waitReady, type IoredisModule } from '../../helpers/ioredis-setup.js';
 import { clientWithFirstConnectionFault, measureHandshake, newProxy, type Handshake } from '../../helpers/ioredis-faults.js';
 
-
-/**
- * Enables the official instrumentation on the ioredis this process already loaded
- * (require-in-the-middle would not call its hook again for a cached module).
- */
-function enableOfficial(version: IoredisVersion): IORedisInstrumentation {
-  const official = new IORedisInstrumentation();
-  const ioredis = version.load();
-  const definition = (official as unknown as { _modules: Array<{ moduleExports?: unknown; patch(m: unknown, v?: string): unknown }> })._modules[0]!;
-  if (definition.moduleExports === undefined) {
-    definition.moduleExports = ioredis;
-    definition.patch(ioredis, version.version);
-  }
-  return official;
-}
 
 function clientSpans(spans: ReadableSpan[]): ReadableSpan[] {
   return spans.filter((s) => s.kind === SpanKind.CLIENT && s.name !== 'connect');
@@ -75,11 +60,11 @@ for (const version of IOREDIS_VERSIONS) {
 
         before(async () => {
           if (officialFirst) {
-            official = enableOfficial(version);
+            official = enableOfficialIoredis(version);
             ({ adapter, ioredis } = enableIoredis(testRuntime(), version));
           } else {
             ({ adapter, ioredis } = enableIoredis(testRuntime(), version));
-            official = enableOfficial(version);
+            official = enableOfficialIoredis(version);
             // What the microtask after the module load does (the official one is patched by hand here).
             relayerOvertaken();
           }

@@ -5,25 +5,12 @@
 // db.client.operation.duration metric the official instrumentation does not record is
 // breakwater's, one point per attempt.
 import { context, SpanKind, trace, type Attributes } from '@opentelemetry/api';
-import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { redis as redisServer, type RedisServer } from '../../integration/servers.js';
 import { OtelHarness } from '../../helpers/otel.js';
-import { client, enableIoredis, IOREDIS_VERSIONS, testRuntime, uniqueKey, waitReady, type IoredisVersion } from '../../helpers/ioredis-setup.js';
-
-/** The official instrumentation on the ioredis this process already loaded (require-in-the-middle would not call its hook again). */
-function enableOfficial(version: IoredisVersion): IORedisInstrumentation {
-  const official = new IORedisInstrumentation({ requireParentSpan: false });
-  const ioredis = version.load();
-  const definition = (official as unknown as { _modules: Array<{ moduleExports?: unknown; patch(m: unknown, v?: string): unknown }> })._modules[0]!;
-  if (definition.moduleExports === undefined) {
-    definition.moduleExports = ioredis;
-    definition.patch(ioredis, version.version);
-  }
-  return official;
-}
+import { client, enableIoredis, enableOfficialIoredis, IOREDIS_VERSIONS, testRuntime, uniqueKey, waitReady } from '../../helpers/ioredis-setup.js';
 
 async function underCaller<T>(fn: () => Promise<T>): Promise<T> {
   const caller = trace.getTracer('test').startSpan('request');
@@ -76,7 +63,7 @@ for (const version of IOREDIS_VERSIONS) {
 
     it('SET and GET: every attribute of the official CLIENT span is on breakwater\'s, with the same value; breakwater adds the duration metric', async () => {
       const key = uniqueKey('parity');
-      const official = enableOfficial(version);
+      const official = enableOfficialIoredis(version, { requireParentSpan: false });
       let theirs: Awaited<ReturnType<typeof run>>;
       try {
         theirs = await run(key);

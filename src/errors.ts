@@ -5,6 +5,7 @@ export const CIRCUIT_OPEN_CODE = 'BREAKWATER_CIRCUIT_OPEN';
 export const BULKHEAD_FULL_CODE = 'BREAKWATER_BULKHEAD_FULL';
 export const ATTEMPT_TIMEOUT_CODE = 'BREAKWATER_TIMEOUT';
 export const DEADLINE_EXCEEDED_CODE = 'BREAKWATER_DEADLINE_EXCEEDED';
+export const HEDGE_CANCELLED_CODE = 'BREAKWATER_HEDGE_CANCELLED';
 
 /** Base of the errors breakwater itself raises (never used to wrap a caller's error). */
 export class BreakwaterError extends Error {
@@ -53,6 +54,17 @@ export class DeadlineExceededError extends AttemptTimeoutError {
   constructor(target: string, deadlineMs: number) {
     super(target, deadlineMs, DEADLINE_EXCEEDED_CODE);
     this.message = `deadline of ${deadlineMs} ms for ${target} passed`;
+  }
+}
+
+/**
+ * The abort reason of an attempt stopped because another attempt of the same call (a
+ * hedge, or the attempt it backed up) answered first. Never reaches the caller.
+ */
+export class HedgeCancelledError extends BreakwaterError {
+  constructor(target: string, winner: number) {
+    super(`attempt to ${target} cancelled: attempt ${winner} of the same call answered first`, HEDGE_CANCELLED_CODE, target);
+    this.name = 'AbortError';
   }
 }
 

@@ -138,6 +138,13 @@ export class AttemptRace<T> extends TimerEntry {
     this.settle(true, error);
   }
 
+  /** Stops the attempt from outside (another attempt of its call answered first): aborts its signal, rejects with `reason`. */
+  cancel(reason: unknown): void {
+    if (!this.finish()) return;
+    this.attempt.abort(reason);
+    this.settle(true, reason);
+  }
+
   private callerAborted(): void {
     if (!this.finish()) return;
     const reason: unknown = this.callerSignal!.reason;

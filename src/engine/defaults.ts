@@ -30,5 +30,14 @@ export const BREAKER_DEFAULTS = {
   halfOpenProbes: 1,
 } as const;
 
+export const HEDGE_DEFAULTS = {
+  percentile: 0.95,
+  minDelayMs: 1,
+  maxDelayMs: 10_000,
+  minSamples: 20,
+  maxHedges: 1,
+  budgetRatio: 0.1,
+} as const;
+
 /** Per-target state kept by one policy (LRU past this). */
 export const MAX_TARGETS_DEFAULT = 1000;

@@ -1,7 +1,7 @@
 import type { Classification } from '../classify/types.js';
 import type { CircuitState } from './breaker/circuit.js';
 import type { SuppressReason } from './options.js';
-import type { Outcome } from '../telemetry/names.js';
+import type { HedgeResult, Outcome } from '../telemetry/names.js';
 
 /** What a policy tells its listeners, as cockatiel's onRetry/onBreak/onGiveUp and opossum's events do. */
 export interface PolicyEvents {
@@ -21,6 +21,8 @@ export interface PolicyEvents {
   transition: { target: string; from: CircuitState; to: CircuitState };
   /** An attempt ended (the pattern detector counts these as Prometheus counts resilience.attempts). */
   attempt: { target: string; client: string; attempt: number; outcome: 'success' | 'failure' | 'cancelled'; classification: Classification | undefined };
+  /** What came of a backup attempt (hedge): its answer was used (won), it failed (lost), or another answered first (cancelled). */
+  hedge: { target: string; client: string; attempt: number; result: HedgeResult };
   /** A logical call ended, with the outcome its caller saw. */
   settled: { target: string; client: string; outcome: Outcome; attempts: number };
 }

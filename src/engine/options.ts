@@ -67,6 +67,27 @@ export interface BulkheadOptions {
   maxQueue?: number;
 }
 
+export interface HedgeOptions {
+  /**
+   * When a backup attempt follows an attempt that has not answered: `'adaptive'` (the
+   * default) waits for the `percentile` of the target's recent successful latency; a
+   * number waits that many milliseconds.
+   */
+  delayMs?: number | 'adaptive';
+  /** adaptive: which percentile of recent latency, 0 < p < 1. Default 0.95. */
+  percentile?: number;
+  /** adaptive: the delay never goes below this. */
+  minDelayMs?: number;
+  /** adaptive: nor above this. */
+  maxDelayMs?: number;
+  /** adaptive: successful attempts a target must have seen before it is hedged. */
+  minSamples?: number;
+  /** Backup attempts in flight beside the first, at most. Default 1. */
+  maxHedges?: number;
+  /** A hedge is sent only while retries and hedges together stay within this share of first attempts, per target. */
+  budgetRatio?: number;
+}
+
 export type Fallback<T> = (error: unknown, classification: Classification) => T | Promise<T>;
 
 export type Classifier = (failure: unknown, hints?: import('../classify/types.js').ClassifyHints) => Classification;
@@ -81,6 +102,8 @@ export interface PolicyOptions<T = unknown> {
   deadlineMs?: number;
   breaker?: BreakerOptions | false;
   bulkhead?: BulkheadOptions | false;
+  /** Backup attempts for slow calls that are safe to send twice at once (reads). Off unless given. */
+  hedge?: HedgeOptions | false;
   fallback?: Fallback<T>;
   /** Bound on the per-target state kept (breakers, budgets, bulkheads): least recently used idle ones go first, open breakers never. */
   maxTargets?: number;

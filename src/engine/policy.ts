@@ -4,7 +4,7 @@ import type { Classification, ClassifyHints, ErrorCategory } from '../classify/t
 import { attachClassification, BulkheadRejectedError, CircuitOpenError } from '../errors.js';
 import { recordCircuitTransition } from '../telemetry/circuit-transition.js';
 import { registerCircuitSource, type CircuitSource } from '../telemetry/circuit-sources.js';
-import type { Outcome } from '../telemetry/names.js';
+import type { HedgeResult, Outcome } from '../telemetry/names.js';
 import { OperationTelemetry, type AttemptRecord, type AttemptSpanOptions } from '../telemetry/operation.js';
 import { AttemptContext, AttemptRace, sleep, type Attempt } from './attempt.js';
 import { INITIAL_BACKOFF, nextBackoff, type BackoffSettings, type BackoffState } from './backoff.js';
@@ -14,9 +14,11 @@ import { RateRule } from './breaker/rate-rule.js';
 import type { BreakerRule } from './breaker/rule.js';
 import { Bulkhead } from './bulkhead.js';
 import { BREAKER_DEFAULTS, MAX_TARGETS_DEFAULT, RETRY_DEFAULTS } from './defaults.js';
+import { resolveHedge, TargetLatency, type HedgeSettings, type HedgeSkipReason } from './hedge.js';
+import { HedgedRound, type RoundHost, type RunningAttempt, type SettledAttempt } from './hedge-round.js';
 import { PolicyEmitter, type PolicyEventName, type PolicyListener } from './events.js';
 import { systemClock, type Clock } from './clock.js';
-import type { BreakerOptions, Classifier, Fallback, PolicyOptions, SuppressReason } from './options.js';
+import type { BreakerOptions, Classifier, Fallback, HedgeOptions, PolicyOptions, SuppressReason } from './options.js';
 import { RetryBudget, type RetryBudgetSettings } from './retry-budget.js';
 import { SlotWait } from './slot-wait.js';
 import { EXPIRABLE, FREE, PINNED, TargetRegistry, type Hold } from './target-registry.js';
@@ -49,12 +51,20 @@ export interface ExecuteOptions<T> {
   failureOf?: (result: T) => unknown;
   /** How the per-attempt span should look (an adapter makes it a CLIENT span). */
   attemptSpan?: AttemptSpanOptions;
+  /**
+   * Whether two copies of this call may run at once and nothing is written twice (a
+   * read): only such calls are hedged. Default: `idempotent` when no `canReplay` is given
+   * (a hand-written call marked idempotent); adapters say it themselves.
+   */
+  hedgeable?: boolean;
+  /** For this call: false never hedges; settings hedge it (over the policy's own, if any). Default: the policy's. */
+  hedge?: HedgeOptions | false;
 }
 
 export interface CircuitHandle {
   readonly target: string;
   readonly state: CircuitState;
-  readonly stats: CircuitStats & { bulkhead?: { running: number; queued: number }; retryBudget?: { firstAttempts: number; retries: number } };
+  readonly stats: CircuitStats & { bulkhead?: { running: number; queued: number }; retryBudget?: { firstAttempts: number; retries: number; hedges: number } };
   /** Forces the breaker open (every call rejected) until reset(). */
   isolate(): void;
   /** Closes the breaker and forgets its history. */
@@ -76,8 +86,11 @@ type CallIdentity = Pick<ExecuteOptions<unknown>, 'target' | 'client'>;
 
 interface TargetState {
   readonly circuit: Circuit;
-  readonly budget: RetryBudget | undefined;
+  /** Retries and hedges; made on a hedged call's first use when retries have none. */
+  budget: RetryBudget | undefined;
   readonly bulkhead: Bulkhead | undefined;
+  /** Latency and health for hedging; made on the first hedged call. */
+  latency: TargetLatency | undefined;
 }
 
 
@@ -152,6 +165,7 @@ class ResiliencePolicy implements Policy {
   private readonly breakerOptions: BreakerOptions;
   private readonly countsAsBreakerFailure: (c: Classification) => boolean;
   private readonly fallback: Fallback<unknown> | undefined;
+  private readonly hedge: HedgeSettings | undefined;
   private readonly telemetryOn: boolean;
   private readonly registry: TargetRegistry<TargetState>;
   /**
@@ -200,6 +214,7 @@ class ResiliencePolicy implements Policy {
     this.breakerOptions = options.breaker === false ? { mode: 'off' } : (options.breaker ?? {});
     this.countsAsBreakerFailure = breakerFailurePredicate(this.breakerOptions);
     this.fallback = options.fallback;
+    this.hedge = options.hedge ? resolveHedge(options.hedge) : undefined;
     this.telemetryOn = options.telemetry !== false;
     this.successEndTimed = (this.breakerOptions.mode ?? BREAKER_DEFAULTS.mode) === 'rate';
     this.alwaysTimed = this.deadlineMs !== Infinity || this.timeoutMs !== Infinity || this.successEndTimed;
@@ -222,6 +237,7 @@ class ResiliencePolicy implements Policy {
         ),
         budget: this.budgetSettings ? new RetryBudget(this.budgetSettings) : undefined,
         bulkhead: bulkhead ? new Bulkhead(bulkhead.maxConcurrent, bulkhead.maxQueue ?? 0) : undefined,
+        latency: undefined,
       }),
     });
     if (this.telemetryOn) {
@@ -320,7 +336,9 @@ class ResiliencePolicy implements Policy {
     const target = options.target;
     const callerSignal = options.signal;
     const deadlineAt = this.deadlineMs === Infinity ? Infinity : startedAt + this.deadlineMs;
-    const timed = this.successEndTimed || telemetry !== undefined;
+    const hedge = this.hedgeFor(options, state);
+    const timed = this.successEndTimed || telemetry !== undefined || hedge !== undefined;
+    if (hedge !== undefined && Number.isNaN(startedAt)) startedAt = this.readClock();
     state.budget?.recordFirstAttempt(Number.isNaN(startedAt) ? this.recentTime() : startedAt);
     let backoff: BackoffState = INITIAL_BACKOFF;
     let delayBefore = 0;
@@ -328,8 +346,12 @@ class ResiliencePolicy implements Policy {
     let lastClassification: Classification | undefined;
     let lastResult: { value: T } | undefined;
     let attemptStart = startedAt;
+    // `attempt` numbers attempts (hedges included); `round` counts the first attempt and
+    // retries, which maxAttempts bounds. Without hedging they are equal.
+    let attempt = 0;
 
-    for (let attempt = 1; ; attempt++) {
+    for (let round = 1; ; round++) {
+      attempt++;
       let admission: Admission = ADMITTED;
       if (circuit.state !== 'closed') {
         if (Number.isNaN(attemptStart)) attemptStart = this.readClock();
@@ -345,46 +367,63 @@ class ResiliencePolicy implements Policy {
         this.events.emit('rejected', { target, client: options.client ?? 'custom', error: rejection, classification });
         return this.giveUp(options, 'breaker_open', lastFailure, lastClassification!, lastResult, telemetry, startedAt, attempt - 1);
       }
-      const generation = circuit.generation;
-      const record = telemetry?.attemptStarted(attempt, delayBefore, circuit.state);
-      const attemptContext = new AttemptContext(attempt, target, record);
-      const timeoutMs = deadlineAt === Infinity ? this.timeoutMs : Math.min(this.timeoutMs, deadlineAt - attemptStart);
+      let generation = circuit.generation;
+      let record: AttemptRecord | undefined;
       let failure: unknown;
       let failed = false;
       let result: T | undefined;
+      let attemptEnd: number;
+      let classification: Classification | undefined;
       lastResult = undefined;
-      try {
-        const pending = record ? context.with(record.context, operation, undefined, attemptContext) : operation(attemptContext);
-        if (isThenable(pending)) {
-          if (timeoutMs === Infinity && callerSignal === undefined) {
-            result = await pending;
+      if (hedge === undefined) {
+        record = telemetry?.attemptStarted(attempt, delayBefore, circuit.state);
+        const attemptContext = new AttemptContext(attempt, target, record);
+        const timeoutMs = deadlineAt === Infinity ? this.timeoutMs : Math.min(this.timeoutMs, deadlineAt - attemptStart);
+        try {
+          const pending = record ? context.with(record.context, operation, undefined, attemptContext) : operation(attemptContext);
+          if (isThenable(pending)) {
+            if (timeoutMs === Infinity && callerSignal === undefined) {
+              result = await pending;
+            } else {
+              // Trimmed to what is left of the deadline: its expiry is the deadline's.
+              const byDeadline = attemptStart + this.timeoutMs >= deadlineAt;
+              const race = new AttemptRace<T>(attemptContext, this.timers, callerSignal, byDeadline ? this.deadlineMs : timeoutMs, byDeadline);
+              result = await race.run(pending, attemptStart, timeoutMs);
+            }
           } else {
-            // Trimmed to what is left of the deadline: its expiry is the deadline's.
-            const byDeadline = attemptStart + this.timeoutMs >= deadlineAt;
-            const race = new AttemptRace<T>(attemptContext, this.timers, callerSignal, byDeadline ? this.deadlineMs : timeoutMs, byDeadline);
-            result = await race.run(pending, attemptStart, timeoutMs);
+            result = pending;
           }
-        } else {
-          result = pending;
-        }
-      } catch (error) {
-        failed = true;
-        failure = error;
-      }
-      if (!failed && options.failureOf) {
-        const resultFailure = this.safeFailureOf(options.failureOf, result as T);
-        if (resultFailure !== undefined) {
+        } catch (error) {
           failed = true;
-          failure = resultFailure;
-          lastResult = { value: result as T };
+          failure = error;
         }
+        if (!failed && options.failureOf) {
+          const resultFailure = this.safeFailureOf(options.failureOf, result as T);
+          if (resultFailure !== undefined) {
+            failed = true;
+            failure = resultFailure;
+            lastResult = { value: result as T };
+          }
+        }
+        // Untimed successes skip the clock; durations are then NaN and read by nobody
+        // (only telemetry and time-based breaker rules use them, and both make it timed).
+        attemptEnd = timed || failed ? this.readClock() : NaN;
+      } else {
+        const decided = await this.hedgedRound(operation, options, state, telemetry, hedge, attempt, delayBefore, attemptStart, deadlineAt, admission, generation);
+        attempt = decided.round.lastAttempt;
+        const settled = decided.settled;
+        ({ failed, failure, result, classification } = settled);
+        record = settled.attempt.record;
+        if (settled.resultIsFailure) lastResult = { value: result as T };
+        attemptEnd = settled.end;
+        attemptStart = settled.attempt.start;
+        admission = settled.attempt.admission;
+        generation = settled.attempt.generation;
+        if (!failed) state.latency!.estimator.record(attemptEnd - decided.roundStart);
       }
-      // Untimed successes skip the clock; durations are then NaN and read by nobody
-      // (only telemetry and time-based breaker rules use them, and both make it timed).
-      const attemptEnd = timed || failed ? this.readClock() : NaN;
       const durationMs = attemptEnd - attemptStart;
       if (!failed) {
-        this.recordResult(circuit, admission, generation, false, attemptEnd, durationMs, telemetry, record);
+        this.recordResult(state, admission, generation, false, attemptEnd, durationMs, telemetry, record);
         if (telemetry) {
           if (record) telemetry.attemptEnded(record, 'success', undefined, durationMs);
           telemetry.ended('success', undefined, attemptEnd - startedAt, attempt);
@@ -400,8 +439,8 @@ class ResiliencePolicy implements Policy {
         if (this.events.has('attempt')) this.attemptEvent(options, attempt, 'cancelled', undefined);
         return this.cancelled(callerSignal, telemetry, startedAt, attempt, options);
       }
-      const classification = this.classifier(failure, { client: options.client ?? 'custom', target, method: options.method, callerSignal });
-      this.recordResult(circuit, admission, generation, this.countsAsBreakerFailure(classification), attemptEnd, durationMs, telemetry, record);
+      classification ??= this.classifier(failure, { client: options.client ?? 'custom', target, method: options.method, callerSignal });
+      this.recordResult(state, admission, generation, this.countsAsBreakerFailure(classification), attemptEnd, durationMs, telemetry, record);
       if (record) telemetry!.attemptEnded(record, 'failure', classification, durationMs);
       if (this.events.has('attempt')) this.attemptEvent(options, attempt, 'failure', classification);
       lastFailure = failure;
@@ -409,7 +448,7 @@ class ResiliencePolicy implements Policy {
 
       const [delay, nextState] = nextBackoff(this.backoff, backoff, this.random);
       const waitMs = Math.max(delay, Math.min(classification.retryAfterMs ?? 0, this.backoff.maxDelayMs));
-      const suppressed = this.suppressReason(failure, classification, attempt, options, circuit, attemptEnd, waitMs, deadlineAt, state.budget);
+      const suppressed = this.suppressReason(failure, classification, round, options, circuit, attemptEnd, waitMs, deadlineAt, state.budget);
       if (suppressed !== undefined) {
         return this.giveUp(options, suppressed, failure, classification, lastResult, telemetry, startedAt, attempt);
       }
@@ -424,6 +463,128 @@ class ResiliencePolicy implements Policy {
       }
       attemptStart = this.readClock();
     }
+  }
+
+  /** The hedge settings for this call, or undefined when it is not hedged; makes the target's hedging state on first use. */
+  private hedgeFor<T>(options: ExecuteOptions<T>, state: TargetState): HedgeSettings | undefined {
+    const perCall = options.hedge;
+    if (perCall === false || (perCall === undefined && this.hedge === undefined)) return undefined;
+    if (!(options.hedgeable ?? (options.idempotent === true && options.canReplay === undefined))) return undefined;
+    const settings = perCall === undefined ? this.hedge! : resolveHedge(perCall, this.hedge);
+    state.latency ??= new TargetLatency();
+    state.budget ??= new RetryBudget(this.budgetSettings ?? { ratio: Infinity, minPerSecond: 0, windowMs: RETRY_DEFAULTS.budgetWindowMs });
+    return settings;
+  }
+
+  /** One attempt of a hedged call and its backups, as HedgedRound runs them: which attempt decided the round. */
+  private async hedgedRound<T>(
+    operation: (attempt: Attempt) => T | PromiseLike<T>,
+    options: ExecuteOptions<T>,
+    state: TargetState,
+    telemetry: OperationTelemetry | undefined,
+    hedge: HedgeSettings,
+    number: number,
+    delayBefore: number,
+    attemptStart: number,
+    deadlineAt: number,
+    admission: Admission,
+    generation: number,
+  ): Promise<{ round: HedgedRound<T>; settled: SettledAttempt<T>; roundStart: number }> {
+    if (Number.isNaN(attemptStart)) attemptStart = this.readClock();
+    const latency = state.latency!;
+    const circuit = state.circuit;
+    const budget = state.budget!;
+    const launch = (n: number, start: number, delay: number, hedgeDelayMs: number | undefined, admitted: Admission, gen: number): RunningAttempt<T> =>
+      this.launchAttempt(operation, options, telemetry, state, n, delay, start, deadlineAt, admitted, gen, hedgeDelayMs);
+    const host: RoundHost<T> = {
+      now: () => this.readClock(),
+      launchHedge: (n, delayMs) => launch(n, this.lastClockRead, 0, delayMs, ADMITTED, circuit.generation),
+      settle: (running, failed, outcome) => this.settleAttempt(options, running, failed, outcome),
+      classify: (settled) =>
+        options.signal?.aborted ? undefined : this.classifier(settled.failure, { client: options.client ?? 'custom', target: options.target, method: options.method, callerSignal: options.signal }),
+      recordLost: (settled, classification) => {
+        const durationMs = settled.end - settled.attempt.start;
+        this.recordResult(state, settled.attempt.admission, settled.attempt.generation, this.countsAsBreakerFailure(classification), settled.end, durationMs, telemetry, settled.attempt.record);
+        if (settled.attempt.record) telemetry!.attemptEnded(settled.attempt.record, 'failure', classification, durationMs, true);
+        if (this.events.has('attempt')) this.attemptEvent(options, settled.attempt.number, 'failure', classification);
+      },
+      recordCancelled: (running, now) => {
+        circuit.release(running.admission, running.generation);
+        if (running.record) telemetry!.attemptEnded(running.record, 'cancelled', undefined, now - running.start);
+        if (this.events.has('attempt')) this.attemptEvent(options, running.number, 'cancelled', undefined);
+      },
+      vetoHedge: (now) => this.vetoHedge(state, now, deadlineAt) ?? (budget.tryAcquireHedge(now, hedge.budgetRatio) ? undefined : 'budget'),
+      hedgeResult: (running, result) => this.hedgeResult(options, telemetry, running, result),
+      hedgeSkipped: (running, reason) => {
+        if (running.record) telemetry!.hedgeSkipped(running.record, reason);
+      },
+    };
+    const round = new HedgedRound<T>(host, this.timers, options.target, latency.delayMs(hedge), hedge.maxHedges);
+    const settled = await round.run(launch(number, attemptStart, delayBefore, undefined, admission, generation));
+    return { round, settled, roundStart: attemptStart };
+  }
+
+  /** Why a hedge may not be sent now, before the budget is asked. */
+  private vetoHedge(state: TargetState, now: number, deadlineAt: number): HedgeSkipReason | undefined {
+    if (state.circuit.state !== 'closed') return 'breaker_open';
+    if (state.latency!.failing) return 'failing';
+    if (deadlineAt - now <= state.latency!.typicalMs()) return 'deadline';
+    return undefined;
+  }
+
+  /** Starts one attempt of a hedged call: under its span, raced against its timeout, the caller's abort and cancellation. */
+  private launchAttempt<T>(
+    operation: (attempt: Attempt) => T | PromiseLike<T>,
+    options: ExecuteOptions<T>,
+    telemetry: OperationTelemetry | undefined,
+    state: TargetState,
+    number: number,
+    delayBefore: number,
+    attemptStart: number,
+    deadlineAt: number,
+    admission: Admission,
+    generation: number,
+    hedgeDelayMs: number | undefined,
+  ): RunningAttempt<T> {
+    const record = telemetry?.attemptStarted(number, delayBefore, state.circuit.state, hedgeDelayMs);
+    const attemptContext = new AttemptContext(number, options.target, record);
+    const timeoutMs = deadlineAt === Infinity ? this.timeoutMs : Math.min(this.timeoutMs, deadlineAt - attemptStart);
+    const byDeadline = attemptStart + this.timeoutMs >= deadlineAt;
+    const race = new AttemptRace<T>(attemptContext, this.timers, options.signal, byDeadline ? this.deadlineMs : timeoutMs, byDeadline);
+    let pending: PromiseLike<T>;
+    try {
+      const value = record ? context.with(record.context, operation, undefined, attemptContext) : operation(attemptContext);
+      pending = isThenable(value) ? value : Promise.resolve(value);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    return {
+      number,
+      hedge: hedgeDelayMs !== undefined,
+      context: attemptContext,
+      record,
+      start: attemptStart,
+      admission,
+      generation,
+      outcome: race.run(pending, attemptStart, timeoutMs),
+      cancel: (reason) => race.cancel(reason),
+    };
+  }
+
+  private settleAttempt<T>(options: ExecuteOptions<T>, running: RunningAttempt<T>, failed: boolean, outcome: unknown): SettledAttempt<T> {
+    let failure: unknown = failed ? outcome : undefined;
+    const result = failed ? undefined : (outcome as T);
+    let resultIsFailure = false;
+    if (!failed && options.failureOf) {
+      failure = this.safeFailureOf(options.failureOf, result as T);
+      resultIsFailure = failed = failure !== undefined;
+    }
+    return { attempt: running, failed, failure, result, resultIsFailure, end: this.readClock() };
+  }
+
+  private hedgeResult<T>(options: ExecuteOptions<T>, telemetry: OperationTelemetry | undefined, running: RunningAttempt<T>, result: HedgeResult): void {
+    if (running.record) telemetry!.hedgeResult(running.record, result, running.hedge);
+    if (running.hedge) this.events.emit('hedge', { target: options.target, client: options.client ?? 'custom', attempt: running.number, result });
   }
 
   private readClock(): number {
@@ -478,7 +639,7 @@ class ResiliencePolicy implements Policy {
   }
 
   private recordResult(
-    circuit: Circuit,
+    state: TargetState,
     admission: Admission,
     generation: number,
     failed: boolean,
@@ -489,7 +650,8 @@ class ResiliencePolicy implements Policy {
   ): void {
     this.causeTelemetry = telemetry;
     this.causeAttempt = record;
-    circuit.record(now, admission, generation, failed, durationMs);
+    state.circuit.record(now, admission, generation, failed, durationMs);
+    if (state.latency !== undefined) state.latency.failing = failed;
     this.causeTelemetry = undefined;
     this.causeAttempt = undefined;
   }

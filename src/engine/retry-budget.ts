@@ -2,6 +2,7 @@ import { WindowCounter } from './window-counter.js';
 
 const FIRST_ATTEMPTS = 0;
 const RETRIES = 1;
+const HEDGES = 2;
 
 export interface RetryBudgetSettings {
   /** Retries allowed per first attempt in the window. */
@@ -16,13 +17,19 @@ export interface RetryBudgetSettings {
  * within the sliding window, retries <= ratio * first attempts + minPerSecond * window
  * seconds. When a dependency fails for everyone, each caller's own maxAttempts would
  * multiply the load on it; the budget caps the fleet-wide amplification at 1 + ratio.
+ *
+ * Hedges are extra attempts too (design.md section 4b) and draw on the same window:
+ * a retry counts the hedges already sent, and a hedge is sent only while retries and
+ * hedges together stay within the hedge share of first attempts, with no floor (a hedge
+ * is an optimisation, never owed). A failing target's retries therefore use up the room
+ * hedges would need, and hedging stops before it can add to a storm.
  */
 export class RetryBudget {
   private readonly window: WindowCounter;
   private readonly floor: number;
 
   constructor(private readonly settings: RetryBudgetSettings) {
-    this.window = new WindowCounter(settings.windowMs, 10, 2);
+    this.window = new WindowCounter(settings.windowMs, 10, 3);
     this.floor = settings.minPerSecond * (settings.windowMs / 1000);
   }
 
@@ -33,12 +40,23 @@ export class RetryBudget {
   /** Takes one retry from the budget if there is room; false means the retry must not happen. */
   tryAcquireRetry(now: number): boolean {
     const allowed = this.settings.ratio * this.window.total(now, FIRST_ATTEMPTS) + this.floor;
-    if (this.window.total(now, RETRIES) + 1 > allowed) return false;
+    if (this.extraAttempts(now) + 1 > allowed) return false;
     this.window.add(now, RETRIES);
     return true;
   }
 
-  stats(now: number): { firstAttempts: number; retries: number } {
-    return { firstAttempts: this.window.total(now, FIRST_ATTEMPTS), retries: this.window.total(now, RETRIES) };
+  /** Takes one hedge if retries and hedges together stay within `ratio` of first attempts. */
+  tryAcquireHedge(now: number, ratio: number): boolean {
+    if (this.extraAttempts(now) + 1 > ratio * this.window.total(now, FIRST_ATTEMPTS)) return false;
+    this.window.add(now, HEDGES);
+    return true;
+  }
+
+  stats(now: number): { firstAttempts: number; retries: number; hedges: number } {
+    return { firstAttempts: this.window.total(now, FIRST_ATTEMPTS), retries: this.window.total(now, RETRIES), hedges: this.window.total(now, HEDGES) };
+  }
+
+  private extraAttempts(now: number): number {
+    return this.window.total(now, RETRIES) + this.window.total(now, HEDGES);
   }
 }

@@ -10,6 +10,7 @@ import {
   METRIC_CIRCUIT_TRANSITIONS,
   METRIC_DB_CLIENT_DURATION,
   METRIC_ERRORS,
+  METRIC_HEDGES,
   METRIC_HTTP_CLIENT_DURATION,
   METRIC_OPERATION_DURATION,
   METRIC_PATTERN_DETECTED,
@@ -29,6 +30,7 @@ export interface Instruments {
   readonly dbClientDuration: Histogram;
   readonly retryDelay: Histogram;
   readonly retriesSuppressed: Counter;
+  readonly hedges: Counter;
   readonly circuitState: ObservableGauge;
   readonly circuitTransitions: Counter;
   readonly circuitRejections: Counter;
@@ -76,6 +78,7 @@ function createInstruments(meter: Meter): Instruments {
     dbClientDuration: seconds(METRIC_DB_CLIENT_DURATION, 'Duration of database client operations.', DB_DURATION_BUCKETS_S),
     retryDelay: seconds(METRIC_RETRY_DELAY, 'Backoff waited before a retry', DURATION_BUCKETS_S),
     retriesSuppressed: meter.createCounter(METRIC_RETRIES_SUPPRESSED, { unit: '{retry}', description: 'Failures not retried, by reason' }),
+    hedges: meter.createCounter(METRIC_HEDGES, { unit: '{hedge}', description: 'Backup attempts sent, by what came of them' }),
     circuitState,
     circuitTransitions: meter.createCounter(METRIC_CIRCUIT_TRANSITIONS, { unit: '{transition}', description: 'Breaker state changes' }),
     circuitRejections: meter.createCounter(METRIC_CIRCUIT_REJECTIONS, { unit: '{call}', description: 'Calls failed by an open breaker without dialling' }),

@@ -18,6 +18,14 @@ export const ATTR_RETRY_SUPPRESSED = 'resilience.retry.suppressed';
 export const ATTR_CIRCUIT_STATE = 'resilience.circuit.state';
 export const ATTR_CIRCUIT_FROM = 'resilience.circuit.from';
 export const ATTR_CIRCUIT_TO = 'resilience.circuit.to';
+/** On a backup attempt: true. */
+export const ATTR_HEDGE = 'resilience.hedge';
+/** On every attempt of a call that sent a hedge: what came of it (HEDGE_RESULTS). */
+export const ATTR_HEDGE_RESULT = 'resilience.hedge.result';
+/** On a backup attempt: how long the attempt before it had gone unanswered. */
+export const ATTR_HEDGE_DELAY_MS = 'resilience.hedge.delay_ms';
+/** On the skipped-hedge event: why no backup attempt was sent. */
+export const ATTR_HEDGE_SKIPPED = 'resilience.hedge.skipped';
 export const ATTR_PATTERN = 'resilience.pattern';
 /** On the pattern-detected span event only: the Prometheus alert it mirrors, and what was seen. */
 export const ATTR_PATTERN_ALERT = 'resilience.pattern.alert';
@@ -32,6 +40,7 @@ export const METRIC_ERRORS = 'resilience.errors';
 export const METRIC_OPERATION_DURATION = 'resilience.operation.duration';
 export const METRIC_RETRY_DELAY = 'resilience.retry.delay';
 export const METRIC_RETRIES_SUPPRESSED = 'resilience.retries.suppressed';
+export const METRIC_HEDGES = 'resilience.hedges';
 export const METRIC_CIRCUIT_STATE = 'resilience.circuit.state';
 export const METRIC_CIRCUIT_TRANSITIONS = 'resilience.circuit.transitions';
 export const METRIC_CIRCUIT_REJECTIONS = 'resilience.circuit.rejections';
@@ -58,8 +67,14 @@ export const EVENT_CIRCUIT_TRANSITION = 'resilience.circuit.transition';
 export const EVENT_RETRY_SCHEDULED = 'resilience.retry.scheduled';
 export const EVENT_RETRY_SUPPRESSED = 'resilience.retry.suppressed';
 export const EVENT_REJECTED = 'resilience.rejected';
+/** On an unanswered attempt whose hedge delay passed without a hedge being sent. */
+export const EVENT_HEDGE_SKIPPED = 'resilience.hedge.skipped';
 /** A detected failure pattern (src/patterns): a span of its own carrying an event of the same name. */
 export const EVENT_PATTERN_DETECTED = 'resilience.pattern.detected';
+
+/** won: its answer was the call's; lost: it failed; cancelled: another attempt answered first. */
+export const HEDGE_RESULTS = ['won', 'lost', 'cancelled'] as const;
+export type HedgeResult = (typeof HEDGE_RESULTS)[number];
 
 export const OUTCOMES = ['success', 'failure', 'rejected', 'fallback', 'cancelled'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -71,6 +86,7 @@ export const METRICS = [
   { name: METRIC_OPERATION_DURATION, kind: 'histogram', unit: 's', prometheus: 'resilience_operation_duration_seconds' },
   { name: METRIC_RETRY_DELAY, kind: 'histogram', unit: 's', prometheus: 'resilience_retry_delay_seconds' },
   { name: METRIC_RETRIES_SUPPRESSED, kind: 'counter', unit: '{retry}', prometheus: 'resilience_retries_suppressed_total' },
+  { name: METRIC_HEDGES, kind: 'counter', unit: '{hedge}', prometheus: 'resilience_hedges_total' },
   { name: METRIC_CIRCUIT_STATE, kind: 'gauge', unit: '1', prometheus: 'resilience_circuit_state' },
   { name: METRIC_CIRCUIT_TRANSITIONS, kind: 'counter', unit: '{transition}', prometheus: 'resilience_circuit_transitions_total' },
   { name: METRIC_CIRCUIT_REJECTIONS, kind: 'counter', unit: '{call}', prometheus: 'resilience_circuit_rejections_total' },

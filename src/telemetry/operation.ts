@@ -14,6 +14,10 @@ import {
   ATTR_ERROR_SEVERITY,
   ATTR_ERROR_TRANSIENT,
   ATTR_ERROR_TYPE,
+  ATTR_HEDGE,
+  ATTR_HEDGE_DELAY_MS,
+  ATTR_HEDGE_RESULT,
+  ATTR_HEDGE_SKIPPED,
   ATTR_HTTP_RESEND_COUNT,
   ATTR_OUTCOME,
   ATTR_POLICY,
@@ -21,10 +25,12 @@ import {
   ATTR_RETRY_SUPPRESSED,
   ATTR_TARGET,
   EVENT_CIRCUIT_TRANSITION,
+  EVENT_HEDGE_SKIPPED,
   EVENT_REJECTED,
   EVENT_RETRY_SCHEDULED,
   EVENT_RETRY_SUPPRESSED,
   type DurationMetricKind,
+  type HedgeResult,
   type Outcome,
 } from './names.js';
 import { activeTracer, anyProviderRegistered } from './providers.js';
@@ -153,12 +159,17 @@ export class OperationTelemetry {
     }
   }
 
-  attemptStarted(number: number, delayMs: number, circuitState: CircuitState | undefined): AttemptRecord {
+  /** `hedgeDelayMs`: a backup attempt, sent after the attempt before it went this long unanswered. */
+  attemptStarted(number: number, delayMs: number, circuitState: CircuitState | undefined, hedgeDelayMs?: number): AttemptRecord {
     if (this.tracer === undefined) return { span: undefined, context: this.parentContext, number, metricAttributes: undefined };
     try {
       const custom = this.info.attemptSpan;
       const attributes: Attributes = { ...this.shared.base, ...custom?.attributes, [ATTR_ATTEMPT]: number };
       if (delayMs > 0) attributes[ATTR_RETRY_DELAY_MS] = delayMs;
+      if (hedgeDelayMs !== undefined) {
+        attributes[ATTR_HEDGE] = true;
+        attributes[ATTR_HEDGE_DELAY_MS] = hedgeDelayMs;
+      }
       if (circuitState !== undefined) attributes[ATTR_CIRCUIT_STATE] = circuitState;
       if (number > 1 && HTTP_CLIENTS.has(this.info.client)) attributes[ATTR_HTTP_RESEND_COUNT] = number - 1;
       const span = this.tracer.startSpan(custom?.name ?? `${this.info.policy} attempt`, { kind: custom?.kind ?? SpanKind.INTERNAL, attributes }, this.parentContext);
@@ -170,9 +181,10 @@ export class OperationTelemetry {
 
   /**
    * An attempt's result. A success or a cancel ends its span; a failure's span stays open
-   * until retryScheduled() or ended() says what came of it.
+   * until retryScheduled() or ended() says what came of it, unless `settled` (a hedged
+   * attempt that failed while another of the call was still running: nothing follows it).
    */
-  attemptEnded(attempt: AttemptRecord, outcome: Outcome, classification: Classification | undefined, durationMs: number): void {
+  attemptEnded(attempt: AttemptRecord, outcome: Outcome, classification: Classification | undefined, durationMs: number, settled = false): void {
     try {
       const instruments = this.instruments;
       const failed = classification !== undefined && outcome === 'failure';
@@ -187,11 +199,34 @@ export class OperationTelemetry {
         if (failed) {
           span.setAttributes(this.spanError(classification));
           span.setStatus({ code: SpanStatusCode.ERROR, message: classification.category });
-          this.pending = span;
+          if (settled) span.end();
+          else this.pending = span;
         } else {
           span.end();
         }
       }
+    } catch {
+      // telemetry never throws into the caller
+    }
+  }
+
+  /**
+   * What came of an attempt of a call that sent a hedge; before attemptEnded(), which
+   * may end its span. Backup attempts are counted in `resilience.hedges`.
+   */
+  hedgeResult(attempt: AttemptRecord, result: HedgeResult, isHedge: boolean): void {
+    try {
+      if (isHedge) this.instruments?.hedges.add(1, { ...this.shared.base, [ATTR_HEDGE_RESULT]: result });
+      attempt.span?.setAttribute(ATTR_HEDGE_RESULT, result);
+    } catch {
+      // telemetry never throws into the caller
+    }
+  }
+
+  /** The hedge delay passed with the attempt unanswered, and no hedge was sent: why. */
+  hedgeSkipped(attempt: AttemptRecord, reason: string): void {
+    try {
+      attempt.span?.addEvent(EVENT_HEDGE_SKIPPED, { [ATTR_HEDGE_SKIPPED]: reason });
     } catch {
       // telemetry never throws into the caller
     }

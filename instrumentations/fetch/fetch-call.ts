@@ -6,6 +6,7 @@ import { shouldPassThrough } from '../kit/calls.js';
 import { withPropagation } from './headers.js';
 import { fetchSentMethod } from './attributes.js';
 import { fetchReplayDecision } from './replay.js';
+import { isHedgeableRequest } from '../http/replay.js';
 import { runResilient, type RequestPlan } from './resilient-call.js';
 
 type FetchFunction = (input: unknown, init?: unknown) => Promise<Response>;
@@ -83,6 +84,7 @@ export function planFetch(original: FetchFunction, thisArg: unknown, input: unkn
     sentMethod: fetchSentMethod(methodValue),
     callerSignal,
     canReplay: (failure) => fetchReplayDecision(replay, failure),
+    hedgeable: isHedgeableRequest(replay.method, body !== undefined && body !== null, replay.idempotencyMark),
     statusOf: (response) => (isObjectLike(response) && typeof response.status === 'number' ? response.status : undefined),
     discard: (response) => {
       try {

@@ -19,6 +19,8 @@ export interface RequestPlan<R> {
   /** The caller's AbortSignal, if any. */
   callerSignal: AbortSignal | undefined;
   canReplay(failure: unknown): ReplayDecision;
+  /** A read two copies of which may run at once (instrumentations/http/replay.ts isHedgeableRequest). */
+  hedgeable: boolean;
   /** The HTTP status of a response. */
   statusOf(response: R): number | undefined;
   /** Frees a response the caller will never see, so its connection goes back to the pool. */
@@ -69,9 +71,13 @@ export function runResilient<R>(runtime: Runtime, plan: RequestPlan<R>): Promise
         attempt.annotate(result.span, result.metric);
       }
       if (isFailedStatus(status)) {
-        // Past the attempt's timeout the engine has moved on: nobody will read this one.
+        // Past the attempt's timeout (or cancelled, another attempt having answered) the engine has moved on: nobody will read this one.
         if (attempt.signal.aborted) plan.discard(response);
-        else pendingFailure = response;
+        else {
+          // A hedged call can see two failed responses before it decides: only the last may reach the caller.
+          if (pendingFailure !== undefined) plan.discard(pendingFailure);
+          pendingFailure = response;
+        }
       }
       return response;
     });
@@ -84,6 +90,7 @@ export function runResilient<R>(runtime: Runtime, plan: RequestPlan<R>): Promise
       method: plan.method,
       signal: callerSignal,
       canReplay: (failure) => plan.canReplay(failure),
+      hedgeable: plan.hedgeable,
       failureOf,
       attemptSpan: fetchAttemptSpan(plan.sentMethod, plan.target, telemetry ? attemptSpanKind(context.active()) : SpanKind.CLIENT, !(telemetry && officialRecordsDuration())),
     })

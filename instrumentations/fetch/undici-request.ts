@@ -6,6 +6,7 @@ import { httpTargetKey } from '../../src/target-key.js';
 import { bindToCaller, shouldPassThrough } from '../kit/calls.js';
 import { withPropagation } from './headers.js';
 import { fetchReplayDecision } from './replay.js';
+import { isHedgeableRequest } from '../http/replay.js';
 import { runResilient, type RequestPlan } from './resilient-call.js';
 
 /** What undici.request and Dispatcher#request resolve with (the parts breakwater reads). */
@@ -100,6 +101,7 @@ function plan(original: RequestFunction, thisArg: unknown, parsed: Parsed): Requ
     sentMethod: parsed.method, // undici.request sends the method as written
     callerSignal: ownSignal ?? undefined,
     canReplay: (failure) => fetchReplayDecision(replay, failure),
+    hedgeable: isHedgeableRequest(replay.method, options.body !== undefined && options.body !== null, replay.idempotencyMark),
     statusOf,
     discard: discardBody,
     send: (propagation, signal) => {

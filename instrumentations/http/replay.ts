@@ -37,6 +37,22 @@ export function isIdempotentMethod(method: unknown): boolean {
   return typeof method === 'string' && IDEMPOTENT_METHODS.has(method.toUpperCase());
 }
 
+/** Methods that only read: two copies of such a request at once change nothing (RFC 9110 section 9.2.1). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Whether a request may be hedged: a read (a safe method, no body) that the caller did
+ * not mark as unsafe to send twice. Writes are never hedged, even idempotent ones or with
+ * an Idempotency-Key: two copies at once may both run, and servers commonly refuse a
+ * duplicate key still in progress (409). A caller's `idempotent(fn)` mark makes a write
+ * retryable, not hedgeable.
+ */
+export function isHedgeableRequest(method: unknown, hasBody: boolean, idempotencyMark: boolean | undefined): boolean {
+  if (hasBody || idempotencyMark === false) return false;
+  if (method === undefined || method === null) return true;
+  return typeof method === 'string' && SAFE_METHODS.has(method.toUpperCase());
+}
+
 function isKeyValue(value: unknown): boolean {
   if (typeof value === 'string') return value.trim().length > 0;
   if (typeof value === 'number') return true;

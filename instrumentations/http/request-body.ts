@@ -63,6 +63,11 @@ export class RequestBody {
     return chunk;
   }
 
+  /** Whether any byte of body was written (a read with a body is not hedged). */
+  get hasData(): boolean {
+    return this.bytes > 0;
+  }
+
   /** The chunks a new attempt must send, in order, and whether they go with `end()` alone. */
   toSend(): { chunks: readonly BodyChunk[]; endWith: BodyChunk | undefined } {
     const endWith = this.ended && this.endOnly && this.chunks.length === 1 ? this.chunks[0] : undefined;

@@ -8,7 +8,7 @@ import type { Attempt } from '../../src/engine/attempt.js';
 import type { AttemptSpanOptions } from '../../src/telemetry/operation.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { callOriginal, injectContext } from '../kit/calls.js';
-import { httpReplayDecision } from './replay.js';
+import { httpReplayDecision, isHedgeableRequest } from './replay.js';
 import type { ReplayDecision } from '../../src/engine/policy.js';
 import { bindListenersToContext } from './bind-listeners.js';
 import { CancelSignal } from './cancel-signal.js';
@@ -126,6 +126,8 @@ export class ResilientClientRequest extends Stream {
   private readonly cancel = new CancelSignal();
   /** The latest attempt's request (the one in the running, or the last one made). */
   private exchange: Exchange | undefined;
+  /** Backup attempts (hedges) running beside `exchange`; the one whose response wins replaces it. */
+  private readonly hedges = new Set<Exchange>();
   /** Header store while no real request exists yet (the call waits for a bulkhead slot). */
   private headerStore: OutgoingMessage | undefined;
   private settled = false;
@@ -173,6 +175,7 @@ export class ResilientClientRequest extends Stream {
         method,
         signal: this.cancel.asAbortSignal(),
         canReplay: this.canReplay,
+        hedgeable: this.hedgeable,
         failureOf: isFailedResponse,
         attemptSpan,
       });
@@ -196,7 +199,7 @@ export class ResilientClientRequest extends Stream {
   // --- one attempt ------------------------------------------------------------------
 
   private readonly runAttempt = (attempt: Attempt): Promise<IncomingMessage> => {
-    if (attempt.attempt > 1) this.retire(this.exchange);
+    if (attempt.attempt > 1 && !attempt.hedge) this.retireAll();
     const headers = this.headersForNextAttempt();
     injectContext(headers, headerSetter); // the attempt's span is the active context here
     const { original, thisArg, url, telemetry } = this.setup;
@@ -215,10 +218,11 @@ export class ResilientClientRequest extends Stream {
 
   private attach(ex: Exchange, attempt: Attempt, resolve: (res: IncomingMessage) => void, reject: (error: unknown) => void): void {
     const real = ex.real;
-    this.exchange = ex;
+    if (attempt.hedge) this.hedges.add(ex);
+    else this.exchange = ex;
     real.on('response', (res: IncomingMessage) => {
       ex.response = res;
-      if (this.exchange !== ex || this.cancelled) {
+      if ((this.exchange !== ex && !this.hedges.has(ex)) || this.cancelled) {
         res.resume();
         return;
       }
@@ -373,6 +377,17 @@ export class ResilientClientRequest extends Stream {
     }
   }
 
+  /** Retires every request of the call: before a retry, or when the call ends. */
+  private retireAll(except?: Exchange): void {
+    if (this.exchange !== except) this.retire(this.exchange);
+    for (const hedge of this.hedges) if (hedge !== except) this.retire(hedge);
+    this.hedges.clear();
+  }
+
+  /** Asked when a hedge is due: a read whose whole body (none) is written, as the caller left it. */
+  private readonly hedgeable = (): boolean =>
+    this.body.ended && this.body.replayable && isHedgeableRequest(this.setup.method, this.body.hasData, this.setup.idempotencyMark);
+
   private readonly canReplay = (failure: unknown): ReplayDecision => {
     // The engine asks only about the attempt that just failed (an error, a failed
     // response, or its own timeout, of which this request hears nothing else): from
@@ -390,6 +405,7 @@ export class ResilientClientRequest extends Stream {
   private deliver(res: IncomingMessage): void {
     this.settled = true;
     if (this.onSignalAbort !== undefined) this.setup.signal!.removeEventListener('abort', this.onSignalAbort);
+    if (this.hedges.size > 0) this.keepOnly(res);
     const ex = this.exchange;
     if (this.cancelled || ex === undefined || ex.response !== res) {
       res.resume();
@@ -404,10 +420,19 @@ export class ResilientClientRequest extends Stream {
     if (ex.closed) this.emitClose();
   }
 
+  /** A hedged call's answer: the request that got `res` becomes the call's, every other one is retired. */
+  private keepOnly(res: IncomingMessage): void {
+    let winner = this.exchange;
+    for (const hedge of this.hedges) if (hedge.response === res) winner = hedge;
+    this.retireAll(winner);
+    this.exchange = winner;
+  }
+
   /** The policy gave up with an error (or rejected the call): the caller gets it as Node would report it. */
   private fail(error: unknown): void {
     if (this.cancelled || this.settled) return;
     this.settled = true;
+    if (this.hedges.size > 0) this.retireAll(this.exchange);
     this.isDestroyed = true;
     if (this.onSignalAbort !== undefined) this.setup.signal!.removeEventListener('abort', this.onSignalAbort);
     // The last request is let go before the caller hears: an 'error' nobody listens to
@@ -563,6 +588,7 @@ export class ResilientClientRequest extends Stream {
     }
     this.cancelled = true;
     if (this.onSignalAbort !== undefined) this.setup.signal!.removeEventListener('abort', this.onSignalAbort);
+    if (this.hedges.size > 0) this.retireAll(ex);
     if (ex !== undefined && !ex.errored) {
       ex.forward = Forward.All;
       ex.real.destroy(error);

@@ -13,6 +13,8 @@ export interface Attempt {
   readonly signal: AbortSignal;
   /** The attempt's span when tracing is on, for adapters to add attributes to. */
   readonly span: Span | undefined;
+  /** A backup attempt, running beside the attempt it backs up (which is not over). */
+  readonly hedge: boolean;
   /**
    * Attributes of the attempt's result (a status code): set on its span and, where
    * `metric` is given, on its duration metric point (the semantic conventions' metric
@@ -35,6 +37,7 @@ export class AttemptContext implements Attempt {
     readonly attempt: number,
     readonly target: string,
     private readonly record: AttemptRecord | undefined,
+    readonly hedge = false,
   ) {}
 
   get span(): Span | undefined {

@@ -54,9 +54,10 @@ export interface ExecuteOptions<T> {
   /**
    * Whether two copies of this call may run at once and nothing is written twice (a
    * read): only such calls are hedged. Default: `idempotent` when no `canReplay` is given
-   * (a hand-written call marked idempotent); adapters say it themselves.
+   * (a hand-written call marked idempotent); adapters say it themselves. A function is
+   * asked each time a hedge is due (a request whose body is not complete yet is not).
    */
-  hedgeable?: boolean;
+  hedgeable?: boolean | (() => boolean);
   /** For this call: false never hedges; settings hedge it (over the policy's own, if any). Default: the policy's. */
   hedge?: HedgeOptions | false;
 }
@@ -142,6 +143,14 @@ function targetHold(state: TargetState, now: number): Hold {
   const stats = state.circuit.stats(now); // moves an open breaker whose period ended to half-open
   if (stats.state === 'open' || stats.probesInFlight > 0) return PINNED;
   return EXPIRABLE;
+}
+
+function safeHedgeable(hedgeable: () => boolean): boolean {
+  try {
+    return hedgeable() === true;
+  } catch {
+    return false; // when unsure, never send twice
+  }
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
@@ -469,7 +478,7 @@ class ResiliencePolicy implements Policy {
   private hedgeFor<T>(options: ExecuteOptions<T>, state: TargetState): HedgeSettings | undefined {
     const perCall = options.hedge;
     if (perCall === false || (perCall === undefined && this.hedge === undefined)) return undefined;
-    if (!(options.hedgeable ?? (options.idempotent === true && options.canReplay === undefined))) return undefined;
+    if ((options.hedgeable ?? (options.idempotent === true && options.canReplay === undefined)) === false) return undefined;
     const settings = perCall === undefined ? this.hedge! : resolveHedge(perCall, this.hedge);
     state.latency ??= new TargetLatency();
     state.budget ??= new RetryBudget(this.budgetSettings ?? { ratio: Infinity, minPerSecond: 0, windowMs: RETRY_DEFAULTS.budgetWindowMs });
@@ -513,7 +522,7 @@ class ResiliencePolicy implements Policy {
         if (running.record) telemetry!.attemptEnded(running.record, 'cancelled', undefined, now - running.start);
         if (this.events.has('attempt')) this.attemptEvent(options, running.number, 'cancelled', undefined);
       },
-      vetoHedge: (now) => this.vetoHedge(state, now, deadlineAt) ?? (budget.tryAcquireHedge(now, hedge.budgetRatio) ? undefined : 'budget'),
+      vetoHedge: (now) => this.vetoHedge(state, now, deadlineAt, options.hedgeable) ?? (budget.tryAcquireHedge(now, hedge.budgetRatio) ? undefined : 'budget'),
       hedgeResult: (running, result) => this.hedgeResult(options, telemetry, running, result),
       hedgeSkipped: (running, reason) => {
         if (running.record) telemetry!.hedgeSkipped(running.record, reason);
@@ -525,7 +534,8 @@ class ResiliencePolicy implements Policy {
   }
 
   /** Why a hedge may not be sent now, before the budget is asked. */
-  private vetoHedge(state: TargetState, now: number, deadlineAt: number): HedgeSkipReason | undefined {
+  private vetoHedge(state: TargetState, now: number, deadlineAt: number, hedgeable: ExecuteOptions<unknown>['hedgeable']): HedgeSkipReason | undefined {
+    if (typeof hedgeable === 'function' && !safeHedgeable(hedgeable)) return 'not_replayable';
     if (state.circuit.state !== 'closed') return 'breaker_open';
     if (state.latency!.failing) return 'failing';
     if (deadlineAt - now <= state.latency!.typicalMs()) return 'deadline';
@@ -547,7 +557,7 @@ class ResiliencePolicy implements Policy {
     hedgeDelayMs: number | undefined,
   ): RunningAttempt<T> {
     const record = telemetry?.attemptStarted(number, delayBefore, state.circuit.state, hedgeDelayMs);
-    const attemptContext = new AttemptContext(number, options.target, record);
+    const attemptContext = new AttemptContext(number, options.target, record, hedgeDelayMs !== undefined);
     const timeoutMs = deadlineAt === Infinity ? this.timeoutMs : Math.min(this.timeoutMs, deadlineAt - attemptStart);
     const byDeadline = attemptStart + this.timeoutMs >= deadlineAt;
     const race = new AttemptRace<T>(attemptContext, this.timers, options.signal, byDeadline ? this.deadlineMs : timeoutMs, byDeadline);

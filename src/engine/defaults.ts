@@ -31,6 +31,7 @@ export const BREAKER_DEFAULTS = {
 } as const;
 
 export const HEDGE_DEFAULTS = {
+  delayMs: 'adaptive' as number | 'adaptive',
   percentile: 0.95,
   minDelayMs: 1,
   maxDelayMs: 10_000,

@@ -25,7 +25,7 @@ function check(name: string, value: number, ok: boolean, accepted: string): numb
 /** Fills in the defaults; a value out of range is a RangeError naming it. */
 export function resolveHedge(options: HedgeOptions, base?: HedgeSettings): HedgeSettings {
   const pick = <K extends keyof HedgeSettings>(key: K, fallback: number): number => (options[key as keyof HedgeOptions] as number | undefined) ?? base?.[key] ?? fallback;
-  const delay = options.delayMs ?? (base ? (Number.isNaN(base.fixedDelayMs) ? 'adaptive' : base.fixedDelayMs) : 'adaptive');
+  const delay = options.delayMs ?? (base ? (Number.isNaN(base.fixedDelayMs) ? 'adaptive' : base.fixedDelayMs) : HEDGE_DEFAULTS.delayMs);
   const fixedDelayMs = delay === 'adaptive' ? NaN : check('delayMs', delay, Number.isFinite(delay) && delay >= 0, "a number of milliseconds >= 0, or 'adaptive'");
   const percentile = pick('percentile', HEDGE_DEFAULTS.percentile);
   const minDelayMs = pick('minDelayMs', HEDGE_DEFAULTS.minDelayMs);

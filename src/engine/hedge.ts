@@ -58,6 +58,7 @@ export class TargetLatency {
     if (!Number.isNaN(settings.fixedDelayMs)) return settings.fixedDelayMs;
     if (this.estimator.sampleCount < settings.minSamples) return undefined;
     const estimate = this.estimator.quantile(settings.percentile);
+    if (Number.isNaN(estimate)) return undefined; // minSamples 0 and nothing seen yet
     return Math.min(settings.maxDelayMs, Math.max(settings.minDelayMs, estimate));
   }
 

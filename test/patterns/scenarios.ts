@@ -368,7 +368,7 @@ export const SCENARIOS: readonly Scenario[] = [
     alert: 'BreakwaterRetryStorm',
     pattern: 'retry_storm',
     fires: false,
-    why: 'from minute 10, 210 retries and 60 hedges a minute (a 10% hedge budget) for 600 first attempts: 0.45 extra attempts per first attempt (more than 0.5 needed)',
+    why: 'from minute 10, 210 retries and 60 hedges a minute for 600 first attempts: 0.45 extra attempts per first attempt (more than 0.5 needed)',
     evalAtMinute: 24,
     silentFromMinute: 10,
     series: retryStorm(PAYMENTS, 25, 10, 210, 60),

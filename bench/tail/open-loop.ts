@@ -48,8 +48,8 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<CallOutcome
   const settled: Promise<CallOutcome>[] = [];
   for (let i = 0; i < due.length; i++) {
     const scheduledMs = due[i]!;
-    const wait = scheduledMs - now();
-    if (wait > 0) await sleep(wait);
+    // A timer may also fire a fraction of a millisecond early (libuv counts whole ms): sleep again then.
+    for (let wait = scheduledMs - now(); wait > 0; wait = scheduledMs - now()) await sleep(wait);
     const startLagMs = now() - scheduledMs;
     const outcome = (failed: boolean, error?: unknown): CallOutcome => ({ scheduledMs, startLagMs, latencyMs: now() - scheduledMs, failed, ...(failed ? { error } : {}) });
     let call: Promise<unknown>;

@@ -50,8 +50,13 @@ export interface VariantResult {
   errors: number;
   /** The first few distinct error messages, to say what failed. */
   errorSamples: string[];
-  /** p99 of how late calls started behind their schedule, in ms: a client that cannot keep up shows here. */
-  startLagP99Ms: number;
+  /**
+   * How late calls started behind their schedule, in ms: the client's own share of the
+   * tail (a busy machine that leaves the process waiting for a CPU), which no hedging can cut.
+   */
+  startLagMs: { p99: number; 'p99.9': number };
+  /** Connections the client opened during the measured calls. */
+  newConnections: number;
 }
 
 /** A variant process's result with what the server counted for it. */

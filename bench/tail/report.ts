@@ -1,6 +1,8 @@
 // The tail benchmark's Markdown: per client and variant, the p50, p99 and p99.9 of the
 // calls' latency, the extra load on the server and the errors, each "min / median" over
-// the rounds, and the targets of the hedged variants against the unhedged one.
+// the rounds, and the targets of the hedged variants against the unhedged one; then what
+// explains a miss: how late calls started (the machine's share of the tail) and how many
+// connections the client opened (what cancelling the losers cost).
 import { percentile, summarise, type Summary } from '../stats.js';
 import { CLIENT_LABELS, TARGETS, VARIANTS, VARIANT_LABELS } from './cases.js';
 import type { Client, RoundResult, Variant } from './cases.js';
@@ -19,12 +21,22 @@ export interface RoundFigures {
   /** Requests the server received per call, minus one. */
   extraLoad: number;
   errors: number;
+  startLagP999: number;
+  newConnections: number;
 }
 
 export function roundFigures(round: RoundResult): RoundFigures {
   const sorted = [...round.latenciesMs].sort((a, b) => a - b);
   const [p50, p99, p999] = QUANTILES.map(({ q }) => percentile(sorted, q)) as [number, number, number];
-  return { p50, p99, 'p99.9': p999, extraLoad: round.serverRequests / round.latenciesMs.length - 1, errors: round.errors };
+  return {
+    p50,
+    p99,
+    'p99.9': p999,
+    extraLoad: round.serverRequests / round.latenciesMs.length - 1,
+    errors: round.errors,
+    startLagP999: round.startLagMs['p99.9'],
+    newConnections: round.newConnections,
+  };
 }
 
 const ms = (value: number): string => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
@@ -39,6 +51,8 @@ export function tableHeader(): string {
     `extra requests (≤ ${pct(TARGETS.maxExtraLoad)})`,
     'errors',
     `p99.9 unhedged / p99.9 (≥ ${TARGETS.p999Reduction})`,
+    'start lag p99.9 (ms)',
+    'connections opened',
   ];
   return [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`].join('\n');
 }
@@ -63,7 +77,11 @@ export function tableRows(client: Client, rounds: ReadonlyMap<Variant, RoundResu
     const p999 = summary(variant, 'p99.9');
     const reductions = [unhedged.min / p999.min, unhedged.median / p999.median];
     const reductionText = hedged ? reductions.map((r) => bold(r.toFixed(1), r < TARGETS.p999Reduction)).join(' / ') : '';
-    return `| ${[i === 0 ? CLIENT_LABELS[client] : '', VARIANT_LABELS[variant], ...latency, extraText, String(errors), reductionText].join(' | ')} |`;
+    const lag = summary(variant, 'startLagP999');
+    const connections = summary(variant, 'newConnections');
+    const cells = [i === 0 ? CLIENT_LABELS[client] : '', VARIANT_LABELS[variant], ...latency, extraText, String(errors), reductionText];
+    cells.push(`${ms(lag.min)} / ${ms(lag.median)}`, `${connections.min} / ${connections.median}`);
+    return `| ${cells.join(' | ')} |`;
   }).join('\n');
 }
 

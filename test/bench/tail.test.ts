@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { percentile, summarise } from '../../bench/stats.js';
 import { arrivalTimes, runOpenLoop } from '../../bench/tail/open-loop.js';
 import { pollyHedge, type SetTimer } from '../../bench/tail/polly-hedger.js';
+import { roundFigures, tableRows } from '../../bench/tail/report.js';
+import type { RoundResult, Variant } from '../../bench/tail/cases.js';
 
 /** A promise settled from outside. */
 function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(error: unknown): void } {
@@ -228,5 +230,31 @@ describe('bench/tail Polly-style hedger', () => {
     expect(result).to.equal('attempt 1');
     expect(aborted[0]).to.equal(true);
     expect(performance.now() - started).to.be.below(200);
+  });
+});
+
+describe('bench/tail report', () => {
+  /** 1,000 calls: 980 at 2 ms, 20 at 200 ms (the last one 250), as the unhedged variant sees them. */
+  function round(variant: Variant, slowMs: number, serverRequests: number): RoundResult {
+    const latenciesMs = [...Array.from({ length: 980 }, () => 2), ...Array.from({ length: 19 }, () => slowMs), slowMs + 50];
+    return { client: 'http', variant, latenciesMs, errors: 0, errorSamples: [], startLagMs: { p99: 1, 'p99.9': 3 }, newConnections: 2, serverRequests };
+  }
+
+  it('a round\'s percentiles come from its calls, its extra load from what the server received', () => {
+    const figures = roundFigures(round('none', 200, 1000));
+    expect(figures).to.include({ p50: 2, p99: 200, 'p99.9': 200, extraLoad: 0, startLagP999: 3, newConnections: 2 });
+    expect(roundFigures(round('adaptive', 10, 1048)).extraLoad).to.be.closeTo(0.048, 1e-9);
+  });
+
+  it('the table bolds a hedged variant that misses a target: p99.9 cut less than 10x, or over 5% extra requests', () => {
+    const rounds = new Map<Variant, RoundResult[]>([
+      ['none', [round('none', 200, 1000)]],
+      ['adaptive', [round('adaptive', 10, 1048)]],
+      ['polly', [round('polly', 40, 1070)]],
+    ]);
+    const [none, adaptive, polly] = tableRows('http', rounds).split('\n');
+    expect(none).to.not.include('**');
+    expect(adaptive).to.include('| 4.8% / 4.8% |').and.include('| 20.0 / 20.0 |');
+    expect(polly).to.include('| **7.0%** / **7.0%** |').and.include('| **5.0** / **5.0** |');
   });
 });

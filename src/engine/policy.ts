@@ -1,7 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { classify as builtinClassify } from '../classify/classify.js';
 import type { Classification, ClassifyHints, ErrorCategory } from '../classify/types.js';
-import { attachClassification, BulkheadRejectedError, CircuitOpenError } from '../errors.js';
+import { attachClassification, BulkheadRejectedError, CircuitOpenError, DeadlineExceededError } from '../errors.js';
 import { recordCircuitTransition } from '../telemetry/circuit-transition.js';
 import { registerCircuitSource, type CircuitSource } from '../telemetry/circuit-sources.js';
 import type { HedgeResult, Outcome } from '../telemetry/names.js';
@@ -320,7 +320,8 @@ class ResiliencePolicy implements Policy {
         return this.rejected(new BulkheadRejectedError(options.target, bulkhead.maxConcurrent, bulkhead.maxQueue), options, telemetry, startedAt, false);
       }
       try {
-        await new SlotWait(bulkhead, this.timers, callerSignal, options.target, this.deadlineMs).wait(startedAt);
+        // Counted from the call's start: the wait is part of the call's deadline.
+        await new SlotWait(bulkhead, this.timers, callerSignal, () => new DeadlineExceededError(options.target, this.deadlineMs)).wait(startedAt, this.deadlineMs);
       } catch (reason) {
         if (callerSignal?.aborted) return this.cancelled(callerSignal, telemetry, startedAt, 0, options);
         return this.rejected(reason as Error, options, telemetry, startedAt, false);

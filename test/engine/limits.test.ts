@@ -173,6 +173,48 @@ describe('overload protection in the engine', () => {
     });
   });
 
+  describe('composition', () => {
+    it('a hedge goes only when the concurrency limit has room: none at the limit (skipped: limited)', async () => {
+      const otel = new OtelHarness().install();
+      try {
+        const { clock, policy } = setup({ concurrencyLimit: { ...PINNED(1), maxQueue: 0 }, hedge: { delayMs: 20, budgetRatio: 10 } });
+        const { op, state } = timed(clock, 100);
+        await settleAll(clock, [policy.execute(op, call())]);
+        expect(state.calls).to.equal(1);
+        const skipped = otel.spans().flatMap((s) => s.events.map((e) => e.attributes?.['resilience.hedge.skipped']));
+        expect(skipped).to.deep.equal(['limited']);
+      } finally {
+        await otel.uninstall();
+      }
+    });
+
+    it('with room, the hedge takes a slot of its own', async () => {
+      const { clock, policy } = setup({ concurrencyLimit: { ...PINNED(2), maxQueue: 0 }, hedge: { delayMs: 20, budgetRatio: 10 } });
+      const { op, state } = timed(clock, 100);
+      await settleAll(clock, [policy.execute(op, call())]);
+      expect(state.calls).to.equal(2);
+      expect(state.peak).to.equal(2);
+      expect(policy.circuit(TARGET).stats.concurrency).to.include({ inFlight: 0 });
+    });
+
+    it('the breaker is asked first: an open breaker rejects without touching the limits', async () => {
+      const { clock, policy } = setup({ breaker: { mode: 'consecutive', threshold: 1, openMs: 10_000 }, retry: false, rateLimit: { ratePerSecond: 1, burst: 1 } });
+      const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+      await settleAll(clock, [policy.execute(timed(clock, 1, reset).op, call())]);
+      const [rejected] = await settleAll(clock, [policy.execute(timed(clock, 1).op, call())]);
+      expect(((rejected as PromiseRejectedResult).reason as { code: string }).code).to.equal('BREAKWATER_CIRCUIT_OPEN');
+      expect(policy.circuit(TARGET).stats.rate!.tokens).to.be.below(0.01); // the first call took the only token; the rejected call took none
+    });
+
+    it('a static bulkhead and the adaptive limit both hold', async () => {
+      const { clock, policy } = setup({ bulkhead: { maxConcurrent: 3, maxQueue: 10 }, concurrencyLimit: { ...PINNED(2), maxQueue: 10, maxWaitMs: 10_000 } });
+      const { op, state } = timed(clock, 100);
+      const results = await settleAll(clock, Array.from({ length: 5 }, () => policy.execute(op, call())));
+      expect(results.every((r) => r.status === 'fulfilled')).to.equal(true);
+      expect(state.peak).to.equal(2);
+    });
+  });
+
   describe('telemetry', () => {
     it('the limit and in-flight gauges per target', async () => {
       const otel = new OtelHarness().install();

@@ -2,6 +2,8 @@
  * Every telemetry name breakwater emits (design.md section 4), in one place: the pattern
  * rules and dashboards read exactly these, and a test checks them against this file.
  */
+import type { LimitReason } from '../errors.js';
+
 export const INSTRUMENTATION_SCOPE = 'breakwater';
 
 export const ATTR_TARGET = 'resilience.target';
@@ -82,6 +84,29 @@ export const EVENT_PATTERN_DETECTED = 'resilience.pattern.detected';
 /** won: its answer was the call's; lost: it failed; cancelled: another attempt answered first. */
 export const HEDGE_RESULTS = ['won', 'lost', 'cancelled'] as const;
 export type HedgeResult = (typeof HEDGE_RESULTS)[number];
+
+/** `resilience.limit.reason`: which limit turned an attempt away (LimitedError's reason). */
+export const LIMIT_REASONS = ['concurrency', 'rate'] as const satisfies readonly LimitReason[];
+
+/**
+ * `resilience.pattern`: the `pattern` label of each alert of
+ * collector/rules/breakwater.rules.yaml, and of the in-process detector's detections
+ * (src/patterns/alerts.ts); two alerts may share one (error_budget_burn).
+ */
+export const PATTERNS = [
+  'spike',
+  'trend',
+  'periodic',
+  'segmented',
+  'cascade',
+  'resource_exhaustion',
+  'limited',
+  'retry_storm',
+  'circuit_open',
+  'circuit_flapping',
+  'error_budget_burn',
+] as const;
+export type PatternName = (typeof PATTERNS)[number];
 
 export const OUTCOMES = ['success', 'failure', 'rejected', 'fallback', 'cancelled'] as const;
 export type Outcome = (typeof OUTCOMES)[number];

@@ -47,7 +47,7 @@ function appDir(set: SdkSet): string {
 /**
  * The app's HTTP dependency: records each request's traceparent headers; the first GET
  * /flaky gets a 503; the first GET /slow stalls until the client gives up on it (the
- * app's configuration hedges it after 50 ms); GET /limited answers 429 with a Retry-After
+ * app's configuration hedges it after a second: a cold first call can take 50 ms and more); GET /limited answers 429 with a Retry-After
  * of a minute (the configuration follows it).
  */
 interface Upstream {
@@ -146,7 +146,7 @@ describe('breakwater/register with an existing OpenTelemetry set-up', function (
     // Hedging and the dependency's rate limit for the HTTP upstream only (budget 1: the app makes few calls).
     fs.writeFileSync(
       hedgeConfig,
-      'targets:\n  - match: "http://127.0.0.1:*"\n    policy:\n      hedge: { enabled: true, delayMs: 50, budgetRatio: 1 }\n      rateLimit: { fromHeaders: true, maxWaitMs: 50 }\n',
+      'targets:\n  - match: "http://127.0.0.1:*"\n    policy:\n      hedge: { enabled: true, delayMs: 1000, budgetRatio: 1 }\n      rateLimit: { fromHeaders: true, maxWaitMs: 50 }\n',
     );
   });
   after(() => {
@@ -208,7 +208,11 @@ describe('breakwater/register with an existing OpenTelemetry set-up', function (
       { what: 'ioredis GET', attempts: 1, matches: (s) => port(s) === redisServer.port && operation(s) === 'GET' },
       { what: 'node-redis EXISTS', attempts: 1, matches: (s) => port(s) === redisServer.port && /(^|-)EXISTS$/.test(operation(s)) },
     ];
-    expect(upstream.requests.map((r) => r.path).sort(), 'what reached the upstream').to.deep.equal(['/fetch', '/flaky', '/flaky', '/limited', '/slow', '/slow']);
+    const upstreamSpans = spans
+      .filter((s) => port(s) === upstreamPort && s.attributes['resilience.attempt'] !== undefined)
+      .map((s) => `${requestPath(s, upstream)} #${String(s.attributes['resilience.attempt'])} ${String(s.attributes['resilience.outcome'])} hedge=${String(s.attributes['resilience.hedge.result'])} ${s.events.map((e) => `${e.name}:${JSON.stringify(e.attributes)}`).join(' ')}`)
+      .join('; ');
+    expect(upstream.requests.map((r) => r.path).sort(), `what reached the upstream (attempt spans: ${upstreamSpans})`).to.deep.equal(['/fetch', '/flaky', '/flaky', '/limited', '/slow', '/slow']);
     const slow = spans.filter((s) => s.kind === SPAN_KIND.CLIENT && port(s) === upstreamPort && requestPath(s, upstream) === '/slow');
     const results = slow.map((s) => [s.attributes['resilience.attempt'], s.attributes['resilience.hedge'] ?? false, s.attributes['resilience.hedge.result']]).sort();
     expect(results, '/slow: the first attempt cancelled, the backup won').to.deep.equal([

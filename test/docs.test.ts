@@ -165,6 +165,9 @@ describe('docs and package contents', () => {
       ...names.METRICS.map((m) => m.prometheus),
       ...names.METRICS.map((m) => m.unit),
       ...names.OUTCOMES,
+      ...names.HEDGE_RESULTS,
+      ...names.LIMIT_REASONS,
+      ...names.PATTERNS,
       ...SUPPRESS_REASONS,
     ];
     expect(exported.length).to.be.greaterThan(20);

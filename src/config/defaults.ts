@@ -1,6 +1,17 @@
-import { BREAKER_DEFAULTS, HEDGE_DEFAULTS, MAX_TARGETS_DEFAULT, RETRY_DEFAULTS } from '../engine/defaults.js';
+import { BREAKER_DEFAULTS, HEDGE_DEFAULTS, LIMIT_DEFAULTS, MAX_TARGETS_DEFAULT, RETRY_DEFAULTS } from '../engine/defaults.js';
+import { GRADIENT_DEFAULTS } from '../engine/gradient-limit.js';
 import { INSTRUMENTATIONS } from './fields.js';
-import type { Instrumentation, ResolvedBreaker, ResolvedBulkhead, ResolvedHedge, ResolvedPolicy, ResolvedRetry } from './types.js';
+import type {
+  ConcurrencyLimitMode,
+  Instrumentation,
+  ResolvedBreaker,
+  ResolvedBulkhead,
+  ResolvedConcurrencyLimit,
+  ResolvedHedge,
+  ResolvedPolicy,
+  ResolvedRateLimit,
+  ResolvedRetry,
+} from './types.js';
 
 /** The shape of BUILT_IN_DEFAULTS: a value for every field (so adding a field without a default fails to compile). */
 export interface BuiltInDefaults {
@@ -16,10 +27,12 @@ export interface BuiltInDefaults {
   readonly callSpans: boolean;
   readonly patterns: boolean;
   readonly patternsTimeScale: number;
-  readonly policy: Readonly<Omit<ResolvedPolicy, 'retry' | 'breaker' | 'bulkhead' | 'hedge'>> & {
+  readonly policy: Readonly<Omit<ResolvedPolicy, 'retry' | 'breaker' | 'bulkhead' | 'concurrencyLimit' | 'rateLimit' | 'hedge'>> & {
     readonly retry: Readonly<ResolvedRetry>;
     readonly breaker: Readonly<Omit<ResolvedBreaker, 'failureCategories'>>;
     readonly bulkhead: Readonly<ResolvedBulkhead>;
+    readonly concurrencyLimit: Readonly<Omit<ResolvedConcurrencyLimit, 'mode'>> & { readonly mode: ConcurrencyLimitMode };
+    readonly rateLimit: Readonly<ResolvedRateLimit>;
     readonly hedge: Readonly<Omit<ResolvedHedge, 'enabled'>> & { readonly enabled: boolean };
   };
 }
@@ -27,8 +40,8 @@ export interface BuiltInDefaults {
 /**
  * What breakwater does when neither the environment nor a file says otherwise
  * (documented in docs/configuration.md). `bulkhead.maxConcurrent: 0` means no bulkhead,
- * `hedge.enabled: false` no hedging; a resolved policy shows them as `bulkhead: false`,
- * `hedge: false`.
+ * `concurrencyLimit.mode: off` no concurrency limit, no rate and no `fromHeaders` no rate
+ * limit, `hedge.enabled: false` no hedging; a resolved policy shows each as `false`.
  */
 export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   enabled: true,
@@ -54,6 +67,19 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
       maxConcurrent: 0,
       maxQueue: 0,
     },
+    concurrencyLimit: {
+      mode: 'off',
+      // The gradient's settings a user may tune; the others stay GRADIENT_DEFAULTS in the engine.
+      initialLimit: GRADIENT_DEFAULTS.initialLimit,
+      minLimit: GRADIENT_DEFAULTS.minLimit,
+      maxLimit: GRADIENT_DEFAULTS.maxLimit,
+      buffer: GRADIENT_DEFAULTS.buffer,
+      sampleWindowMs: GRADIENT_DEFAULTS.sampleWindowMs,
+      minRttIntervalMs: GRADIENT_DEFAULTS.minRttIntervalMs,
+      maxQueue: LIMIT_DEFAULTS.maxQueue,
+      maxWaitMs: LIMIT_DEFAULTS.maxWaitMs,
+    },
+    rateLimit: { ratePerSecond: 0, burst: LIMIT_DEFAULTS.rateBurst, fromHeaders: false, maxWaitMs: LIMIT_DEFAULTS.rateMaxWaitMs },
     hedge: { enabled: false, ...HEDGE_DEFAULTS },
   },
 });

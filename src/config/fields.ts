@@ -14,6 +14,10 @@ import { suggest } from './suggest.js';
 export const INSTRUMENTATIONS = CLIENTS.filter((c): c is Exclude<(typeof CLIENTS)[number], 'custom'> => c !== 'custom');
 export type Instrumentation = (typeof INSTRUMENTATIONS)[number];
 
+/** `adaptive`: the gradient limit of src/engine/gradient-limit.ts; `off`: no limit (the default). */
+export const CONCURRENCY_LIMIT_MODES = ['adaptive', 'off'] as const;
+export type ConcurrencyLimitMode = (typeof CONCURRENCY_LIMIT_MODES)[number];
+
 /**
  * Node's timers take at most 2^31 - 1 ms; a longer delay fires after 1 ms instead (with
  * a TimeoutOverflowWarning), which would turn a 30-day timeout into none at all.
@@ -97,6 +101,23 @@ export const FIELDS: readonly Field[] = [
   { key: 'bulkhead.maxConcurrent', scope: 'policy', kind: integer(0), env: 'BREAKWATER_BULKHEAD_MAX_CONCURRENT', zero: 'no bulkhead' },
   { key: 'bulkhead.maxQueue', scope: 'policy', kind: integer(0), env: 'BREAKWATER_BULKHEAD_MAX_QUEUE', zero: 'no queue: a call finding every slot taken is rejected at once' },
 
+  { key: 'concurrencyLimit.mode', scope: 'policy', kind: oneOf(CONCURRENCY_LIMIT_MODES), env: 'BREAKWATER_CONCURRENCY_LIMIT' },
+  { key: 'concurrencyLimit.initialLimit', scope: 'policy', kind: integer(1), env: 'BREAKWATER_CONCURRENCY_LIMIT_INITIAL' },
+  { key: 'concurrencyLimit.minLimit', scope: 'policy', kind: integer(1), env: 'BREAKWATER_CONCURRENCY_LIMIT_MIN' },
+  { key: 'concurrencyLimit.maxLimit', scope: 'policy', kind: integer(1), env: 'BREAKWATER_CONCURRENCY_LIMIT_MAX' },
+  // Above 0, where the engine takes 0: with no allowance, a window's noise alone shrinks the
+  // limit. At most 1: `25` meant as 25% would let latency grow 26-fold before it shrank.
+  { key: 'concurrencyLimit.buffer', scope: 'policy', kind: share(true), env: 'BREAKWATER_CONCURRENCY_LIMIT_BUFFER' },
+  { key: 'concurrencyLimit.sampleWindowMs', scope: 'policy', kind: millis(1), env: 'BREAKWATER_CONCURRENCY_LIMIT_SAMPLE_WINDOW_MS' },
+  { key: 'concurrencyLimit.minRttIntervalMs', scope: 'policy', kind: millis(1), env: 'BREAKWATER_CONCURRENCY_LIMIT_MIN_RTT_INTERVAL_MS' },
+  { key: 'concurrencyLimit.maxQueue', scope: 'policy', kind: integer(0), env: 'BREAKWATER_CONCURRENCY_LIMIT_MAX_QUEUE', zero: 'no queue: an attempt finding every slot taken fails at once' },
+  { key: 'concurrencyLimit.maxWaitMs', scope: 'policy', kind: millis(0), env: 'BREAKWATER_CONCURRENCY_LIMIT_MAX_WAIT_MS', zero: 'an attempt finding every slot taken fails at once' },
+
+  { key: 'rateLimit.ratePerSecond', scope: 'policy', kind: number(0), env: 'BREAKWATER_RATE_LIMIT_PER_SECOND', zero: 'no hand-set rate' },
+  { key: 'rateLimit.burst', scope: 'policy', kind: integer(1), env: 'BREAKWATER_RATE_LIMIT_BURST' },
+  { key: 'rateLimit.fromHeaders', scope: 'policy', kind: { type: 'boolean' }, env: 'BREAKWATER_RATE_LIMIT_FROM_HEADERS' },
+  { key: 'rateLimit.maxWaitMs', scope: 'policy', kind: millis(0), env: 'BREAKWATER_RATE_LIMIT_MAX_WAIT_MS', zero: 'an attempt that would wait fails at once' },
+
   { key: 'hedge.enabled', scope: 'policy', kind: { type: 'boolean' }, env: 'BREAKWATER_HEDGE' },
   { key: 'hedge.delayMs', scope: 'policy', kind: millisOr('adaptive'), env: 'BREAKWATER_HEDGE_DELAY_MS' },
   { key: 'hedge.percentile', scope: 'policy', kind: { type: 'percentile' }, env: 'BREAKWATER_HEDGE_PERCENTILE' },
@@ -114,15 +135,39 @@ export const ORDERED_PAIRS: ReadonlyArray<readonly [low: string, high: string]> 
   ['retry.baseDelayMs', 'retry.maxDelayMs'],
   ['breaker.openMs', 'breaker.maxOpenMs'],
   ['hedge.minDelayMs', 'hedge.maxDelayMs'],
+  // min <= max first: once an unset initialLimit is fitted between them (FITTED_DEFAULTS), it is the only pair left to judge.
+  ['concurrencyLimit.minLimit', 'concurrencyLimit.maxLimit'],
+  ['concurrencyLimit.minLimit', 'concurrencyLimit.initialLimit'],
+  ['concurrencyLimit.initialLimit', 'concurrencyLimit.maxLimit'],
 ];
 
-/** Policy sections a file may set to `false`, and the field value `false` stands for. */
-export const SECTION_OFF: Readonly<Record<string, readonly [key: string, value: unknown]>> = {
-  retry: ['retry.maxAttempts', 1],
-  breaker: ['breaker.mode', 'off'],
-  bulkhead: ['bulkhead.maxConcurrent', 0],
-  hedge: ['hedge.enabled', false],
+/**
+ * Built-in values that make way for the other side of their ORDERED_PAIRS, in this
+ * order, as the engine's resolveGradientSettings does: `maxLimit: 10` alone must not fail
+ * on the default initialLimit of 20. Each is raised to its lower bounds, then lowered to
+ * its upper ones.
+ */
+export const FITTED_DEFAULTS: readonly string[] = ['concurrencyLimit.maxLimit', 'concurrencyLimit.initialLimit'];
+
+/** Policy sections a file may set to `false`, and the field values `false` stands for. */
+export const SECTION_OFF: Readonly<Record<string, ReadonlyArray<readonly [key: string, value: unknown]>>> = {
+  retry: [['retry.maxAttempts', 1]],
+  breaker: [['breaker.mode', 'off']],
+  bulkhead: [['bulkhead.maxConcurrent', 0]],
+  concurrencyLimit: [['concurrencyLimit.mode', 'off']],
+  // Neither source of a limit: no hand-set rate, and the dependency's headers ignored.
+  rateLimit: [
+    ['rateLimit.ratePerSecond', 0],
+    ['rateLimit.fromHeaders', false],
+  ],
+  hedge: [['hedge.enabled', false]],
 };
+
+/**
+ * Sections a resolved policy shows as `false` whenever their fields hold the values of
+ * SECTION_OFF, whichever layers set them; retry and breaker keep theirs (maxAttempts 1, mode off).
+ */
+export const SHOWN_AS_FALSE = ['bulkhead', 'concurrencyLimit', 'rateLimit', 'hedge'] as const;
 
 /** Where a raw value came from: decides how booleans and lists are spelled. */
 export type Origin = 'env' | 'file';

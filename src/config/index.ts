@@ -14,13 +14,16 @@ export { BUILT_IN_DEFAULTS } from './defaults.js';
 export { ENV_VARIABLES, CONFIG_VARIABLE, STATUS_TOKEN_VARIABLE } from './env.js';
 export { INSTRUMENTATIONS, MAX_TIMER_MS } from './fields.js';
 export type {
+  ConcurrencyLimitMode,
   EffectiveConfig,
   Instrumentation,
   LoadConfigOptions,
   ResolvedBreaker,
   ResolvedBulkhead,
+  ResolvedConcurrencyLimit,
   ResolvedHedge,
   ResolvedPolicy,
+  ResolvedRateLimit,
   ResolvedRetry,
 } from './types.js';
 

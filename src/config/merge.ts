@@ -1,8 +1,8 @@
 import type { ClassificationRule } from '../classify/rule-types.js';
 import { BUILT_IN_DEFAULTS } from './defaults.js';
-import { FIELDS, ORDERED_PAIRS } from './fields.js';
+import { FIELDS, FITTED_DEFAULTS, ORDERED_PAIRS, SECTION_OFF, SHOWN_AS_FALSE } from './fields.js';
 import { isLoopbackHost } from './hosts.js';
-import type { EffectiveConfig, ResolvedBulkhead, ResolvedHedge, ResolvedPolicy } from './types.js';
+import type { EffectiveConfig, ResolvedPolicy } from './types.js';
 
 /**
  * Precedence, lowest first (docs/configuration.md, "Precedence"):
@@ -145,18 +145,24 @@ function resolvePolicy(
   problems: string[],
 ): { policy: ResolvedPolicy; origins: Record<string, string> } {
   const merged = merge(layers);
+  const fitted = fitDefaults(merged);
+  // A value is called wrong once: min 5, initial 3, max 2 blames max for min, not again for initial.
+  const blamedHere = new Set<Entry>();
   for (const [lowKey, highKey] of ORDERED_PAIRS) {
     // A pair with a rejected side is not judged: its problem is already reported, and
     // the value standing in for it (a default) would only add a confusing second one.
-    if (merged.invalid.has(lowKey) || merged.invalid.has(highKey)) continue;
+    // Nor is one with a fitted side: it fits unless its bounds conflict, a pair of their own.
+    if (merged.invalid.has(lowKey) || merged.invalid.has(highKey) || fitted.has(lowKey) || fitted.has(highKey)) continue;
     const low = merged.values.get(lowKey)!;
     const high = merged.values.get(highKey)!;
     if ((low.value as number) <= (high.value as number)) continue;
+    const blameHigh = high.rank >= low.rank;
+    const [blamed, other, relation, otherKey] = blameHigh ? [high, low, 'at least', lowKey] : [low, high, 'at most', highKey];
+    if (blamedHere.has(blamed)) continue;
+    blamedHere.add(blamed);
     const key = `${low.from}\u0000${high.from}`;
     if (reported.has(key)) continue; // the same two values, seen again in another target's policy
     reported.add(key);
-    const blameHigh = high.rank >= low.rank;
-    const [blamed, other, relation, otherKey] = blameHigh ? [high, low, 'at least', lowKey] : [low, high, 'at most', highKey];
     const where = label !== undefined && blamed.rank !== RANK.fileTarget ? ` in the policy for ${label}` : '';
     problems.push(`${blamed.blame} is not accepted${where}: must be ${relation} ${otherKey}, which is ${String(other.value)} (${other.from})`);
   }
@@ -171,11 +177,36 @@ function resolvePolicy(
     for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
     node[parts[parts.length - 1]!] = copy(entry.value);
   }
-  // Every field is set (the built-in layer has them all); switched-off sections become `false`.
-  const resolved = policy as unknown as Omit<ResolvedPolicy, 'bulkhead' | 'hedge'> & { bulkhead: ResolvedBulkhead | false; hedge: ResolvedHedge | { enabled: false } | false };
-  if (resolved.bulkhead !== false && resolved.bulkhead.maxConcurrent === 0) resolved.bulkhead = false;
-  if (resolved.hedge !== false && !resolved.hedge.enabled) resolved.hedge = false;
-  return { policy: resolved as ResolvedPolicy, origins: originsOf(merged, 'policy') };
+  for (const section of SHOWN_AS_FALSE) {
+    if (SECTION_OFF[section]!.every(([key, off]) => merged.values.get(key)!.value === off)) policy[section] = false;
+  }
+  // Every field is set (the built-in layer has them all), and switched-off sections are `false`.
+  return { policy: policy as unknown as ResolvedPolicy, origins: originsOf(merged, 'policy') };
+}
+
+/**
+ * Moves the built-in values of FITTED_DEFAULTS within the bounds the other layers set
+ * (ORDERED_PAIRS), in place; returns the keys it moved. Their origin names the bound.
+ */
+function fitDefaults(merged: Layer): Set<string> {
+  const moved = new Set<string>();
+  for (const key of FITTED_DEFAULTS) {
+    const entry = merged.values.get(key)!;
+    if (entry.rank !== RANK.builtin) continue;
+    const valueOf = (other: string): number => merged.values.get(other)!.value as number;
+    let value = entry.value as number;
+    let bound: string | undefined;
+    for (const [low, high] of ORDERED_PAIRS) {
+      if (high === key && valueOf(low) > value) [value, bound] = [valueOf(low), low];
+    }
+    for (const [low, high] of ORDERED_PAIRS) {
+      if (low === key && valueOf(high) < value) [value, bound] = [valueOf(high), high];
+    }
+    if (bound === undefined) continue;
+    merged.values.set(key, { ...entry, value, from: `${BUILT_IN}, fitted to ${bound}` });
+    moved.add(key);
+  }
+  return moved;
 }
 
 /** Values are scalars or lists of strings; lists are copied so no two policies share one. */

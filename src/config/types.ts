@@ -3,7 +3,7 @@ import type { ErrorCategory } from '../classify/types.js';
 import type { ClassificationRule } from '../classify/rule-types.js';
 import type { Instrumentation } from './fields.js';
 
-export type { Instrumentation } from './fields.js';
+export type { ConcurrencyLimitMode, Instrumentation } from './fields.js';
 
 /** RetryOptions with every field filled in. `maxAttempts: 1` means no retries. */
 export interface ResolvedRetry {
@@ -41,6 +41,38 @@ export interface ResolvedBulkhead {
 }
 
 /**
+ * The adaptive concurrency limit, every configurable field filled in, for a policy that
+ * has one (`mode` stays, as hedge's `enabled` does; the engine ignores it). The
+ * gradient's other settings are GRADIENT_DEFAULTS (src/engine/gradient-limit.ts).
+ */
+export interface ResolvedConcurrencyLimit {
+  mode: 'adaptive';
+  /** The limit after the first probe of the no-load latency. */
+  initialLimit: number;
+  minLimit: number;
+  maxLimit: number;
+  /** How much slower than the no-load latency a window may be before the limit shrinks (0.25: 25%). */
+  buffer: number;
+  sampleWindowMs: number;
+  /** Time between two probes of the no-load latency. */
+  minRttIntervalMs: number;
+  /** Attempts that may wait for a slot; 0 = none. */
+  maxQueue: number;
+  /** How long one may wait, within the call's deadline. */
+  maxWaitMs: number;
+}
+
+/** RateLimitOptions with every field filled in, for a policy with a hand-set rate, or fromHeaders, or both. */
+export interface ResolvedRateLimit {
+  /** Attempts per second per target; 0 = no hand-set rate (only the dependency's headers limit). */
+  ratePerSecond: number;
+  burst: number;
+  fromHeaders: boolean;
+  /** How long an attempt may wait for its turn; a longer wait fails it at once. */
+  maxWaitMs: number;
+}
+
+/**
  * HedgeOptions with every field filled in, for a policy that hedges (`enabled` stays, so
  * a printed policy reads back as it was; the engine ignores it).
  */
@@ -72,6 +104,10 @@ export interface ResolvedPolicy {
   breaker: ResolvedBreaker;
   /** `false`: no bulkhead (maxConcurrent 0 in the configuration). */
   bulkhead: ResolvedBulkhead | false;
+  /** `false`: no adaptive concurrency limit (`concurrencyLimit.mode` off in the configuration, the default). */
+  concurrencyLimit: ResolvedConcurrencyLimit | false;
+  /** `false`: no rate limit (no hand-set rate and fromHeaders false, the default). */
+  rateLimit: ResolvedRateLimit | false;
   /** `false`: no hedging (`hedge.enabled` false in the configuration, the default). */
   hedge: ResolvedHedge | false;
 }

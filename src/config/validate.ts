@@ -100,9 +100,9 @@ function readClassification(value: unknown, file: FileContext, problems: string[
 }
 
 /**
- * A policy: the direct fields, and the retry, breaker, bulkhead and hedge sections, each
- * a mapping of its fields or `false` (shorthand for maxAttempts 1, mode off,
- * maxConcurrent 0, enabled false).
+ * A policy: the direct fields, and the sections (retry, breaker, bulkhead,
+ * concurrencyLimit, rateLimit, hedge), each a mapping of its fields or `false`
+ * (shorthand for the values SECTION_OFF gives).
  */
 function readPolicy(value: unknown, path: Path, layer: Layer, rank: Rank, file: FileContext, problems: string[]): void {
   if (!isMapping(value)) {
@@ -131,7 +131,7 @@ function readSection(
   const off = SECTION_OFF[section];
   if (value === false && off !== undefined) {
     const where = file.where(path);
-    layer.values.set(off[0], { value: off[1], rank, from: where, blame: `${where}: false` });
+    for (const [key, offValue] of off) layer.values.set(key, { value: offValue, rank, from: where, blame: `${where}: false` });
     return;
   }
   const names = [...fields.keys()];

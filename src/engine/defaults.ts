@@ -40,5 +40,14 @@ export const HEDGE_DEFAULTS = {
   budgetRatio: 0.1,
 } as const;
 
+/** Overload protection (the gradient's own defaults are GRADIENT_DEFAULTS in gradient-limit.ts). */
+export const LIMIT_DEFAULTS = {
+  /** A short queue: waiting long for a slot only moves the overload into the caller. */
+  maxQueue: 64,
+  maxWaitMs: 50,
+  rateBurst: 1,
+  rateMaxWaitMs: 1_000,
+} as const;
+
 /** Per-target state kept by one policy (LRU past this). */
 export const MAX_TARGETS_DEFAULT = 1000;

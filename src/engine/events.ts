@@ -10,9 +10,10 @@ export interface PolicyEvents {
   /** The call failed for good (before any fallback); `reason` is why it was not retried. */
   giveUp: { target: string; attempts: number; reason: SuppressReason; error: unknown; classification: Classification };
   /**
-   * An open breaker or a full bulkhead turned the call away without calling the operation,
-   * or a breaker that opened during the backoff turned its retry away (counted as a
-   * rejected attempt in resilience.attempts either way).
+   * An open breaker, a full bulkhead or the target's rate or concurrency limit
+   * (LimitedError, code BREAKWATER_LIMITED) turned the call away without calling the
+   * operation, or a breaker or a limit turned its retry away (counted as a rejected
+   * attempt in resilience.attempts either way).
    */
   rejected: { target: string; client: string; error: Error; classification: Classification };
   /** A fallback's value was used. */

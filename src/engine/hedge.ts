@@ -15,7 +15,7 @@ export interface HedgeSettings {
 }
 
 /** Why the hedge delay passed and no backup attempt was sent (the `resilience.hedge.skipped` event). */
-export type HedgeSkipReason = 'not_replayable' | 'budget' | 'breaker_open' | 'failing' | 'deadline';
+export type HedgeSkipReason = 'not_replayable' | 'budget' | 'limited' | 'breaker_open' | 'failing' | 'deadline';
 
 function check(name: string, value: number, ok: boolean, accepted: string): number {
   if (!ok) throw new RangeError(`hedge.${name} is ${value}; accepted: ${accepted}`);

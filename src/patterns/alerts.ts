@@ -1,3 +1,4 @@
+import type { PatternName } from '../telemetry/names.js';
 import type { MinuteRing } from './ring.js';
 import { deriv, predictLinear } from './regression.js';
 import type { BreakerSeries, DependencySeries } from './series.js';
@@ -30,7 +31,7 @@ export interface SeriesView {
 
 export interface AlertRule {
   readonly name: string;
-  readonly pattern: string;
+  readonly pattern: PatternName;
   readonly forMinutes: number;
   readonly keepFiringForMinutes: number;
   evaluate(view: SeriesView, minute: number): Finding[];
@@ -221,6 +222,34 @@ const resourceExhaustion = perDependency(
 );
 
 /**
+ * limited:rate5m > 0, per (dependency, limit reason); for 10m: a limit turned attempts away
+ * in every 5-minute window for 15 minutes. The summary gives limited:ratio_rate5m too.
+ */
+const dependencyLimited: AlertRule = {
+  name: 'BreakwaterDependencyLimited',
+  pattern: 'limited',
+  forMinutes: 10,
+  keepFiringForMinutes: 0,
+  evaluate(view, t) {
+    const out: Finding[] = [];
+    for (const d of view.dependencies()) {
+      for (const [reason, ring] of d.limited) {
+        if (!exists(ring, t)) continue;
+        const turnedAway = increase(ring, t, 5);
+        if (!(turnedAway > 0)) continue;
+        out.push({
+          key: `${depKey(d)}\u0000${reason}`,
+          target: d.target,
+          labels: { ...depLabels(d), resilience_limit_reason: reason },
+          summary: `${(turnedAway / 300).toFixed(2)} attempts/s turned away by the ${reason} limit over 5m, ${pct(turnedAway / increase(d.counted, t, 5))} of attempts (threshold: any, for 10m)`,
+        });
+      }
+    }
+    return out;
+  },
+};
+
+/**
  * extra_attempts_per_first_attempt:ratio_rate5m > 0.5 and first_attempts:rate5m >= 0.1; for 5m
  * (extra attempts: retries and hedges; first attempts: all attempts minus those)
  */
@@ -300,6 +329,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
   segmented,
   cascade,
   resourceExhaustion,
+  dependencyLimited,
   retryStorm,
   circuitOpen,
   circuitFlapping,

@@ -1,3 +1,4 @@
+import type { LimitReason } from '../errors.js';
 import type { HedgeResult, Outcome } from '../telemetry/names.js';
 
 export type CircuitStateName = 'closed' | 'open' | 'half_open';
@@ -9,6 +10,8 @@ export type CircuitStateName = 'closed' | 'open' | 'half_open';
  * - attempts [resilience_attempts_total]: outcome and, for a failure or rejection, its category
  * - retries [resilience_retry_delay_seconds_count]: one per backoff waited, i.e. per retry
  * - hedges [resilience_hedges_total]: one per backup attempt of a hedged call, by what came of it
+ * - limited [resilience_limited_total]: attempts a rate or concurrency limit turned away, by
+ *   which (each is also an attempt, outcome rejected, category resource)
  * - operations [resilience_operation_duration_seconds_count]: logical calls by outcome
  * - transitions [resilience_circuit_transitions_total]
  * - rejections [resilience_circuit_rejections_total]: calls an open breaker failed
@@ -18,6 +21,7 @@ export type Count =
   | { kind: 'attempts'; target: string; client: string; outcome: Outcome; category?: string | undefined; count: number }
   | { kind: 'retries'; target: string; client: string; count: number }
   | { kind: 'hedges'; target: string; client: string; result: HedgeResult; count: number }
+  | { kind: 'limited'; target: string; client: string; reason: LimitReason; count: number }
   | { kind: 'operations'; target: string; client: string; outcome: Outcome; count: number }
   | { kind: 'transitions'; target: string; policy: string; from: CircuitStateName; to: CircuitStateName; count: number }
   | { kind: 'rejections'; target: string; policy: string; count: number }

@@ -1,3 +1,5 @@
+import type { LimitReason } from '../errors.js';
+import { LIMIT_REASONS } from '../telemetry/names.js';
 import type { CircuitStateName, Count } from './counts.js';
 import { MinuteRing } from './ring.js';
 import { ATTEMPTS_HISTORY, MAX_CATEGORIES, OPERATIONS_HISTORY, RESOURCE_HISTORY, SHORT_HISTORY, TRIPS_HISTORY } from './windows.js';
@@ -20,6 +22,8 @@ export class DependencySeries {
   readonly resource: MinuteRing;
   /** Failed or rejected attempts per error category. */
   readonly categories = new Map<string, MinuteRing>();
+  /** Attempts a limit turned away, per reason; a ring from the first of its reason, as the metric's series. */
+  readonly limited = new Map<LimitReason, MinuteRing>();
   /** Logical calls, for the error budget; allocated on the first one (the largest ring by far). */
   operations: { counted: MinuteRing; bad: MinuteRing } | undefined;
 
@@ -41,15 +45,24 @@ export class DependencySeries {
   samples(): number {
     let n = this.counted.length + this.errors.length + this.all.length + this.retries.length + this.hedges.length + this.resource.length;
     for (const ring of this.categories.values()) n += ring.length;
+    for (const ring of this.limited.values()) n += ring.length;
     if (this.operations !== undefined) n += this.operations.counted.length + this.operations.bad.length;
     return n;
   }
 
-  record(count: Extract<Count, { kind: 'attempts' | 'retries' | 'hedges' | 'operations' }>, minute: number): void {
+  record(count: Extract<Count, { kind: 'attempts' | 'retries' | 'hedges' | 'limited' | 'operations' }>, minute: number): void {
     this.lastUsed = minute;
     const n = count.count;
     if (count.kind === 'retries' || count.kind === 'hedges') {
       this[count.kind].add(minute, n);
+      return;
+    }
+    if (count.kind === 'limited') {
+      // Only the engine's reasons: a caller's made-up one must not grow the map.
+      if (!LIMIT_REASONS.includes(count.reason)) return;
+      let ring = this.limited.get(count.reason);
+      if (ring === undefined) this.limited.set(count.reason, (ring = new MinuteRing(SHORT_HISTORY, minute)));
+      ring.add(minute, n);
       return;
     }
     const bad = count.outcome === 'failure' || count.outcome === 'rejected';

@@ -72,6 +72,8 @@ describe('Grafana dashboard (collector/dashboards/breakwater.json)', () => {
     // The storm's ratio (retries and hedges), and retries alone beside it.
     expect(reads(panelTitled(/^Retry ratio/))).to.deep.equal(['breakwater:extra_attempts_per_first_attempt:ratio_rate5m', 'breakwater:retries_per_first_attempt:ratio_rate5m']);
     expect(reads(panelTitled(/^Hedging/))).to.deep.equal(['resilience_hedges_total', 'breakwater:hedges_won:ratio_rate5m']);
+    // What the limited alert reads, and the share of attempts beside it.
+    expect(reads(panelTitled(/^Limited attempts per second by reason$/))).to.deep.equal(['breakwater:limited:rate5m', 'breakwater:limited:ratio_rate5m']);
     expect(reads(panelTitled(/^Error ratio per target/))).to.deep.equal(['breakwater:error_ratio:rate5m']);
     expect(reads(panelTitled(/^Error budget burn/))).to.include('breakwater:operation_error_ratio:rate1h');
   });
@@ -80,6 +82,7 @@ describe('Grafana dashboard (collector/dashboards/breakwater.json)', () => {
     expect(reads(panelTitled(/^Attempts and outcomes per target$/))).to.deep.equal(['resilience_attempts_total']);
     expect(reads(panelTitled(/^Error categories over time$/))).to.deep.equal(['resilience_errors_total']);
     expect(reads(panelTitled(/^Suppressed retries by reason$/))).to.deep.equal(['resilience_retries_suppressed_total']);
+    expect(reads(panelTitled(/^Concurrency limit and in flight per target$/))).to.deep.equal(['resilience_concurrency_limit', 'resilience_concurrency_in_flight']);
     const breaker = panelTitled(/^Breaker state per target$/);
     expect(breaker.type).to.equal('state-timeline');
     expect(reads(breaker)).to.deep.equal(['resilience_circuit_state']);

@@ -1,7 +1,7 @@
 /** A pattern scenario (test/patterns/scenarios.ts) as a promtool rule unit test file. */
 import type { Scenario } from '../patterns/scenarios.js';
 import { metricNames } from './promql-names.js';
-import { isAlert, type RulesFile } from './rules-file.js';
+import { isAlert, type RuleGroup, type RulesFile } from './rules-file.js';
 
 export interface PromtoolTestOptions {
   rulesFile: string;
@@ -13,7 +13,8 @@ export interface PromtoolTestOptions {
 
 const minutes = (m: number) => `${m}m`;
 
-function selector(metric: string, labels: Readonly<Record<string, string>>): string {
+/** `metric{name="value",...}`: a series as promtool's input and expected samples name it. */
+export function selector(metric: string, labels: Readonly<Record<string, string>>): string {
   const matchers = Object.entries(labels).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
   return `${metric}{${matchers.join(',')}}`;
 }
@@ -37,6 +38,16 @@ export function promtoolTest(scenario: Scenario, options: PromtoolTestOptions): 
       },
     ],
   };
+}
+
+/**
+ * Rule group names, recording groups first. promtool evaluates groups in no fixed order
+ * unless told: an alert evaluated before the recording rules it reads would see them a
+ * minute late, now and then.
+ */
+export function recordingGroupsFirst(rules: RulesFile): string[] {
+  const hasAlerts = (g: RuleGroup) => Number(g.rules.some(isAlert));
+  return [...rules.groups].sort((a, b) => hasAlerts(a) - hasAlerts(b)).map((g) => g.name);
 }
 
 /**

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ALERT_NAMES, ALERT_PATTERNS, SCENARIOS, type Scenario } from '../patterns/scenarios.js';
 import { exportedMetricNames, metricNames, templateQueries } from './promql-names.js';
-import { promtoolTest, rulesForAlert, withoutAnnotations } from './promtool-unit-test.js';
+import { promtoolTest, recordingGroupsFirst, rulesForAlert, selector, withoutAnnotations } from './promtool-unit-test.js';
 import { ensurePromtool, run, type RunResult } from './promtool.js';
-import { alertingRules, isAlert, readRules, recordingRules, RULES_PATH, RUNBOOK_PATH, type AlertingRule, type RuleGroup } from './rules-file.js';
+import { alertingRules, isAlert, readRules, recordingRules, RULES_PATH, RUNBOOK_PATH, type AlertingRule } from './rules-file.js';
 
 const SEVERITIES = ['page', 'ticket'];
 /** Series Prometheus itself writes for alerts; a rule may read them. */
@@ -31,6 +31,17 @@ describe('Prometheus pattern rules (collector/rules/breakwater.rules.yaml)', fun
     return rule;
   };
   let promtool: string;
+  /** Runs one promtool unit test file (`test`, as an object) and expects it to pass. */
+  const expectPromtoolPasses = async (name: string, test: object) => {
+    const dir = await mkdtemp(join(tmpdir(), `breakwater-${name}-rules-`));
+    try {
+      await writeFile(join(dir, `${name}.test.yaml`), stringify(test, { lineWidth: 0 }));
+      const result = await run(promtool, ['test', 'rules', join(dir, `${name}.test.yaml`)]);
+      expect(result.code, result.stdout + result.stderr).to.equal(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
 
   before(async function () {
     // Generous only for the first run on a fresh machine, which installs the package.
@@ -132,14 +143,89 @@ describe('Prometheus pattern rules (collector/rules/breakwater.rules.yaml)', fun
         },
       ],
     };
-    const dir = await mkdtemp(join(tmpdir(), 'breakwater-hedge-rules-'));
-    try {
-      await writeFile(join(dir, 'hedges.test.yaml'), stringify(test, { lineWidth: 0 }));
-      const result = await run(promtool, ['test', 'rules', join(dir, 'hedges.test.yaml')]);
-      expect(result.code, result.stdout + result.stderr).to.equal(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await expectPromtoolPasses('hedges', test);
+  });
+
+  it('record limited attempts per second by target and reason, and their share; BreakwaterDependencyLimited fires after 10 minutes of limiting, never for a 5-minute burst, once per limit, saying which and how much (promtool)', async () => {
+    // Per second from minute 1: payments 8 successes and 2 attempts its rate limit turned
+    // away; the database 9 successes and 1 turned away by its concurrency limit (3 and 4
+    // on its two instances); the cache 10 successes, and 1 a second turned away by its
+    // concurrency limit in minutes 3 to 7 only.
+    const payments = { resilience_target: 'https://payments.example.com:443', resilience_client: 'fetch' };
+    const db = { resilience_target: 'postgresql://orders-db:5432/orders', resilience_client: 'pg' };
+    const cache = { resilience_target: 'redis://cache:6379/0', resilience_client: 'ioredis' };
+    const rate = { ...payments, resilience_limit_reason: 'rate' };
+    const concurrency = { ...db, resilience_limit_reason: 'concurrency' };
+    const series = (metric: string, labels: Record<string, string>) => selector(metric, { ...labels, resilience_policy: 'default' });
+    const perSecond = (n: number) => `0+${n * 60}x20`;
+    const burst = '0 0 0 60 120 180 240 300 300x13';
+    const rejected = { resilience_outcome: 'rejected', resilience_error_category: 'resource' };
+    const success = { resilience_outcome: 'success' };
+    const input = [
+      [series('resilience_attempts_total', { ...payments, ...success }), perSecond(8)],
+      [series('resilience_attempts_total', { ...payments, ...rejected }), perSecond(2)],
+      [series('resilience_limited_total', rate), perSecond(2)],
+      [series('resilience_attempts_total', { ...db, ...success }), perSecond(9)],
+      [series('resilience_attempts_total', { ...db, ...rejected }), perSecond(1)],
+      [series('resilience_limited_total', concurrency), perSecond(1)],
+      [series('resilience_concurrency_limit', { resilience_target: db.resilience_target, instance: 'a' }), '3x20'],
+      [series('resilience_concurrency_limit', { resilience_target: db.resilience_target, instance: 'b' }), '4x20'],
+      [series('resilience_attempts_total', { ...cache, ...success }), perSecond(10)],
+      [series('resilience_attempts_total', { ...cache, ...rejected }), burst],
+      [series('resilience_limited_total', { ...cache, resilience_limit_reason: 'concurrency' }), burst],
+    ] as const;
+    const at = (eval_time: string, name: string, labels: Record<string, string>, value: number) => ({
+      expr: selector(name, labels),
+      eval_time,
+      exp_samples: [{ labels: selector(name, labels), value }],
+    });
+    const firing = (labels: Record<string, string>, description: string) => ({
+      exp_labels: { ...labels, severity: 'ticket', pattern: 'limited' },
+      exp_annotations: {
+        summary: `${labels['resilience_target']} (${labels['resilience_client']}) held back by its ${labels['resilience_limit_reason']} limit`,
+        description,
+        runbook_url: 'docs/runbook.md#breakwaterdependencylimited',
+      },
+    });
+    const paymentsAlert = firing(
+      rate,
+      'For 10 minutes or more the rate limit has been turning away fetch attempts to https://payments.example.com:443 before they are sent: ' +
+        '2.00 a second over the last 5 minutes, 20% of its attempts. Each one fails its call, or ends its retries, at once. ' +
+        'This service asks for more than the rate allows: a hand-set rate, or what the dependency said (a 429 or 503 with Retry-After, RateLimit headers).',
+    );
+    const dbAlert = firing(
+      concurrency,
+      'For 10 minutes or more the concurrency limit has been turning away pg attempts to postgresql://orders-db:5432/orders before they are sent: ' +
+        '1.00 a second over the last 5 minutes, 10% of its attempts. Each one fails its call, or ends its retries, at once. ' +
+        "The dependency's latency rises with concurrency, so its adaptive limit came down below what this service sends " +
+        '(the limit is now 7 attempts in flight, summed over instances).',
+    );
+    const test = {
+      rule_files: [RULES_PATH],
+      evaluation_interval: '1m',
+      group_eval_order: recordingGroupsFirst(rules),
+      tests: [
+        {
+          interval: '1m',
+          input_series: input.map(([name, values]) => ({ series: name, values })),
+          promql_expr_test: [
+            at('10m', 'breakwater:limited:rate5m', rate, 2),
+            at('10m', 'breakwater:limited:ratio_rate5m', rate, 0.2),
+            at('10m', 'breakwater:limited:rate5m', concurrency, 1),
+            at('10m', 'breakwater:limited:ratio_rate5m', concurrency, 0.1),
+            // The cache's burst, gone from the 5-minute window.
+            at('12m', 'breakwater:limited:rate5m', { ...cache, resilience_limit_reason: 'concurrency' }, 0),
+          ],
+          alert_rule_test: [
+            // Limited from minute 1: pending for 9 minutes at minute 10, firing at 11; the cache's
+            // burst (above 0 from minute 3 to 11) never gets there.
+            { eval_time: '10m', alertname: 'BreakwaterDependencyLimited', exp_alerts: [] },
+            ...['11m', '15m'].map((eval_time) => ({ eval_time, alertname: 'BreakwaterDependencyLimited', exp_alerts: [paymentsAlert, dbAlert] })),
+          ],
+        },
+      ],
+    };
+    await expectPromtoolPasses('limited', test);
   });
 
   describe('scenarios (test/patterns/scenarios.ts) under `promtool test rules`', function () {
@@ -154,8 +240,7 @@ describe('Prometheus pattern rules (collector/rules/breakwater.rules.yaml)', fun
       workDir = await mkdtemp(join(tmpdir(), 'breakwater-rules-'));
       const bare = withoutAnnotations(rules);
       for (const name of ALERT_NAMES) await writeFile(join(workDir, `${name}.rules.yaml`), stringify(rulesForAlert(bare, name)));
-      const hasAlerts = (g: RuleGroup) => Number(g.rules.some(isAlert));
-      const groupOrder = [...rules.groups].sort((a, b) => hasAlerts(a) - hasAlerts(b)).map((g) => g.name);
+      const groupOrder = recordingGroupsFirst(rules);
       const queue = SCENARIOS.map((scenario, index) => ({ scenario, file: join(workDir, `scenario-${index}.yaml`) }));
       const worker = async () => {
         for (let job = queue.shift(); job !== undefined; job = queue.shift()) {

@@ -31,6 +31,14 @@ function expectNoStack(run: Run): void {
   expect(run.stderr).not.to.match(/^\s+at /m);
 }
 
+/** Exit 1 with these problems on stderr, in the format the test of one bad variable spells out, and nothing on stdout. */
+function expectProblems(run: Run, problems: string[]): void {
+  expect(run.status).to.equal(1);
+  expect(run.stdout).to.equal('');
+  expect(run.stderr).to.equal(`breakwater: invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}\n`).join('')}`);
+  expectNoStack(run);
+}
+
 describe('cli: breakwater config', () => {
   let dir: string;
   before(() => {
@@ -92,15 +100,64 @@ describe('cli: breakwater config', () => {
 
   it('exits 1 on bad hedge values, naming each variable, its value and what is accepted', () => {
     const run = breakwater(['config'], { BREAKWATER_HEDGE_DELAY_MS: 'fast', BREAKWATER_HEDGE_PERCENTILE: '2', BREAKWATER_HEDGE_MAX_HEDGES: '0' });
-    expect(run.status).to.equal(1);
-    expect(run.stdout).to.equal('');
-    expect(run.stderr).to.equal(
-      'breakwater: invalid configuration (3 problems):\n' +
-        '  - BREAKWATER_HEDGE_DELAY_MS="fast" is not accepted: expected an integer from 0 to 2147483647, or adaptive\n' +
-        '  - BREAKWATER_HEDGE_MAX_HEDGES="0" is not accepted: expected an integer >= 1\n' +
-        '  - BREAKWATER_HEDGE_PERCENTILE="2" is not accepted: expected a number > 0 and < 1, the percentile as a share (0.95 for p95) (did you mean 0.02?)\n',
-    );
-    expectNoStack(run);
+    expectProblems(run, [
+      'BREAKWATER_HEDGE_DELAY_MS="fast" is not accepted: expected an integer from 0 to 2147483647, or adaptive',
+      'BREAKWATER_HEDGE_MAX_HEDGES="0" is not accepted: expected an integer >= 1',
+      'BREAKWATER_HEDGE_PERCENTILE="2" is not accepted: expected a number > 0 and < 1, the percentile as a share (0.95 for p95) (did you mean 0.02?)',
+    ]);
+  });
+
+  it('prints the overload-protection settings of every policy with their origins', () => {
+    const path = file('limits.yaml', 'defaults:\n  rateLimit: { burst: 5 }\ntargets:\n  - match: "https://inventory.example.com:*"\n    policy:\n      concurrencyLimit: { mode: adaptive, maxLimit: 200 }\n');
+    const run = breakwater(['config'], { BREAKWATER_CONFIG: path, BREAKWATER_CONCURRENCY_LIMIT_MAX_QUEUE: '20', BREAKWATER_RATE_LIMIT_PER_SECOND: '10' });
+    expect(run.status, run.stderr).to.equal(0);
+    const { origins, defaults, targets } = JSON.parse(run.stdout);
+    expect(defaults.concurrencyLimit).to.equal(false); // off unless asked for
+    expect(defaults.rateLimit).to.deep.equal({ ratePerSecond: 10, burst: 5, fromHeaders: false, maxWaitMs: 1000 });
+    expect(origins.defaults).to.include({
+      'concurrencyLimit.mode': 'default',
+      'concurrencyLimit.maxQueue': 'BREAKWATER_CONCURRENCY_LIMIT_MAX_QUEUE',
+      'rateLimit.ratePerSecond': 'BREAKWATER_RATE_LIMIT_PER_SECOND',
+      'rateLimit.burst': `${path}:2: defaults.rateLimit.burst`,
+      'rateLimit.fromHeaders': 'default',
+    });
+    expect(targets[0].policy.concurrencyLimit).to.deep.equal({
+      mode: 'adaptive',
+      initialLimit: 20,
+      minLimit: 1,
+      maxLimit: 200,
+      buffer: 0.25,
+      sampleWindowMs: 250,
+      minRttIntervalMs: 60000,
+      maxQueue: 20,
+      maxWaitMs: 50,
+    });
+    expect(origins.targets[0]).to.include({
+      'concurrencyLimit.mode': `${path}:6: targets[0].policy.concurrencyLimit.mode`,
+      'concurrencyLimit.maxLimit': `${path}:6: targets[0].policy.concurrencyLimit.maxLimit`,
+      'concurrencyLimit.maxQueue': 'BREAKWATER_CONCURRENCY_LIMIT_MAX_QUEUE',
+      'concurrencyLimit.buffer': 'default',
+    });
+    const yaml = breakwater(['config', '--format', 'yaml'], { BREAKWATER_CONCURRENCY_LIMIT: 'adaptive', BREAKWATER_CONCURRENCY_LIMIT_MAX: '10' });
+    expect(yaml.status, yaml.stderr).to.equal(0);
+    const printed = parse(yaml.stdout);
+    expect(printed.defaults.concurrencyLimit).to.include({ mode: 'adaptive', initialLimit: 10, maxLimit: 10 });
+    expect(printed.origins.defaults['concurrencyLimit.initialLimit']).to.equal('default, fitted to concurrencyLimit.maxLimit');
+  });
+
+  it('exits 1 on bad limit values, naming each variable, its value and what is accepted', () => {
+    const run = breakwater(['config'], {
+      BREAKWATER_CONCURRENCY_LIMIT: 'on',
+      BREAKWATER_CONCURRENCY_LIMIT_MIN: '50',
+      BREAKWATER_CONCURRENCY_LIMIT_MAX: '10',
+      BREAKWATER_RATE_LIMIT_PER_SECOND: '-5',
+    });
+    // The values each variable refuses first, then what only the merged values show.
+    expectProblems(run, [
+      'BREAKWATER_CONCURRENCY_LIMIT="on" is not accepted: expected one of adaptive, off',
+      'BREAKWATER_RATE_LIMIT_PER_SECOND="-5" is not accepted: expected a number >= 0 (0 = no hand-set rate)',
+      'BREAKWATER_CONCURRENCY_LIMIT_MAX="10" is not accepted: must be at least concurrencyLimit.minLimit, which is 50 (BREAKWATER_CONCURRENCY_LIMIT_MIN)',
+    ]);
   });
 
   it('prints YAML with --format yaml', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, ENV_VARIABLES, loadConfig } from '../../src/config/index.js';
+import { BUILT_IN_DEFAULTS, ConfigError, ENV_VARIABLES, loadConfig } from '../../src/config/index.js';
 import type { EffectiveConfig } from '../../src/config/index.js';
 import { HEDGE_DEFAULTS } from '../../src/engine/defaults.js';
 
@@ -29,12 +29,16 @@ interface VariableCase {
   bad: string[];
   /** A phrase the message must hold to say what is accepted. */
   accepts: string;
-  /** Other variables set alongside (hedge settings show only with hedging on). */
+  /** Other variables set alongside (hedge and limit settings show only with them on). */
   with?: Record<string, string>;
 }
 
 const HEDGING = { BREAKWATER_HEDGE: 'true' };
 const HEDGE_ON = { enabled: true, ...HEDGE_DEFAULTS };
+const ADAPTIVE = { BREAKWATER_CONCURRENCY_LIMIT: 'adaptive' };
+const ADAPTIVE_ON = { ...BUILT_IN_DEFAULTS.policy.concurrencyLimit, mode: 'adaptive' };
+const FROM_HEADERS = { BREAKWATER_RATE_LIMIT_FROM_HEADERS: 'true' };
+const FROM_HEADERS_ON = { ...BUILT_IN_DEFAULTS.policy.rateLimit, fromHeaders: true };
 
 const INT_NOT_INT = ['abc', '1.5', '1e3', '0x10', 'Infinity', '99999999999999999999'];
 
@@ -232,6 +236,96 @@ const VARIABLES: Record<string, VariableCase> = {
     good: [['0', 0], ['0.1', 0.1], ['2.5', 2.5]],
     bad: ['-0.1', '10%', 'lots', 'Infinity'],
     accepts: 'a number >= 0 (0 = no hedge is ever sent)',
+  },
+  BREAKWATER_CONCURRENCY_LIMIT: {
+    path: 'defaults.concurrencyLimit',
+    good: [['adaptive', ADAPTIVE_ON], [' Adaptive ', ADAPTIVE_ON], ['off', false], ['OFF', false]],
+    bad: ['on', 'true', '1', 'gradient', 'adaptiv'],
+    accepts: 'one of adaptive, off',
+  },
+  BREAKWATER_CONCURRENCY_LIMIT_INITIAL: {
+    path: 'defaults.concurrencyLimit.initialLimit',
+    with: ADAPTIVE,
+    // Past the default maximum is accepted: an unset maximum makes way (it rises to 5000).
+    good: [['1', 1], ['20', 20], ['5000', 5000]],
+    bad: ['0', '-1', ...INT_NOT_INT],
+    accepts: 'an integer >= 1',
+  },
+  BREAKWATER_CONCURRENCY_LIMIT_MIN: {
+    path: 'defaults.concurrencyLimit.minLimit',
+    with: ADAPTIVE,
+    good: [['1', 1], ['50', 50], ['2000', 2000]],
+    bad: ['0', '-1', ...INT_NOT_INT],
+    accepts: 'an integer >= 1',
+  },
+  BREAKWATER_CONCURRENCY_LIMIT_MAX: {
+    path: 'defaults.concurrencyLimit.maxLimit',
+    with: ADAPTIVE,
+    good: [['1', 1], ['10', 10], ['100000', 100000]],
+    bad: ['0', '-1', ...INT_NOT_INT],
+    accepts: 'an integer >= 1',
+  },
+  BREAKWATER_CONCURRENCY_LIMIT_BUFFER: {
+    path: 'defaults.concurrencyLimit.buffer',
+    with: ADAPTIVE,
+    good: [['0.25', 0.25], ['.1', 0.1], ['1', 1], ['5e-2', 0.05]],
+    bad: ['0', '-0.1', '1.5', '25', '25%', 'lots', 'Infinity', 'NaN'],
+    accepts: 'a number > 0 and <= 1',
+  },
+  BREAKWATER_CONCURRENCY_LIMIT_SAMPLE_WINDOW_MS: {
+    path: 'defaults.concurrencyLimit.sampleWindowMs',
+    with: ADAPTIVE,
+    good: [['1', 1], ['100', 100], ['2147483647', 2147483647]],
+    bad: ['0', '-1', '2147483648', '250ms', ...INT_NOT_INT],
+    accepts: 'an integer from 1 to 2147483647',
+  },
+  BREAKWATER_CONCURRENCY_LIMIT_MIN_RTT_INTERVAL_MS: {
+    path: 'defaults.concurrencyLimit.minRttIntervalMs',
+    with: ADAPTIVE,
+    good: [['1', 1], ['30000', 30000], ['2147483647', 2147483647]],
+    bad: ['0', '-1', '2147483648', '1m', ...INT_NOT_INT],
+    accepts: 'an integer from 1 to 2147483647',
+  },
+  BREAKWATER_CONCURRENCY_LIMIT_MAX_QUEUE: {
+    path: 'defaults.concurrencyLimit.maxQueue',
+    with: ADAPTIVE,
+    good: [['0', 0], ['16', 16], ['100000', 100000]],
+    bad: ['-1', ...INT_NOT_INT],
+    accepts: 'an integer >= 0 (0 = no queue: an attempt finding every slot taken fails at once)',
+  },
+  BREAKWATER_CONCURRENCY_LIMIT_MAX_WAIT_MS: {
+    path: 'defaults.concurrencyLimit.maxWaitMs',
+    with: ADAPTIVE,
+    good: [['0', 0], ['50', 50], ['2147483647', 2147483647]],
+    bad: ['-1', '2147483648', '50ms', ...INT_NOT_INT],
+    accepts: 'an integer from 0 to 2147483647 (0 = an attempt finding every slot taken fails at once)',
+  },
+  BREAKWATER_RATE_LIMIT_PER_SECOND: {
+    path: 'defaults.rateLimit.ratePerSecond',
+    with: FROM_HEADERS,
+    good: [['0', 0], ['10', 10], ['0.5', 0.5], ['.25', 0.25], ['1e3', 1000]],
+    bad: ['-1', 'ten', '10/s', '10rps', 'Infinity', 'NaN'],
+    accepts: 'a number >= 0 (0 = no hand-set rate)',
+  },
+  BREAKWATER_RATE_LIMIT_BURST: {
+    path: 'defaults.rateLimit.burst',
+    with: FROM_HEADERS,
+    good: [['1', 1], ['20', 20]],
+    bad: ['0', '-1', ...INT_NOT_INT],
+    accepts: 'an integer >= 1',
+  },
+  BREAKWATER_RATE_LIMIT_FROM_HEADERS: {
+    path: 'defaults.rateLimit',
+    good: [['true', FROM_HEADERS_ON], ['1', FROM_HEADERS_ON], [' TRUE ', FROM_HEADERS_ON], ['false', false], ['0', false]],
+    bad: ['yes', 'on', '2', 'headers'],
+    accepts: 'true, false, 1 or 0',
+  },
+  BREAKWATER_RATE_LIMIT_MAX_WAIT_MS: {
+    path: 'defaults.rateLimit.maxWaitMs',
+    with: FROM_HEADERS,
+    good: [['0', 0], ['1000', 1000], ['2147483647', 2147483647]],
+    bad: ['-1', '2147483648', '1s', ...INT_NOT_INT],
+    accepts: 'an integer from 0 to 2147483647 (0 = an attempt that would wait fails at once)',
   },
   BREAKWATER_MAX_TARGETS: {
     path: 'maxTargets',

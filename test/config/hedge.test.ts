@@ -1,25 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { ConfigError, loadConfig, policyForTarget } from '../../src/config/index.js';
-import type { EffectiveConfig } from '../../src/config/index.js';
+import { policyForTarget } from '../../src/config/index.js';
 import { HEDGE_DEFAULTS } from '../../src/engine/defaults.js';
-
-const FILE = '/etc/bw.yaml';
-
-/** Loads with this file text (none when undefined) and only these variables. */
-function load(text: string | undefined, env: Record<string, string> = {}): EffectiveConfig {
-  return loadConfig(text === undefined ? env : { BREAKWATER_CONFIG: FILE, ...env }, { readFile: () => text ?? '' });
-}
-
-function problemsOf(text: string | undefined, env: Record<string, string> = {}): string[] {
-  try {
-    load(text, env);
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  expect.fail('expected a ConfigError');
-}
+import { FILE, load, problemsOf } from '../helpers/config.js';
 
 describe('config: hedging', () => {
   it('is off unless asked for, with the engine defaults ready for when it is on', () => {

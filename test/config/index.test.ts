@@ -38,6 +38,24 @@ function assertValidPolicy(p: ResolvedPolicy): void {
     int(p.bulkhead.maxConcurrent, 1);
     int(p.bulkhead.maxQueue, 0);
   }
+  if (p.concurrencyLimit !== false) {
+    expect(p.concurrencyLimit.mode).to.equal('adaptive');
+    int(p.concurrencyLimit.minLimit, 1);
+    int(p.concurrencyLimit.initialLimit, p.concurrencyLimit.minLimit);
+    int(p.concurrencyLimit.maxLimit, p.concurrencyLimit.initialLimit);
+    expect(p.concurrencyLimit.buffer).to.be.above(0).and.at.most(1);
+    int(p.concurrencyLimit.sampleWindowMs, 1, ms);
+    int(p.concurrencyLimit.minRttIntervalMs, 1, ms);
+    int(p.concurrencyLimit.maxQueue, 0);
+    int(p.concurrencyLimit.maxWaitMs, 0, ms);
+  }
+  if (p.rateLimit !== false) {
+    expect(p.rateLimit.ratePerSecond > 0 || p.rateLimit.fromHeaders).to.equal(true);
+    expect(p.rateLimit.ratePerSecond).to.be.at.least(0).and.below(Infinity);
+    int(p.rateLimit.burst, 1);
+    expect(p.rateLimit.fromHeaders).to.be.a('boolean');
+    int(p.rateLimit.maxWaitMs, 0, ms);
+  }
   if (p.hedge !== false) {
     expect(p.hedge.enabled).to.equal(true);
     if (p.hedge.delayMs !== 'adaptive') int(p.hedge.delayMs, 0, ms);
@@ -95,6 +113,12 @@ const policy = fc.record(
     breaker: fc.oneof(fc.constant(false), fc.record({ mode: scalar, threshold: scalar, failureRate: scalar, openMs: scalar, maxOpenMs: scalar, failureCategories: fc.oneof(scalar, fc.array(fc.constantFrom('network', 'timeout', 'nope'))) }, { requiredKeys: [] })),
     bulkhead: fc.oneof(fc.constant(false), fc.record({ maxConcurrent: scalar, maxQueue: scalar }, { requiredKeys: [] })),
     hedge: fc.oneof(fc.constant(false), scalar, fc.record({ enabled: scalar, delayMs: fc.oneof(scalar, fc.constantFrom('adaptive', 'Adaptive')), percentile: scalar, minDelayMs: scalar, maxDelayMs: scalar, maxHedges: scalar }, { requiredKeys: [] })),
+    concurrencyLimit: fc.oneof(
+      fc.constant(false),
+      scalar,
+      fc.record({ mode: fc.oneof(scalar, fc.constantFrom('adaptive', 'Adaptive')), initialLimit: scalar, minLimit: scalar, maxLimit: scalar, buffer: scalar, maxQueue: scalar, maxWaitMs: scalar }, { requiredKeys: [] }),
+    ),
+    rateLimit: fc.oneof(fc.constant(false), scalar, fc.record({ ratePerSecond: scalar, burst: scalar, fromHeaders: scalar, maxWaitMs: scalar }, { requiredKeys: [] })),
     maxAtempts: scalar,
   },
   { requiredKeys: [] },
@@ -183,6 +207,35 @@ const validPolicy = fc.record(
           minSamples: fc.integer({ min: 1, max: 100 }),
           maxHedges: fc.integer({ min: 1, max: 3 }),
           budgetRatio: fc.integer({ min: 0, max: 300 }).map((n) => n / 100),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+    concurrencyLimit: fc.oneof(
+      fc.constant(false),
+      fc.record(
+        {
+          mode: fc.constantFrom('adaptive', 'off'),
+          minLimit: fc.integer({ min: 1, max: 10 }),
+          initialLimit: fc.integer({ min: 10, max: 50 }),
+          maxLimit: fc.integer({ min: 50, max: 5000 }),
+          buffer: fc.integer({ min: 1, max: 100 }).map((n) => n / 100),
+          sampleWindowMs: fc.integer({ min: 1, max: 10_000 }),
+          minRttIntervalMs: fc.integer({ min: 1, max: 600_000 }),
+          maxQueue: fc.integer({ min: 0, max: 100 }),
+          maxWaitMs: fc.integer({ min: 0, max: 5000 }),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+    rateLimit: fc.oneof(
+      fc.constant(false),
+      fc.record(
+        {
+          ratePerSecond: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 100_000 }).map((n) => n / 10)),
+          burst: fc.integer({ min: 1, max: 100 }),
+          fromHeaders: fc.boolean(),
+          maxWaitMs: fc.integer({ min: 0, max: 60_000 }),
         },
         { requiredKeys: [] },
       ),
@@ -305,7 +358,7 @@ describe('config: documentation', () => {
   });
 
   it('documents every file key of a policy', () => {
-    for (const key of ['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'multiplier', 'jitter', 'budgetRatio', 'budgetMinPerSecond', 'budgetWindowMs', 'threshold', 'failureRate', 'minCalls', 'windowMs', 'slowCallMs', 'slowCallRate', 'openMs', 'maxOpenMs', 'halfOpenProbes', 'failureCategories', 'maxConcurrent', 'maxQueue', 'timeoutMs', 'deadlineMs', 'telemetry', 'hedge', 'delayMs', 'percentile', 'minDelayMs', 'minSamples', 'maxHedges']) {
+    for (const key of ['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'multiplier', 'jitter', 'budgetRatio', 'budgetMinPerSecond', 'budgetWindowMs', 'threshold', 'failureRate', 'minCalls', 'windowMs', 'slowCallMs', 'slowCallRate', 'openMs', 'maxOpenMs', 'halfOpenProbes', 'failureCategories', 'maxConcurrent', 'maxQueue', 'timeoutMs', 'deadlineMs', 'telemetry', 'hedge', 'delayMs', 'percentile', 'minDelayMs', 'minSamples', 'maxHedges', 'concurrencyLimit', 'mode', 'initialLimit', 'minLimit', 'maxLimit', 'buffer', 'sampleWindowMs', 'minRttIntervalMs', 'maxWaitMs', 'rateLimit', 'ratePerSecond', 'burst', 'fromHeaders']) {
       expect(docs, key).to.include(key);
     }
   });

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { BUILT_IN_DEFAULTS, loadConfig, policyForTarget } from '../../src/config/index.js';
 import type { EffectiveConfig } from '../../src/config/index.js';
+import { SECTION_OFF } from '../../src/config/fields.js';
 import { BREAKER_MODES, JITTER_MODES } from '../../src/engine/options.js';
 
 function load(file: unknown, env: Record<string, string> = {}): EffectiveConfig {
@@ -12,9 +13,11 @@ function load(file: unknown, env: Record<string, string> = {}): EffectiveConfig 
 describe('config: precedence (built-in < file defaults < environment < file target policy)', () => {
   it('uses the built-in defaults when nothing is set', () => {
     const config = loadConfig({});
-    const { bulkhead, hedge, ...rest } = BUILT_IN_DEFAULTS.policy;
-    expect(config.defaults).to.deep.equal({ ...rest, bulkhead: false, hedge: false });
+    const { bulkhead, concurrencyLimit, rateLimit, hedge, ...rest } = BUILT_IN_DEFAULTS.policy;
+    expect(config.defaults).to.deep.equal({ ...rest, bulkhead: false, concurrencyLimit: false, rateLimit: false, hedge: false });
     expect(bulkhead.maxConcurrent).to.equal(0);
+    expect(concurrencyLimit.mode).to.equal('off');
+    expect(rateLimit).to.include({ ratePerSecond: 0, fromHeaders: false });
     expect(hedge.enabled).to.equal(false);
     expect(config).to.deep.include({ enabled: true, maxTargets: 1000, targets: [], rules: [], sources: { env: [] } });
     expect(config.instrumentations).to.deep.equal(['http', 'fetch', 'pg', 'ioredis', 'redis']);
@@ -84,11 +87,18 @@ describe('config: precedence (built-in < file defaults < environment < file targ
 
   it('a target can switch off what the defaults switch on', () => {
     const config = load({
-      defaults: { bulkhead: { maxConcurrent: 10, maxQueue: 5 }, breaker: { mode: 'consecutive' } },
-      targets: [{ match: 'a*', policy: { bulkhead: false, breaker: false, retry: false } }],
+      defaults: {
+        bulkhead: { maxConcurrent: 10, maxQueue: 5 },
+        breaker: { mode: 'consecutive' },
+        concurrencyLimit: { mode: 'adaptive' },
+        rateLimit: { ratePerSecond: 5, fromHeaders: true },
+      },
+      targets: [{ match: 'a*', policy: { bulkhead: false, breaker: false, retry: false, concurrencyLimit: false, rateLimit: false } }],
     });
     expect(config.defaults.bulkhead).to.deep.equal({ maxConcurrent: 10, maxQueue: 5 });
-    expect(config.targets[0]!.policy).to.deep.include({ bulkhead: false });
+    expect(config.defaults.concurrencyLimit).to.include({ mode: 'adaptive' });
+    expect(config.defaults.rateLimit).to.include({ ratePerSecond: 5, fromHeaders: true });
+    expect(config.targets[0]!.policy).to.deep.include({ bulkhead: false, concurrencyLimit: false, rateLimit: false });
     expect(config.targets[0]!.policy.breaker.mode).to.equal('off');
     expect(config.targets[0]!.policy.retry.maxAttempts).to.equal(1);
   });
@@ -103,14 +113,32 @@ describe('config: precedence (built-in < file defaults < environment < file targ
       timeoutMs: maybe(fc.integer({ min: 0, max: 60_000 })),
       hedge: maybe(fc.boolean()),
       percentile: maybe(fc.integer({ min: 1, max: 99 }).map((n) => n / 100)),
+      limit: maybe(fc.constantFrom('adaptive', 'off')),
+      maxQueue: maybe(fc.integer({ min: 0, max: 100 })),
+      rate: maybe(fc.constantFrom(0, 0.5, 10)),
+      fromHeaders: maybe(fc.boolean()),
     });
-    type L = { maxAttempts?: number; jitter?: string; mode?: string; threshold?: number; timeoutMs?: number; hedge?: boolean; percentile?: number };
+    type L = {
+      maxAttempts?: number;
+      jitter?: string;
+      mode?: string;
+      threshold?: number;
+      timeoutMs?: number;
+      hedge?: boolean;
+      percentile?: number;
+      limit?: string;
+      maxQueue?: number;
+      rate?: number;
+      fromHeaders?: boolean;
+    };
     const asPolicy = (l: L) =>
       strip({
         timeoutMs: l.timeoutMs,
         retry: strip({ maxAttempts: l.maxAttempts, jitter: l.jitter }),
         breaker: strip({ mode: l.mode, threshold: l.threshold }),
         hedge: strip({ enabled: l.hedge, percentile: l.percentile }),
+        concurrencyLimit: strip({ mode: l.limit, maxQueue: l.maxQueue }),
+        rateLimit: strip({ ratePerSecond: l.rate, fromHeaders: l.fromHeaders }),
       });
     const asEnv = (l: L) =>
       strip({
@@ -121,6 +149,10 @@ describe('config: precedence (built-in < file defaults < environment < file targ
         BREAKWATER_TIMEOUT_MS: l.timeoutMs?.toString(),
         BREAKWATER_HEDGE: l.hedge?.toString(),
         BREAKWATER_HEDGE_PERCENTILE: l.percentile?.toString(),
+        BREAKWATER_CONCURRENCY_LIMIT: l.limit,
+        BREAKWATER_CONCURRENCY_LIMIT_MAX_QUEUE: l.maxQueue?.toString(),
+        BREAKWATER_RATE_LIMIT_PER_SECOND: l.rate?.toString(),
+        BREAKWATER_RATE_LIMIT_FROM_HEADERS: l.fromHeaders?.toString(),
       }) as Record<string, string>;
     fc.assert(
       fc.property(layer, layer, layer, (fileDefaults, target, env) => {
@@ -138,6 +170,11 @@ describe('config: precedence (built-in < file defaults < environment < file targ
           expect(policy.timeoutMs).to.equal(pick('timeoutMs', builtin.timeoutMs, ...layers));
           const hedging = pick('hedge', builtin.hedge.enabled, ...layers);
           expect(policy.hedge && policy.hedge.percentile).to.equal(hedging && pick('percentile', builtin.hedge.percentile, ...layers));
+          const limiting = pick('limit', builtin.concurrencyLimit.mode, ...layers) === 'adaptive';
+          expect(policy.concurrencyLimit && policy.concurrencyLimit.maxQueue).to.equal(limiting && pick('maxQueue', builtin.concurrencyLimit.maxQueue, ...layers));
+          const rate = pick('rate', builtin.rateLimit.ratePerSecond, ...layers)!;
+          const fromHeaders = pick('fromHeaders', builtin.rateLimit.fromHeaders, ...layers)!;
+          expect(policy.rateLimit).to.deep.equal(rate > 0 || fromHeaders ? { ...builtin.rateLimit, ratePerSecond: rate, fromHeaders } : false);
         }
       }),
       { numRuns: 200 },
@@ -196,8 +233,8 @@ describe('config: origins (where each effective value came from)', () => {
     const keys = (policy: object, prefix = ''): string[] =>
       Object.entries(policy).flatMap(([k, v]) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? keys(v, `${prefix}${k}.`) : [`${prefix}${k}`]));
     for (const [policy, origins] of [[config.defaults, config.origins.defaults], ...config.targets.map((t, i) => [t.policy, config.origins.targets[i]!] as const)] as const) {
-      // `bulkhead: false` is maxConcurrent 0, `hedge: false` is enabled false.
-      const shown = keys(policy).map((k) => (k === 'bulkhead' ? 'bulkhead.maxConcurrent' : k === 'hedge' ? 'hedge.enabled' : k));
+      // A section shown as `false` stands for the fields of SECTION_OFF.
+      const shown = keys(policy).flatMap((k) => SECTION_OFF[k]?.map(([key]) => key) ?? [k]);
       for (const key of shown) expect(origins, key).to.have.property(key).that.is.a('string').and.not.empty;
     }
     expect(config.origins.top).to.include({ maxTargets: '/etc/bw.yaml:10: maxTargets', statusPort: 'BREAKWATER_STATUS_PORT', enabled: 'default' });

@@ -11,14 +11,20 @@
 // With E2E_PG_URL the app also queries a healthy PostgreSQL through the real pg adapter
 // (BREAKWATER_INSTRUMENTATIONS=pg), which feeds db.client.operation.duration. Calls to
 // the URLs of E2E_HEDGED_TARGETS are hedged (HEDGE below), so resilience.hedges has data.
+// The URLs of E2E_LIMITED_TARGETS are called through a policy built here with both
+// limits (LIMITED below: the configuration has no variables for them), in bursts they
+// turn away, so resilience.limited and the concurrency gauges have data.
 import { createRequire } from 'node:module';
 
 interface Attempt {
   signal: AbortSignal;
   annotate(span: Record<string, unknown> | undefined, metric?: Record<string, unknown>): void;
+  readonly wantsRateLimit: boolean;
+  reportRateLimit(headers: (name: string) => string | undefined, status: number): void;
 }
 
-interface Runtime {
+/** What runs a call: the runtime (its policies from the configuration), or a policy built here. */
+interface Executor {
   execute<T>(
     operation: (attempt: Attempt) => Promise<T>,
     options: {
@@ -33,8 +39,16 @@ interface Runtime {
   ): Promise<T>;
 }
 
+interface Runtime extends Executor {
+  readonly patterns: unknown;
+}
+
 // The CommonJS copy, the one register loaded; the runtime is shared through globalThis anyway.
-const breakwater = createRequire(import.meta.url)('breakwater') as { currentRuntime(): Runtime | undefined };
+const breakwater = createRequire(import.meta.url)('breakwater') as {
+  currentRuntime(): Runtime | undefined;
+  createPolicy(options: Record<string, unknown>): Executor;
+  feedPolicy(policy: Executor, detector: unknown): () => void;
+};
 const runtime = breakwater.currentRuntime();
 if (runtime === undefined) {
   process.stderr.write('metrics-app: no breakwater runtime: run it with --require breakwater/register\n');
@@ -49,16 +63,36 @@ const hedged = new Set(JSON.parse(process.env['E2E_HEDGED_TARGETS'] ?? '[]') as 
  */
 const HEDGE = { delayMs: 5, budgetRatio: 0.5 };
 const pauseMs = Number(process.env['E2E_PAUSE_MS'] ?? 100);
+const limitedUrls = JSON.parse(process.env['E2E_LIMITED_TARGETS'] ?? '[]') as string[];
+/**
+ * One attempt in flight and no queue: the second of two calls sent together is turned away
+ * (concurrency). A 429's Retry-After pauses the target, with no wait allowed: an attempt
+ * during the pause is turned away (rate). No retries, so each call is one attempt.
+ */
+const LIMITED = breakwater.createPolicy({
+  name: 'limited',
+  retry: false,
+  breaker: false,
+  timeoutMs: 300,
+  concurrencyLimit: { initialLimit: 1, minLimit: 1, maxLimit: 1, maxQueue: 0 },
+  rateLimit: { fromHeaders: true, maxWaitMs: 0 },
+});
+// The runtime's detector sees this policy's calls as it sees its own policies'.
+if (runtime.patterns !== undefined) breakwater.feedPolicy(LIMITED, runtime.patterns);
+/** Between two bursts to the limited targets: few enough turned away to keep the other dependencies' error ratio under 2% (segmented). */
+const LIMITED_PAUSE_MS = 3000;
 
 const CLIENT_SPAN = 2; // SpanKind.CLIENT
 
-async function callOnce(url: string): Promise<void> {
+async function callOnce(url: string, executor: Executor = runtime!): Promise<void> {
   const target = new URL(url);
   const request = Object.freeze({ 'http.request.method': 'GET', 'server.address': target.hostname, 'server.port': Number(target.port), 'url.scheme': 'http' });
-  await runtime!.execute(
+  await executor.execute(
     async (attempt) => {
       const res = await fetch(url, { signal: attempt.signal });
       await res.arrayBuffer(); // frees the connection for the next attempt
+      // As the fetch adapter does: the policy follows the dependency's Retry-After.
+      if (attempt.wantsRateLimit) attempt.reportRateLimit((name) => res.headers.get(name) ?? undefined, res.status);
       const status = { 'http.response.status_code': res.status };
       attempt.annotate(status, res.status >= 400 ? { ...status, 'error.type': String(res.status) } : status);
       return { status: res.status };
@@ -68,7 +102,7 @@ async function callOnce(url: string): Promise<void> {
       client: 'fetch',
       idempotent: true,
       method: 'GET',
-      failureOf: (res) => (res.status >= 500 ? res : undefined),
+      failureOf: (res) => (res.status >= 500 || res.status === 429 ? res : undefined),
       attemptSpan: { name: 'GET', kind: CLIENT_SPAN, attributes: request, duration: { kind: 'http', attributes: request } },
       ...(hedged.has(url) ? { hedge: HEDGE } : {}),
     },
@@ -82,6 +116,20 @@ async function queryLoop(url: string): Promise<void> {
   for (;;) {
     await client.query('SELECT 1').catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
+}
+
+/**
+ * Every LIMITED_PAUSE_MS, two calls at once (the second turned away by the concurrency
+ * limit), then one more; every third time the pair asks the server for a 429 with
+ * Retry-After (`?throttle`), and the one more is turned away by the rate limit.
+ */
+async function limitedLoop(url: string): Promise<void> {
+  for (let burst = 0; ; burst++) {
+    const first = burst % 3 === 0 ? `${url}?throttle` : url;
+    await Promise.allSettled([callOnce(first, LIMITED), callOnce(first, LIMITED)]);
+    await callOnce(url, LIMITED).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, LIMITED_PAUSE_MS));
   }
 }
 
@@ -101,6 +149,7 @@ const gcEvery = Number(process.env['E2E_GC_INTERVAL_MS'] ?? 0);
 if (gc !== undefined && gcEvery > 0) setInterval(gc, gcEvery).unref();
 
 for (const url of targets) void loop(url);
+for (const url of limitedUrls) void limitedLoop(url);
 const pgUrl = process.env['E2E_PG_URL'];
 if (pgUrl) void queryLoop(pgUrl);
-console.log(`ready ${targets.length}`);
+console.log(`ready ${targets.length + limitedUrls.length}`);

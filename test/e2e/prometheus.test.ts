@@ -8,7 +8,9 @@
 // The scenario, driven by conditions polled in Prometheus rather than by fixed sleeps:
 //   A. seven dependencies, all healthy, until the hour-long baseline rate (a minute,
 //      scaled) has enough samples; calls to one of them, `slow` (one answer in four
-//      after 30 ms), are hedged, and stay so throughout;
+//      after 30 ms), are hedged, and stay so throughout; an eighth, `limited`, is called
+//      in bursts its policy's limits turn away (one attempt in flight; its 429's
+//      Retry-After pauses it) from the start, so its limited alert fires on its own;
 //   B. `reset` resets every connection (a real TCP RST from the fault proxy): its breaker
 //      opens; it alone fails, so spike, segmented, circuit-open and budget-burn fire;
 //   C. once `reset` has been failing for the cascade's 15 minutes (15 s), three more
@@ -54,7 +56,7 @@ interface Expected {
   alert: string;
   /** The dependency it names (the origin, for the cascade). */
   target: () => string;
-  phase: 'B' | 'C';
+  phase: 'A' | 'B' | 'C';
 }
 
 describe('end to end: Prometheus scrapes an app under breakwater/register while its dependencies fail', function () {
@@ -64,6 +66,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
   let unavailable: HttpTestServer;
   let exhausted: HttpTestServer;
   let slow: HttpTestServer;
+  let limited: HttpTestServer;
   const proxies: Record<'reset' | 'timeout' | 'flapping' | 'healthy', FaultProxy | undefined> = {
     reset: undefined,
     timeout: undefined,
@@ -88,11 +91,12 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     { alert: 'BreakwaterCircuitOpen', target: () => targetOf('timeout'), phase: 'C' },
     { alert: 'BreakwaterCircuitFlapping', target: () => targetOf('flapping'), phase: 'C' },
     { alert: 'BreakwaterResourceExhaustion', target: () => key(exhausted.port), phase: 'C' },
+    { alert: 'BreakwaterDependencyLimited', target: () => key(limited.port), phase: 'A' },
   ];
   const label = (e: Expected) => `${e.alert} on ${e.target()}`;
   /** Seconds from the start of its phase until Prometheus reported the alert firing. */
   const firedAfter = new Map<string, number>();
-  const phaseStart: Record<'B' | 'C', number> = { B: Number.NaN, C: Number.NaN };
+  const phaseStart: Record<Expected['phase'], number> = { A: Number.NaN, B: Number.NaN, C: Number.NaN };
   const results = new Map<string, number>();
   let rawNames: string[] = [];
   let storedNames: string[] = [];
@@ -100,6 +104,8 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
   let timeoutBreaker = { gauge: [] as string[], closedSinceC: Number.NaN, toOpenSinceC: Number.NaN };
   /** The hedged dependency at the end, from the recording rules: hedges a second, the share that won, extra attempts per first attempt. */
   let hedging = { hedges: Number.NaN, won: Number.NaN, extraPerFirst: Number.NaN };
+  /** The limited dependency at the end: attempts turned away per reason (all time), its concurrency limit and the most in flight under it. */
+  let limits = { concurrency: Number.NaN, rate: Number.NaN, limit: [] as number[], maxInFlight: Number.NaN };
   const diagnostics: string[] = [];
 
   async function recordFiring(): Promise<void> {
@@ -113,7 +119,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
       }
     }
   }
-  const fired = (phase: 'B' | 'C') => expected.filter((e) => e.phase === phase).every((e) => firedAfter.has(label(e)));
+  const fired = (phase: Expected['phase']) => expected.filter((e) => e.phase === phase).every((e) => firedAfter.has(label(e)));
 
   before(async function () {
     upstream = await httpServer((req, res) => {
@@ -143,6 +149,12 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
       // hedge after 5 ms (the next request), which answers at once and wins.
       if (slowRequests++ % 4 === 0) setTimeout(() => res.end('ok'), 30);
       else res.end('ok');
+    });
+    limited = await httpServer((req, res) => {
+      req.resume();
+      // The app asks for it (see metrics-app.ts): the target is paused for a second.
+      if (req.url?.includes('throttle')) res.writeHead(429, { 'Retry-After': '1' }).end('slow down');
+      else setTimeout(() => res.end('ok'), 5);
     });
     for (const name of Object.keys(proxies) as (keyof typeof proxies)[]) {
       proxies[name] = await startFaultProxy({ host: '127.0.0.1', port: upstream.port });
@@ -181,6 +193,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
         `${key(slow.port)}/`,
       ]),
       E2E_HEDGED_TARGETS: JSON.stringify([`${key(slow.port)}/`]),
+      E2E_LIMITED_TARGETS: JSON.stringify([`${key(limited.port)}/`]),
       E2E_PAUSE_MS: '100',
       E2E_GC_INTERVAL_MS: '2000',
     };
@@ -189,7 +202,8 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     env['BREAKWATER_PATTERNS_TIME_SCALE'] = String(TIME_SCALE);
     app = startChild(['--expose-gc', '--require', 'breakwater/register', 'build/test/e2e/metrics-app.js'], env, 170_000);
     const first = await Promise.race([app.firstLine, app.done.then((r) => `exited: ${r.code} ${r.stderr}`)]);
-    expect(first, 'the app starts').to.match(/^ready 7/);
+    expect(first, 'the app starts').to.match(/^ready 8/);
+    phaseStart.A = Date.now();
 
     // The shipped configuration's direct-scrape job, pointed at the app, at 1 s; plus a
     // copy of the same scrape that keeps the names exactly as the exporter served them
@@ -218,8 +232,8 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     // A: healthy until the baseline (rate1h, a minute here) has 12 s of samples for every dependency.
     const baseline = await until(45_000, async () => {
       const counts = await prometheus!.query('count_over_time(breakwater:error_ratio:rate1h[30s])');
-      // Eight dependencies: the seven HTTP ones and the healthy PostgreSQL.
-      return counts.length === 8 && counts.every((s) => Number(s.value?.[1]) >= 12);
+      // Nine dependencies: the eight HTTP ones and the healthy PostgreSQL.
+      return counts.length === 9 && counts.every((s) => Number(s.value?.[1]) >= 12);
     });
     if (!baseline) throw new Error(`no baseline after 45 s; Prometheus log:\n${prometheus.log().slice(-2000)}`);
 
@@ -291,6 +305,16 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
       extraPerFirst: await ofSlow('breakwater:extra_attempts_per_first_attempt:ratio_rate5m'),
     };
 
+    const ofLimited = async (query: string) =>
+      (await prometheus!.query(query.replaceAll('$target', `resilience_target="${key(limited.port)}"`))).map((s) => Number(s.value?.[1]));
+    const turnedAway = async (reason: string) => (await ofLimited(`sum(resilience_limited_total{$target, resilience_limit_reason="${reason}"})`))[0] ?? 0;
+    limits = {
+      concurrency: await turnedAway('concurrency'),
+      rate: await turnedAway('rate'),
+      limit: await ofLimited('resilience_concurrency_limit{$target}'),
+      maxInFlight: (await ofLimited('max(max_over_time(resilience_concurrency_in_flight{$target}[1m]))'))[0] ?? Number.NaN,
+    };
+
     // What Prometheus stored, and every dashboard expression, while the faults last.
     const names = async (regex: string) =>
       [...new Set((await prometheus!.series(`{__name__=~"${regex}"}`, 300)).map((s) => s['__name__'] ?? ''))].sort();
@@ -321,6 +345,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     await unavailable?.close();
     await exhausted?.close();
     await slow?.close();
+    await limited?.close();
     await upstream?.close();
     const times = [...firedAfter].map(([what, s]) => `${what}: ${s.toFixed(1)} s`);
     console.log(`      alerts firing after the start of their phase:\n        ${times.join('\n        ')}`);
@@ -349,6 +374,14 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     expect(hedging.won, 'breakwater:hedges_won:ratio_rate5m: each hedge races a first attempt 30 ms late').to.be.greaterThan(0.5);
     // A hedge for one call in three, about 0.33 per first attempt.
     expect(hedging.extraPerFirst, 'breakwater:extra_attempts_per_first_attempt:ratio_rate5m').to.be.within(0.1, 0.5);
+  });
+
+  it('the limited dependency: both limits turn attempts away, and its concurrency limit holds at 1 with at most 1 in flight', () => {
+    // A burst every 3 s, one call of each turned away (concurrency); every third burst a 429, and the call after it turned away (rate).
+    expect(limits.concurrency, 'resilience_limited_total{resilience_limit_reason="concurrency"}').to.be.greaterThan(5);
+    expect(limits.rate, 'resilience_limited_total{resilience_limit_reason="rate"}').to.be.greaterThan(0);
+    expect(limits.limit, 'resilience_concurrency_limit').to.deep.equal([1]);
+    expect(limits.maxInFlight, 'resilience_concurrency_in_flight over the last minute').to.be.within(0, 1);
   });
 
   describe('the in-process detector (BREAKWATER_PATTERNS_TIME_SCALE=60) finds the patterns too', () => {

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import { createClassifier } from '../../src/classify/classify.js';
 import { loadConfig, policyForTarget } from '../../src/config/index.js';
+import type { EffectiveConfig } from '../../src/config/index.js';
+import { GRADIENT_DEFAULTS } from '../../src/engine/gradient-limit.js';
 import { createPolicy } from '../../src/engine/policy.js';
-import { getClassification } from '../../src/errors.js';
+import { getClassification, LIMITED_CODE, LimitedError } from '../../src/errors.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 const TARGET = 'https://payments.example.com:443';
@@ -70,5 +72,57 @@ describe('a policy built from the configuration: hedging', () => {
 
   it('sends none for a target whose policy does not hedge', async () => {
     expect(await starts(TARGET, 100)).to.deep.equal([0]);
+  });
+});
+
+describe('a policy built from the configuration: overload protection', () => {
+  interface Run {
+    /** When each attempt started, in order. */
+    starts: number[];
+    /** The most attempts in flight at once. */
+    maxInFlight: number;
+    outcomes: PromiseSettledResult<string>[];
+  }
+
+  /** Starts `calls` calls to the target at once, each attempt answering after `ms`; runs them to the end. */
+  async function run(config: EffectiveConfig, target: string, calls: number, ms: number): Promise<Run> {
+    const clock = new FakeClock();
+    const policy = createPolicy({ ...policyForTarget(config, target), clock });
+    const starts: number[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const op = () =>
+      new Promise<string>((resolve) => {
+        starts.push(clock.now());
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        clock.setTimeout(() => (inFlight--, resolve('ok')), ms);
+      });
+    const all = Promise.allSettled(Array.from({ length: calls }, () => policy.execute(op, { target, idempotent: true })));
+    await clock.runAll();
+    return { starts, maxInFlight, outcomes: await all };
+  }
+
+  it('spaces attempts at the configured rate, and fails at once, unretried, one that would wait too long', async () => {
+    const config = loadConfig({ BREAKWATER_RATE_LIMIT_PER_SECOND: '10', BREAKWATER_RATE_LIMIT_MAX_WAIT_MS: '250' });
+    const { starts, outcomes } = await run(config, TARGET, 4, 1);
+    expect(starts, 'one attempt every 100 ms; the fourth would start at 300 ms, past its 250 ms wait').to.deep.equal([0, 100, 200]);
+    const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as unknown);
+    expect(rejected).to.have.length(1);
+    expect(rejected[0]).to.be.instanceOf(LimitedError).and.to.include({ code: LIMITED_CODE, reason: 'rate' });
+    expect(getClassification(rejected[0])).to.include({ category: 'resource', transient: false });
+  });
+
+  it('pins the adaptive limit at minRttConcurrency during its first probe, for the target the file limits only', async () => {
+    const file = JSON.stringify({ targets: [{ match: 'https://inventory.*', policy: { name: 'inventory', concurrencyLimit: { mode: 'adaptive', maxWaitMs: 1000 } } }] });
+    const config = loadConfig({ BREAKWATER_CONFIG: '/etc/bw.json' }, { readFile: () => file });
+    const probe = GRADIENT_DEFAULTS.minRttConcurrency;
+    const limited = await run(config, 'https://inventory.example.com:443', 3 * probe, 50);
+    expect(limited.maxInFlight).to.equal(probe);
+    // The others wait in the queue for a slot: `probe` at a time, every 50 ms.
+    expect(limited.starts).to.deep.equal(Array.from({ length: 3 * probe }, (_, i) => 50 * Math.floor(i / probe)));
+    expect(limited.outcomes.every((o) => o.status === 'fulfilled')).to.equal(true);
+
+    const free = await run(config, TARGET, 3 * probe, 50);
+    expect(free.maxInFlight).to.equal(3 * probe);
   });
 });

@@ -17,6 +17,7 @@ export interface ReceivedSpan {
   parentSpanId?: string;
   attributes: Record<string, unknown>;
   resource: Record<string, unknown>;
+  events: Array<{ name: string; attributes: Record<string, unknown> }>;
 }
 
 function attributeValue(value: Record<string, unknown>): unknown {
@@ -79,6 +80,7 @@ export class OtlpReceiver {
               ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
               attributes: attributesOf(s.attributes),
               resource,
+              events: ((s.events ?? []) as Array<Record<string, any>>).map((e) => ({ name: String(e.name), attributes: attributesOf(e.attributes) })),
             });
           }
         }

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { ALERT_NAMES, SCENARIOS } from './scenarios.js';
+import { ALERT_RULES } from '../../src/patterns/index.js';
+import { PATTERNS } from '../../src/telemetry/names.js';
+import { ALERT_NAMES, ALERT_PATTERNS, SCENARIOS } from './scenarios.js';
 import { replay } from './replay.js';
 
 /**
@@ -31,6 +33,11 @@ describe('pattern detector agrees with the Prometheus rules on every scenario', 
     for (const scenario of SCENARIOS) {
       expect(replay(scenario, 60), scenario.name).to.deep.equal(replay(scenario));
     }
+  });
+
+  it('mirrors every alert, with its pattern, and the patterns are those src/telemetry/names.ts lists', () => {
+    expect(ALERT_RULES.map((r) => [r.name, r.pattern]).sort()).to.deep.equal(Object.entries(ALERT_PATTERNS).sort());
+    expect([...new Set(Object.values(ALERT_PATTERNS))].sort()).to.deep.equal([...PATTERNS].sort());
   });
 
   it('every alert has a scenario that fires and one that must not', () => {

@@ -4,7 +4,7 @@ import type { Attempt } from '../../src/engine/attempt.js';
 import { createPolicy } from '../../src/engine/policy.js';
 import type { PolicyOptions } from '../../src/engine/options.js';
 import { feedPolicy, PatternDetector, reportDetection, type Detection } from '../../src/patterns/index.js';
-import { EVENT_PATTERN_DETECTED, METRIC_PATTERN_DETECTED } from '../../src/telemetry/names.js';
+import { ATTR_LIMIT_REASON, EVENT_PATTERN_DETECTED, METRIC_LIMITED, METRIC_PATTERN_DETECTED } from '../../src/telemetry/names.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { resetTargetLabels } from '../../src/telemetry/target-label.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -132,6 +132,67 @@ describe('pattern detector fed by a real policy', () => {
     expect(lines.filter((l) => l.startsWith('breakwater: pattern'))).to.deep.equal([
       `breakwater: pattern retry_storm on ${TARGET} (fetch): 1.00 extra attempts per first attempt over 5m (0.00 retries, 1.00 hedges; threshold 0.5)\n`,
     ]);
+  });
+
+  it('counts every attempt a limit turns away, first attempt or retry, as limited by its reason, as resilience.limited does', async () => {
+    const { clock, policy, detector } = setup({
+      retry: { maxAttempts: 2, baseDelayMs: 10, jitter: 'none', budgetRatio: 10 },
+      breaker: { mode: 'consecutive', threshold: 1000 },
+      // Two attempts at once at most (a burst of 2), one attempt a second after that; one in flight.
+      rateLimit: { ratePerSecond: 1, burst: 2, maxWaitMs: 0 },
+      concurrencyLimit: { initialLimit: 1, minLimit: 1, maxLimit: 1, maxQueue: 0 },
+    });
+    const counted: string[] = [];
+    const record = detector.record.bind(detector);
+    detector.record = (count, at) => {
+      if (count.kind === 'limited') counted.push(`limited ${count.reason}`);
+      else if (count.kind === 'attempts' && count.outcome === 'rejected') counted.push(`rejected ${count.category}`);
+      record(count, at);
+    };
+    const slow = () => new Promise<string>((resolve) => clock.setTimeout(() => resolve('ok'), 100));
+    const options = { target: TARGET, client: 'fetch', idempotent: true };
+    // Two calls at once: both get a token, the second finds the one slot taken.
+    await drive(clock, Promise.allSettled([policy.execute(slow, options), policy.execute(slow, options)]));
+    // At once after them: the bucket is empty (a token in a second, no wait allowed).
+    await drive(clock, policy.execute(slow, options));
+    // After a refill, a call whose first attempt fails: its retry finds the bucket empty.
+    await clock.advance(3000);
+    await drive(clock, policy.execute(async () => 'ok', options));
+    await drive(clock, policy.execute(async () => Promise.reject(resetError()), options));
+    expect(counted).to.deep.equal(['rejected resource', 'limited concurrency', 'rejected resource', 'limited rate', 'rejected resource', 'limited rate']);
+    const metrics = await otel.collect();
+    const limited = (reason: string) => pointValue(metrics.get(METRIC_LIMITED), { [ATTR_LIMIT_REASON]: reason, 'resilience.target': TARGET });
+    expect([limited('concurrency'), limited('rate')], 'resilience.limited by reason').to.deep.equal([1, 2]);
+  });
+
+  it('detects a target its limit has held back for 10 minutes, naming the limit', async () => {
+    const { clock, policy, detections } = setup({
+      retry: false,
+      breaker: { mode: 'consecutive', threshold: 1000 },
+      rateLimit: { ratePerSecond: 1, burst: 1, maxWaitMs: 0 },
+    });
+    const options = { target: TARGET, client: 'fetch', idempotent: true };
+    const lines = await capturingStderr(async () => {
+      // Each minute 6 pairs of calls: the second of each is turned away by the rate limit.
+      for (let minute = 0; minute < 13; minute++) {
+        for (let pair = 0; pair < 6; pair++) {
+          await drive(clock, Promise.allSettled([policy.execute(async () => 'ok', options), policy.execute(async () => 'ok', options)]));
+          await clock.advance(2000);
+        }
+        await nextMinute(clock);
+      }
+    });
+    // Counted from minute 0, seen from minute 1 (a rate needs its series' second sample): firing 10 minutes later.
+    // Half the attempts rejected with category resource is resource exhaustion too, after its 5 minutes.
+    expect(detections.map((d) => [d.pattern, d.minute, d.labels['resilience_limit_reason']])).to.deep.equal([
+      ['resource_exhaustion', 7, undefined],
+      ['limited', 11, 'rate'],
+    ]);
+    expect(lines.filter((l) => l.startsWith('breakwater: pattern limited'))).to.deep.equal([
+      `breakwater: pattern limited on ${TARGET} (fetch): 0.10 attempts/s turned away by the rate limit over 5m, 50.0% of attempts (threshold: any, for 10m)\n`,
+    ]);
+    const metrics = await otel.collect();
+    expect(pointValue(metrics.get(METRIC_PATTERN_DETECTED), { 'resilience.pattern': 'limited', 'resilience.target': TARGET })).to.equal(1);
   });
 
   it('detects a flapping breaker from its transitions', async () => {

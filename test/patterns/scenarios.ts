@@ -16,6 +16,7 @@
  * Every near miss sits just under one threshold of its alert (with every other condition
  * met where that is possible), so that a detector that is off by a little fails it.
  */
+import type { LimitReason } from '../../src/errors.js';
 import {
   attempts,
   bursts,
@@ -24,12 +25,13 @@ import {
   counter,
   type Dependency,
   operations,
+  type PerMinute,
   ramp,
   SCRAPE,
   step,
 } from './series.js';
 
-/** Every pattern alert with its `pattern` label (design.md section 4, plus circuit_open and error_budget_burn). */
+/** Every pattern alert with its `pattern` label (PATTERNS in src/telemetry/names.ts). */
 export const ALERT_PATTERNS = {
   BreakwaterErrorSpike: 'spike',
   BreakwaterErrorTrend: 'trend',
@@ -37,6 +39,7 @@ export const ALERT_PATTERNS = {
   BreakwaterSegmentedErrors: 'segmented',
   BreakwaterCascade: 'cascade',
   BreakwaterResourceExhaustion: 'resource_exhaustion',
+  BreakwaterDependencyLimited: 'limited',
   BreakwaterRetryStorm: 'retry_storm',
   BreakwaterCircuitOpen: 'circuit_open',
   BreakwaterCircuitFlapping: 'circuit_flapping',
@@ -105,6 +108,21 @@ function retryStorm(dep: Dependency, minutes: number, from: number, retriesPerMi
     ...attempts(dep, { minutes, perMinute: (m) => 600 + retries(m), errorRatio: (m) => retries(m) / (600 + retries(m)), category: 'network' }),
     { metric: 'resilience_retry_delay_seconds_count', labels, values: counter(minutes, retries) },
     ...(hedgesPerMinute > 0 ? hedged : []),
+  ];
+}
+
+/**
+ * 600 attempts a minute, of which each limit turns away `perMinute[reason]` a minute: counted
+ * in resilience_limited_total by reason, and as attempts with outcome rejected, category
+ * resource, as the engine counts them.
+ */
+function limitedAttempts(dep: Dependency, minutes: number, perMinute: Partial<Record<LimitReason, PerMinute>>): SeriesInput[] {
+  const reasons = Object.entries(perMinute) as [LimitReason, PerMinute][];
+  const turnedAway = (m: number) => reasons.reduce((n, [, f]) => n + f(m), 0);
+  const labels = { ...SCRAPE, ...labelsOf(dep), resilience_policy: dep.policy ?? 'default' };
+  return [
+    ...attempts(dep, { minutes, errorRatio: (m) => turnedAway(m) / 600, category: 'resource', outcome: 'rejected' }),
+    ...reasons.map(([reason, f]) => ({ metric: 'resilience_limited_total', labels: { ...labels, resilience_limit_reason: reason }, values: counter(minutes, f) })),
   ];
 }
 
@@ -328,6 +346,48 @@ export const SCENARIOS: readonly Scenario[] = [
     evalAtMinute: 29,
     silentFromMinute: 5,
     series: attempts(PAYMENTS, { minutes: 30, errorRatio: constant(0.045), category: 'resource', outcome: 'rejected' }),
+  },
+
+  // --- limited: a limit turned attempts away (rate5m > 0), per limit, for 10m
+  {
+    name: 'limited: the rate limit turns away 30 attempts a minute for 10 minutes',
+    alert: 'BreakwaterDependencyLimited',
+    pattern: 'limited',
+    fires: true,
+    why: 'from minute 10 the rate limit (a Retry-After from the dependency, say) turns away 30 of 600 attempts a minute: pending from minute 10, firing at 20',
+    evalAtMinute: 20,
+    series: limitedAttempts(PAYMENTS, 25, { rate: step(0, 30, 10) }),
+    expectLabels: { ...labelsOf(PAYMENTS), resilience_limit_reason: 'rate' },
+  },
+  {
+    name: 'limited near miss: 9 minutes of limiting so far',
+    alert: 'BreakwaterDependencyLimited',
+    pattern: 'limited',
+    fires: false,
+    why: 'the same limiting from minute 10, seen at minute 19: 9 minutes (10 needed)',
+    evalAtMinute: 19,
+    silentFromMinute: 10,
+    series: limitedAttempts(PAYMENTS, 25, { rate: step(0, 30, 10) }),
+  },
+  {
+    name: 'limited near miss: a 6-minute burst',
+    alert: 'BreakwaterDependencyLimited',
+    pattern: 'limited',
+    fires: false,
+    why: 'the rate limit turns attempts away in minutes 10 to 15 only: the 5-minute rate stays above 0 until minute 19, 9 minutes (the longest burst that never fires)',
+    evalAtMinute: 30,
+    silentFromMinute: 10,
+    series: limitedAttempts(PAYMENTS, 31, { rate: step(0, 30, 10, 16) }),
+  },
+  {
+    name: 'limited: the concurrency limit for 10 minutes, beside a 2-minute rate-limit blip',
+    alert: 'BreakwaterDependencyLimited',
+    pattern: 'limited',
+    fires: true,
+    why: 'the concurrency limit turns away 12 attempts a minute from minute 10 and fires at 20, naming its limit; the rate limit, in minutes 12 and 13 only, never does',
+    evalAtMinute: 22,
+    series: limitedAttempts(ORDERS_DB, 25, { concurrency: step(0, 12, 10), rate: step(0, 60, 12, 14) }),
+    expectLabels: { ...labelsOf(ORDERS_DB), resilience_limit_reason: 'concurrency' },
   },
 
   // --- retry storm: extra attempts (retries + hedges) per first attempt > 0.5, first attempts >= 0.1/s, for 5m

@@ -47,7 +47,8 @@ function appDir(set: SdkSet): string {
 /**
  * The app's HTTP dependency: records each request's traceparent headers; the first GET
  * /flaky gets a 503; the first GET /slow stalls until the client gives up on it (the
- * app's configuration hedges it after 50 ms).
+ * app's configuration hedges it after a second: a cold first call can take 50 ms and more); GET /limited answers 429 with a Retry-After
+ * of a minute (the configuration follows it).
  */
 interface Upstream {
   server: HttpTestServer;
@@ -66,6 +67,10 @@ async function startUpstream(): Promise<Upstream> {
     if (req.url === '/flaky' && !flakyFailed) {
       flakyFailed = true;
       res.writeHead(503).end();
+      return;
+    }
+    if (req.url === '/limited') {
+      res.writeHead(429, { 'retry-after': '60' }).end();
       return;
     }
     if (req.url === '/slow' && !slowStalled) {
@@ -138,8 +143,11 @@ describe('breakwater/register with an existing OpenTelemetry set-up', function (
     [pg, redisServer] = await Promise.all([postgres(), redis()]);
     for (const set of SDK_SETS) dirs.set(set, appDir(set));
     hedgeConfig = path.join(dirs.get('otel-sdk2')!, 'breakwater.yaml');
-    // Hedging for the HTTP upstream only (budget 1: the app makes few calls).
-    fs.writeFileSync(hedgeConfig, 'targets:\n  - match: "http://127.0.0.1:*"\n    policy:\n      hedge: { enabled: true, delayMs: 50, budgetRatio: 1 }\n');
+    // Hedging and the dependency's rate limit for the HTTP upstream only (budget 1: the app makes few calls).
+    fs.writeFileSync(
+      hedgeConfig,
+      'targets:\n  - match: "http://127.0.0.1:*"\n    policy:\n      hedge: { enabled: true, delayMs: 1000, budgetRatio: 1 }\n      rateLimit: { fromHeaders: true, maxWaitMs: 50 }\n',
+    );
   });
   after(() => {
     for (const dir of dirs.values()) fs.rmSync(dir, { recursive: true, force: true });
@@ -174,7 +182,7 @@ describe('breakwater/register with an existing OpenTelemetry set-up', function (
             const result = await child.done;
             expect(result.code, result.stderr).to.equal(0);
             expect(response.status, response.body).to.equal(200);
-            expect(JSON.parse(response.body)).to.deep.equal({ httpStatus: 200, fetchStatus: 200, slowStatus: 200, pg: 1, ioredis: null, nodeRedis: 0 });
+            expect(JSON.parse(response.body)).to.deep.equal({ httpStatus: 200, fetchStatus: 200, slowStatus: 200, limited: [429, 'BREAKWATER_LIMITED'], pg: 1, ioredis: null, nodeRedis: 0 });
             assertTelemetry(receiver.spans, upstream, { breakwaterFirst, kind, stderr: result.stderr });
             assertMetrics(metricPoints(receiver.rawBodies), upstream);
           } finally {
@@ -194,12 +202,17 @@ describe('breakwater/register with an existing OpenTelemetry set-up', function (
     const calls: Call[] = [
       { what: 'node:http GET /flaky (503, then retried)', attempts: 2, matches: (s) => port(s) === upstreamPort && requestPath(s, upstream) === '/flaky' },
       { what: 'fetch GET /fetch', attempts: 1, matches: (s) => port(s) === upstreamPort && requestPath(s, upstream) === '/fetch' },
+      { what: 'fetch GET /limited (429, its retry and the next call turned away by the Retry-After)', attempts: 1, matches: (s) => s.kind === SPAN_KIND.CLIENT && port(s) === upstreamPort && requestPath(s, upstream) === '/limited' },
       { what: 'fetch GET /slow (stalled, then hedged)', attempts: 2, matches: (s) => port(s) === upstreamPort && requestPath(s, upstream) === '/slow' },
       { what: 'pg SELECT', attempts: 1, matches: (s) => port(s) === pg.port && operation(s).includes('SELECT') },
       { what: 'ioredis GET', attempts: 1, matches: (s) => port(s) === redisServer.port && operation(s) === 'GET' },
       { what: 'node-redis EXISTS', attempts: 1, matches: (s) => port(s) === redisServer.port && /(^|-)EXISTS$/.test(operation(s)) },
     ];
-    expect(upstream.requests.map((r) => r.path).sort(), 'what reached the upstream').to.deep.equal(['/fetch', '/flaky', '/flaky', '/slow', '/slow']);
+    const upstreamSpans = spans
+      .filter((s) => port(s) === upstreamPort && s.attributes['resilience.attempt'] !== undefined)
+      .map((s) => `${requestPath(s, upstream)} #${String(s.attributes['resilience.attempt'])} ${String(s.attributes['resilience.outcome'])} hedge=${String(s.attributes['resilience.hedge.result'])} ${s.events.map((e) => `${e.name}:${JSON.stringify(e.attributes)}`).join(' ')}`)
+      .join('; ');
+    expect(upstream.requests.map((r) => r.path).sort(), `what reached the upstream (attempt spans: ${upstreamSpans})`).to.deep.equal(['/fetch', '/flaky', '/flaky', '/limited', '/slow', '/slow']);
     const slow = spans.filter((s) => s.kind === SPAN_KIND.CLIENT && port(s) === upstreamPort && requestPath(s, upstream) === '/slow');
     const results = slow.map((s) => [s.attributes['resilience.attempt'], s.attributes['resilience.hedge'] ?? false, s.attributes['resilience.hedge.result']]).sort();
     expect(results, '/slow: the first attempt cancelled, the backup won').to.deep.equal([
@@ -287,6 +300,8 @@ function assertMetrics(points: MetricPoint[], upstream: Upstream): void {
   const byScope = httpDurations.map((p) => `${p.scope} ${String(p.attributes['http.response.status_code'])}: ${p.value}`).join(', ');
   const total = httpDurations.reduce((sum, p) => sum + p.value, 0);
   expect(total, `http.client.request.duration points for the upstream's ${upstream.requests.length} attempts, all scopes together (${byScope})`).to.equal(upstream.requests.length);
+  const limited = points.filter((p) => p.metric === 'resilience.limited');
+  expect(limited.map((p) => [p.attributes['resilience.limit.reason'], p.value]), 'resilience.limited: the /limited retry and the second call').to.deep.equal([['rate', 2]]);
   const hedges = points.filter((p) => p.metric === 'resilience.hedges');
   expect(hedges.map((p) => [p.attributes['resilience.hedge.result'], p.value]), 'resilience.hedges').to.deep.equal([['won', 1]]);
   const attempts = points.filter((p) => p.metric === 'resilience.attempts');

@@ -1,0 +1,70 @@
+// Shared by the Redis adapters' hedging tests: a Runtime whose policy hedges, and the
+// server's own count of a command (INFO commandstats), which sees the twin's copies too.
+import type { MetricData } from '@opentelemetry/sdk-metrics';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { loadConfig, type ResolvedPolicy } from '../../src/config/index.js';
+import type { HedgeOptions } from '../../src/engine/options.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+
+/** A Runtime from `env` whose default policy hedges with `hedge`. */
+export function hedgingRuntime(env: Record<string, string>, hedge: HedgeOptions): Runtime {
+  const config = loadConfig(env);
+  return new Runtime({ ...config, defaults: { ...config.defaults, hedge } as ResolvedPolicy });
+}
+
+/** How many times the server ran `command` (`get`), from `INFO commandstats` text. */
+export function commandCalls(info: string, command: string): number {
+  const match = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, 'm').exec(info);
+  return match === null ? 0 : Number(match[1]);
+}
+
+/** The TCP sockets this process holds open (handles, not requests). */
+export function openSockets(): number {
+  return process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap').length;
+}
+
+/** Each way: a reply on a connection the proxy stalls comes twice this late. */
+export const STALL_MS = 200;
+export const HEDGE_DELAY_MS = 30;
+
+/** What the hedging tests' runtimes share: quick retries, no breaker, time for a stalled reply. */
+export const HEDGING_ENV: Readonly<Record<string, string>> = {
+  BREAKWATER_RETRY_BASE_DELAY_MS: '1',
+  BREAKWATER_RETRY_MAX_DELAY_MS: '5',
+  BREAKWATER_TIMEOUT_MS: '3000',
+  BREAKWATER_BREAKER: 'off',
+  BREAKWATER_RETRY_BUDGET_RATIO: '1',
+};
+
+/** breakwater's attempt span of a GET. */
+export const isGet = (s: ReadableSpan): boolean => s.instrumentationScope.name === 'breakwater' && s.name === 'GET';
+/** A backup attempt's span. */
+export const isHedge = (s: ReadableSpan): boolean => s.attributes['resilience.hedge'] === true;
+
+/** The attempts of one call, in attempt order: [number, backup?, hedge result, outcome]. */
+export function hedgedAttempts(spans: readonly ReadableSpan[]): unknown[][] {
+  return [...spans]
+    .sort((a, b) => (a.attributes['resilience.attempt'] as number) - (b.attributes['resilience.attempt'] as number))
+    .map((s) => [s.attributes['resilience.attempt'], isHedge(s), s.attributes['resilience.hedge.result'], s.attributes['resilience.outcome']]);
+}
+
+/** The backups `resilience.hedges` counted for one client library and target. */
+export function countedHedges(metric: MetricData | undefined, client: string, target: string): number {
+  return (metric?.dataPoints ?? [])
+    .filter((p) => p.attributes['resilience.client'] === client && p.attributes['resilience.target'] === target)
+    .reduce((sum, p) => sum + (p.value as number), 0);
+}
+
+/** Collects the process's unhandled rejections while `fn` runs (a loser's late reply must cause none). */
+export async function unhandledDuring(fn: () => Promise<void>): Promise<unknown[]> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await fn();
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  return unhandled;
+}

@@ -23,13 +23,13 @@ function ignore(): void {}
 
 export const ioredisTwins: TwinDriver<IoredisClient, IoredisClient> = {
   targetOf,
+  mayHedge: (client) => typeof client.duplicate === 'function' && client.options?.monitor !== true,
   canOpen(client) {
-    const options = client.options ?? {};
     const condition = client.condition;
-    if (client.status !== 'ready' || typeof client.duplicate !== 'function' || !condition) return false;
-    // Not a subscriber or monitor connection, and still on the database its options name
-    // (a SELECT since stops hedging: ../redis/hedging.ts changesSession).
-    return options.monitor !== true && !condition.subscriber && (condition.select ?? 0) === (options.db ?? 0);
+    if (client.status !== 'ready' || !condition) return false;
+    // Not subscribed, and still on the database its options name (a SELECT since stops
+    // hedging: ../redis/hedging.ts changesSession).
+    return !condition.subscriber && (condition.select ?? 0) === (client.options?.db ?? 0);
   },
   open(client) {
     const twin = client.duplicate!({ ...TWIN_OPTIONS });

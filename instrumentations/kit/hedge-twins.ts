@@ -12,15 +12,17 @@ import { callOriginal } from './calls.js';
  * no and the engine skips the hedge (`not_replayable`).
  *
  * A twin never reconnects by itself: once its connection is lost, the next hedgeable call
- * opens a new one, no sooner than a backoff after the last (1 s doubling to 30 s, back to
- * 1 s once a twin carried a hedge), so a server refusing connections is not dialled on
- * every call. It is opened with tracing suppressed (no instrumentation records its
+ * opens a new one: at once when the lost twin had carried a hedge, else no sooner than a
+ * backoff after the last was opened (1 s, doubling to 30 s), so a server refusing
+ * connections is not dialled on every call. It is opened with tracing suppressed (no instrumentation records its
  * connection set-up), closed when its client is closed, and never keeps the process alive.
  */
 export interface TwinDriver<C extends object, T> {
   /** The client's target key. */
   targetOf(client: C): string;
-  /** Whether the client may get a twin now: connected, and nothing about it rules hedging out. */
+  /** Whether the client may ever be hedged (asked once): nothing about it rules a twin out. */
+  mayHedge(client: C): boolean;
+  /** Whether the client may get a twin now (it is connected). */
   canOpen(client: C): boolean;
   /**
    * A copy of the client, connecting now: it never reconnects nor queues commands while
@@ -52,6 +54,7 @@ class TwinSlot<T> {
     this.canHedge = () => {
       const twin = this.twin;
       if (twin === undefined || !isReady(twin)) return false;
+      this.nextOpenAt = 0;
       this.backoffMs = FIRST_BACKOFF_MS;
       return true;
     };
@@ -72,6 +75,8 @@ export class HedgeTwins<C extends object, T extends object> {
   constructor(
     private readonly runtime: Runtime,
     private readonly driver: TwinDriver<C, T>,
+    /** Injected time, for tests. */
+    private readonly now: () => number = Date.now,
   ) {
     this.active = runtime.hedging;
   }
@@ -85,7 +90,8 @@ export class HedgeTwins<C extends object, T extends object> {
     let slot = this.slots.get(client);
     if (slot === NEVER) return undefined;
     if (slot === undefined) {
-      slot = this.runtime.hedges(this.driver.targetOf(client)) ? new TwinSlot<T>((twin) => this.driver.isReady(twin)) : NEVER;
+      const hedged = this.safely(() => this.driver.mayHedge(client) && this.runtime.hedges(this.driver.targetOf(client)), false);
+      slot = hedged ? new TwinSlot<T>((twin) => this.driver.isReady(twin)) : NEVER;
       this.slots.set(client, slot);
       if (slot === NEVER) return undefined;
     }
@@ -124,7 +130,7 @@ export class HedgeTwins<C extends object, T extends object> {
   private reopen(client: C, slot: TwinSlot<T>): void {
     if (slot.twin !== undefined) this.closeTwin(slot.twin);
     slot.twin = undefined;
-    const now = Date.now();
+    const now = this.now();
     if (now < slot.nextOpenAt || !this.safely(() => this.driver.canOpen(client), false)) return;
     slot.nextOpenAt = now + slot.backoffMs;
     slot.backoffMs = Math.min(slot.backoffMs * 2, MAX_BACKOFF_MS);

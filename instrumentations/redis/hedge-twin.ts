@@ -39,17 +39,11 @@ function selectIsSeen(client: NodeRedisSession): boolean {
  */
 export const nodeRedisTwins: TwinDriver<NodeRedisSession, NodeRedisSession> = {
   targetOf: (client) => connectionOf(client.options).target,
-  canOpen(client) {
+  mayHedge(client) {
     const options = client.options;
-    return (
-      client.isReady === true &&
-      typeof client.duplicate === 'function' &&
-      options !== undefined &&
-      !options.clientSideCache &&
-      options.legacyMode !== true &&
-      selectIsSeen(client)
-    );
+    return typeof client.duplicate === 'function' && options !== undefined && !options.clientSideCache && options.legacyMode !== true && selectIsSeen(client);
   },
+  canOpen: (client) => client.isReady === true,
   open(client) {
     const socket = client.options?.socket;
     const twin = client.duplicate!({

@@ -1,10 +1,14 @@
 // Shared by the Redis adapters' hedging tests: a Runtime whose policy hedges, and the
 // server's own count of a command (INFO commandstats), which sees the twin's copies too.
 import type { MetricData } from '@opentelemetry/sdk-metrics';
+import { expect } from 'chai';
+import { fileURLToPath } from 'node:url';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { loadConfig, type ResolvedPolicy } from '../../src/config/index.js';
 import type { HedgeOptions } from '../../src/engine/options.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { runChild } from './child.js';
+import type { FaultProxy } from './fault-proxy.js';
 
 /** A Runtime from `env` whose default policy hedges with `hedge`. */
 export function hedgingRuntime(env: Record<string, string>, hedge: HedgeOptions): Runtime {
@@ -67,4 +71,24 @@ export async function unhandledDuring(fn: () => Promise<void>): Promise<unknown[
     process.off('unhandledRejection', onUnhandled);
   }
   return unhandled;
+}
+
+/** ./hedge-twin-child.ts, built. */
+const CHILD = fileURLToPath(new URL('./hedge-twin-child.js', import.meta.url));
+
+/**
+ * Two tests: a child process whose client (of `library`) hedged reads over its twin exits
+ * by itself once the client quit, and with the client still connected but its own socket
+ * unref'd. The client's own connection goes through `proxy`, stalled; the twin's is clean.
+ */
+export function itExitsByItself(library: 'ioredis' | 'redis', servers: () => { proxy: FaultProxy; password: string }): void {
+  for (const mode of ['quit', 'unref'] as const) {
+    it(`the process exits by itself ${mode === 'quit' ? 'once the client quit' : "with the client connected, its own socket unref'd"}: the twin never keeps it alive`, async () => {
+      const { proxy, password } = servers();
+      await proxy.setFault({ kind: 'delay', ms: STALL_MS, connections: 1 });
+      const result = await runChild([CHILD, library, mode], { BW_REDIS: JSON.stringify({ host: proxy.host, port: proxy.port, password }) }, 20_000);
+      expect(result.stderr).to.equal('');
+      expect([result.code, result.stdout.trim()]).to.deep.equal([0, 'done']);
+    });
+  }
 }

@@ -16,6 +16,7 @@ import {
   hedgingRuntime,
   isGet,
   isHedge,
+  itExitsByItself,
   openSockets,
   STALL_MS,
   unhandledDuring,
@@ -31,6 +32,7 @@ interface Fixture {
   readonly otel: OtelHarness;
   readonly proxy: FaultProxy;
   readonly direct: RedisClient;
+  readonly server: RedisServer;
   /** A client on a database of its own whose connection answers every reply late; its later connections (the twin) are clean. */
   stalledClient(): Promise<{ c: RedisClient; db: number }>;
   /** A stalled client whose twin is ready, and a key holding `value` in its database. */
@@ -56,6 +58,9 @@ function hedgingFixture(version: IoredisVersion, budgetRatio: number): Fixture {
     otel: undefined as unknown as OtelHarness,
     proxy: undefined as unknown as FaultProxy,
     direct: undefined as unknown as RedisClient,
+    get server() {
+      return server;
+    },
     async stalledClient() {
       const db = nextDb++;
       await fixture.proxy.setFault({ kind: 'delay', ms: STALL_MS, connections: 1 });
@@ -188,6 +193,8 @@ for (const version of IOREDIS_VERSIONS) {
         await eventually(() => openSockets() === baseline, 5000, `back to the ${baseline} sockets open before (now ${openSockets()})`);
       });
     }
+
+    if (version === IOREDIS_VERSIONS[0]) itExitsByItself('ioredis', () => ({ proxy: f.proxy, password: f.server.password }));
   });
 
   describe(`ioredis hedging within the budget (${version.name})`, function () {

@@ -19,6 +19,7 @@ import {
   hedgingRuntime,
   isGet,
   isHedge,
+  itExitsByItself,
   openSockets,
   STALL_MS,
   unhandledDuring,
@@ -34,6 +35,7 @@ interface Fixture {
   readonly otel: OtelHarness;
   readonly proxy: FaultProxy;
   readonly direct: RedisClient;
+  readonly server: RedisServer;
   /** A client on a database of its own whose connection answers every reply late; its later connections (the twin) are clean. */
   stalledClient(redis?: NodeRedis): Promise<{ c: RedisClient; db: number }>;
   /** A stalled client whose twin is ready, and a key holding `value` in its database. */
@@ -64,6 +66,9 @@ function hedgingFixture(version: NodeRedisVersion, budgetRatio: number): Fixture
     otel: undefined as unknown as OtelHarness,
     proxy: undefined as unknown as FaultProxy,
     direct: undefined as unknown as RedisClient,
+    get server() {
+      return server;
+    },
     async stalledClient(loaded: NodeRedis = redis) {
       const db = nextDb++;
       await fixture.proxy.setFault({ kind: 'delay', ms: STALL_MS, connections: 1 });
@@ -192,16 +197,20 @@ for (const version of NODE_REDIS_VERSIONS) {
       expect(await counts()).to.deep.equal({ get: before.get + 4, incr: before.incr + 1, set: before.set + 1 });
     });
 
-    it('a client that SELECTs another database is no longer hedged, and its twin is closed', async () => {
-      const { c, db, key } = await f.hedgedClient('here');
-      expect(f.proxy.stats().open).to.equal(2);
-      await c.select(15); // a database no other test uses
-      await eventually(() => f.proxy.stats().open === 1, 5000, 'the twin closed');
-      expect(await c.get(key), 'read from the database selected').to.equal(null);
-      await c.select(db);
-      expect(await c.get(key)).to.equal('here');
-      expect(f.otel.spans().filter(isHedge)).to.deep.equal([]);
-    });
+    for (const how of ['select()', 'multi().select().exec()'] as const) {
+      it(`a client that SELECTs another database (${how}) is no longer hedged, and its twin is closed`, async () => {
+        const { c, db, key } = await f.hedgedClient('here');
+        expect(f.proxy.stats().open).to.equal(2);
+        // A database no other test uses.
+        if (how === 'select()') await c.select(15);
+        else await c.multi().select(15).exec();
+        await eventually(() => f.proxy.stats().open === 1, 5000, 'the twin closed');
+        expect(await c.get(key), 'read from the database selected').to.equal(null);
+        await c.select(db);
+        expect(await c.get(key)).to.equal('here');
+        expect(f.otel.spans().filter(isHedge)).to.deep.equal([]);
+      });
+    }
 
     for (const close of ['quit', version.major >= 5 ? 'destroy' : 'disconnect'] as const) {
       it(`the twin is closed when the client is (${close}()): no socket is left open`, async () => {
@@ -215,6 +224,8 @@ for (const version of NODE_REDIS_VERSIONS) {
         await eventually(() => openSockets() === baseline, 5000, `back to the ${baseline} sockets open before (now ${openSockets()})`);
       });
     }
+
+    if (version === NODE_REDIS_VERSIONS[0]) itExitsByItself('redis', () => ({ proxy: f.proxy, password: f.server.password }));
   });
 
   describe(`redis hedging within the budget (${version.name})`, function () {

@@ -6,6 +6,7 @@ export const BULKHEAD_FULL_CODE = 'BREAKWATER_BULKHEAD_FULL';
 export const ATTEMPT_TIMEOUT_CODE = 'BREAKWATER_TIMEOUT';
 export const DEADLINE_EXCEEDED_CODE = 'BREAKWATER_DEADLINE_EXCEEDED';
 export const HEDGE_CANCELLED_CODE = 'BREAKWATER_HEDGE_CANCELLED';
+export const LIMITED_CODE = 'BREAKWATER_LIMITED';
 
 /** Base of the errors breakwater itself raises (never used to wrap a caller's error). */
 export class BreakwaterError extends Error {
@@ -54,6 +55,32 @@ export class DeadlineExceededError extends AttemptTimeoutError {
   constructor(target: string, deadlineMs: number) {
     super(target, deadlineMs, DEADLINE_EXCEEDED_CODE);
     this.message = `deadline of ${deadlineMs} ms for ${target} passed`;
+  }
+}
+
+/** Which limit turned an attempt away: the adaptive concurrency limit, or the rate (hand-set or the dependency's). */
+export type LimitReason = 'concurrency' | 'rate';
+
+/**
+ * An attempt turned away by the target's concurrency or rate limit before it was sent:
+ * the slot or token would not come within the wait allowed (or the call's deadline).
+ * Classified `resource` and not transient: breakwater never retries it against the same
+ * target, since another attempt now would only add to the overload it stands for.
+ */
+export class LimitedError extends BreakwaterError {
+  readonly reason: LimitReason;
+  /** How long the attempt would have had to wait, when known (rate). */
+  readonly retryAfterMs: number | undefined;
+  constructor(target: string, reason: LimitReason, retryAfterMs?: number) {
+    super(
+      reason === 'concurrency'
+        ? `${target} is at its concurrency limit: no slot within the wait allowed`
+        : `${target} is rate limited: the next attempt may go in ${Math.ceil(retryAfterMs ?? 0)} ms, past the wait allowed`,
+      LIMITED_CODE,
+      target,
+    );
+    this.reason = reason;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

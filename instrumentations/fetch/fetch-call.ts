@@ -86,6 +86,7 @@ export function planFetch(original: FetchFunction, thisArg: unknown, input: unkn
     canReplay: (failure) => fetchReplayDecision(replay, failure),
     hedgeable: isHedgeableRequest(replay.method, body !== undefined && body !== null, replay.idempotencyMark),
     statusOf: (response) => (isObjectLike(response) && typeof response.status === 'number' ? response.status : undefined),
+    headerOf: (response, name) => response.headers?.get(name) ?? undefined,
     discard: (response) => {
       try {
         response.body?.cancel().catch(() => undefined);

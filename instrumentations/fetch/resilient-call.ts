@@ -23,6 +23,8 @@ export interface RequestPlan<R> {
   hedgeable: boolean;
   /** The HTTP status of a response. */
   statusOf(response: R): number | undefined;
+  /** A response's header by lower-case name (for the dependency's rate-limit headers). */
+  headerOf(response: R, name: string): string | string[] | undefined;
   /** Frees a response the caller will never see, so its connection goes back to the pool. */
   discard(response: R): void;
   /**
@@ -66,6 +68,7 @@ export function runResilient<R>(runtime: Runtime, plan: RequestPlan<R>): Promise
       : callOriginal(() => plan.send(propagation, signal));
     return sent.then((response) => {
       const status = plan.statusOf(response);
+      if (attempt.wantsRateLimit) attempt.reportRateLimit((name) => plan.headerOf(response, name), status);
       if (status !== undefined && telemetry) {
         const result = responseAttributes(status);
         attempt.annotate(result.span, result.metric);

@@ -103,6 +103,10 @@ function plan(original: RequestFunction, thisArg: unknown, parsed: Parsed): Requ
     canReplay: (failure) => fetchReplayDecision(replay, failure),
     hedgeable: isHedgeableRequest(replay.method, options.body !== undefined && options.body !== null, replay.idempotencyMark),
     statusOf,
+    headerOf: (response, name) => {
+      const value = response.headers?.[name];
+      return typeof value === 'string' || Array.isArray(value) ? (value as string | string[]) : undefined;
+    },
     discard: discardBody,
     send: (propagation, signal) => {
       const attemptOptions = { ...options, signal, headers: withPropagation(options.headers, propagation) };

@@ -227,6 +227,7 @@ export class ResilientClientRequest extends Stream {
         return;
       }
       if (this.setup.telemetry) this.recordResponse(attempt, res);
+      if (attempt.wantsRateLimit) attempt.reportRateLimit((name) => res.headers[name], res.statusCode);
       if (isFailedResponse(res) !== undefined) ex.failed = true;
       resolve(res);
     });

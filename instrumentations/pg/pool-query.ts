@@ -6,6 +6,7 @@ import { attemptSpanKind, callOriginal } from '../kit/calls.js';
 import { sendCancelRequest, type CancellableClient } from './cancel.js';
 import { deliver } from './deliver.js';
 import type { QueryCall } from './query-args.js';
+import { isReadOnlyQuery } from './read-only.js';
 import { pgReplayDecision, type PgStatement } from './replay.js';
 import { transactionStateOf } from './transactions.js';
 import { annotatePgFailure, attemptSpanOf, attemptSpanOptions, describeQuery, endpointOf, queryTextOf, type PgEndpoint } from './utils.js';
@@ -73,13 +74,16 @@ export function managedPoolQuery(
   call: QueryCall,
   innerRecordsDuration = false,
 ): unknown {
-  let callerContext, statement: PgStatement, endpoint, markedIdempotent: boolean, attemptSpan;
+  let callerContext, statement: PgStatement, endpoint, markedIdempotent: boolean, markedUnsafe: boolean, text: unknown, attemptSpan;
   try {
     callerContext = context.active();
-    const description = describeQuery(queryTextOf(call.config));
+    text = queryTextOf(call.config);
+    const description = describeQuery(text);
     statement = description.statement;
     endpoint = poolEndpoint(pool);
-    markedIdempotent = idempotencyMark() === true;
+    const mark = idempotencyMark();
+    markedIdempotent = mark === true;
+    markedUnsafe = mark === false;
     attemptSpan = attemptSpanOptions(attemptSpanOf(endpoint, description.operation), call.config, attemptSpanKind(callerContext), innerRecordsDuration);
   } catch {
     // Set-up only (pg-pool not called yet): the call goes to pg-pool as it is.
@@ -108,6 +112,9 @@ export function managedPoolQuery(
       target: endpoint.target,
       client: 'pg',
       canReplay: (failure) => pgReplayDecision({ failure, inTransaction: facts.inTransaction, atomic: statement.atomic, sent: facts.sent, markedIdempotent }),
+      // Asked only when a hedge is due, so the statement is read no more than that. Each
+      // attempt checks out its own connection: the backup never queues behind the stall.
+      hedgeable: () => !markedUnsafe && !facts.inTransaction && isReadOnlyQuery(typeof text === 'string' ? text : undefined),
       attemptSpan,
     },
   );

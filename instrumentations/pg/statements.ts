@@ -8,13 +8,14 @@
  * comments (`-- ...`, nested `/* ... *\/`), parentheses (a multi-action `CREATE RULE`),
  * and the `BEGIN ATOMIC ... END` body of a SQL-standard `CREATE FUNCTION/PROCEDURE`
  * (psql's own heuristic: inside such a statement BEGIN, and CASE within it, open a
- * block that END closes). A `BEGIN` inside any of these is not a transaction.
+ * block that END closes). A `BEGIN` inside any of these is not a transaction. Tokens
+ * come from sql-lexer.ts, shared with query-text.ts and read-only.ts.
  *
  * Assumes `standard_conforming_strings = on` (the default since PostgreSQL 9.1): with it
  * off, a backslash escapes a quote in every string.
  */
 
-import { isIdentPart, isIdentStart, skipBlockComment, skipDollarQuote, skipQuotedIdentifier, skipString } from './sql-lexer.js';
+import { SqlTokenizer } from './sql-lexer.js';
 
 export interface SqlStatement {
   /** The first MAX_WORDS words (keywords and unquoted identifiers) upper-cased; `"` stands for a quoted identifier. */
@@ -68,56 +69,21 @@ export function splitStatements(text: string): SqlStatement[] {
     }
   };
 
-  let i = 0;
-  while (i < n) {
+  const tokens = new SqlTokenizer(text);
+  for (let kind = tokens.next(); kind !== 'end'; kind = tokens.next()) {
     // Past the last semicolon with the words all taken, nothing more can be learnt.
-    if (i > lastSemicolon && words.length >= MAX_WORDS && !routine) break;
-    const c = text.charCodeAt(i);
-    if (isSpace(c)) {
-      i++;
-      continue;
-    }
-    if (c === 45 && text.charCodeAt(i + 1) === 45) {
-      const newline = text.indexOf('\n', i + 2);
-      i = newline < 0 ? n : newline + 1;
-      continue;
-    }
-    if (c === 47 && text.charCodeAt(i + 1) === 42) {
-      i = skipBlockComment(text, i);
-      continue;
-    }
-    if (c === 59) {
-      if (parenDepth === 0 && blockDepth === 0) finish();
-      i++;
-      continue;
-    }
-    hasToken = true;
-    if (c === 39) i = skipString(text, i, false);
-    else if (c === 34) {
-      i = skipQuotedIdentifier(text, i);
-      word('"');
-    } else if (c === 36) {
-      const end = skipDollarQuote(text, i);
-      i = end < 0 ? i + 1 : end;
-    } else if (isIdentStart(c)) {
-      let j = i + 1;
-      while (j < n && isIdentPart(text.charCodeAt(j))) j++;
-      if (j === i + 1 && (c === 69 || c === 101) && text.charCodeAt(j) === 39) {
-        i = skipString(text, j, true); // E'...'
+    if (tokens.start > lastSemicolon && words.length >= MAX_WORDS && !routine) break;
+    if (kind === 'symbol') {
+      const c = text.charCodeAt(tokens.start);
+      if (c === 59) {
+        if (parenDepth === 0 && blockDepth === 0) finish();
         continue;
       }
-      word(text.slice(i, j).toUpperCase());
-      i = j;
-    } else if (c >= 48 && c <= 57) {
-      // A number, with its exponent, fraction or radix letters (1e5, 0x1F, 1.5).
-      let j = i + 1;
-      while (j < n && (isIdentPart(text.charCodeAt(j)) || text.charCodeAt(j) === 46)) j++;
-      i = j;
-    } else {
       if (c === 40) parenDepth++;
       else if (c === 41 && parenDepth > 0) parenDepth--;
-      i++;
-    }
+    } else if (kind === 'word') word(text.slice(tokens.start, tokens.end).toUpperCase());
+    else if (kind === 'quoted') word('"');
+    hasToken = true;
   }
   finish();
   return out;

@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../engine/rate-limit-headers.js';
 import { makeResult, withRetryAfter } from './defaults.js';
 import { isObjectLike, readProperty, readResponse, readStatus, readStatusCode } from './safe.js';
 import type { Classification, ErrorCategory } from './types.js';
@@ -147,75 +148,5 @@ export function retryAfterHeader(headers: object): unknown {
   return value;
 }
 
-const DELTA_SECONDS = /^\d{1,15}(?:\.\d{1,6})?$/;
-const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
-const LONG_DAY = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)';
-const MONTH = '(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
-const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
-/** `Sun, 06 Nov 1994 08:49:37 GMT` (the preferred form). */
-const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`);
-/** `Sunday, 06-Nov-94 08:49:37 GMT` (obsolete). */
-const RFC850_DATE = new RegExp(`^${LONG_DAY}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
-/** `Sun Nov  6 08:49:37 1994` (obsolete; always UTC). */
-const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-function utcMs(year: number, monthName: string, day: number, h: number, m: number, s: number): number | undefined {
-  const month = MONTHS.indexOf(monthName);
-  if (h > 23 || m > 59 || s > 60) return undefined;
-  const ms = Date.UTC(year, month, day, h, m, s);
-  // Date.UTC rolls 31 Feb over into March; an impossible date is garbage, not a date.
-  if (new Date(ms).getUTCDate() !== day) return undefined;
-  return ms;
-}
-
-function parseHttpDate(text: string, nowMs: number): number | undefined {
-  let m = IMF_FIXDATE.exec(text);
-  if (m !== null) return utcMs(Number(m[3]), m[2]!, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
-  m = RFC850_DATE.exec(text);
-  if (m !== null) {
-    // RFC 9110 5.6.7: a two-digit year more than 50 years in the future is in the past century.
-    let year = 2000 + Number(m[3]);
-    if (year > new Date(nowMs).getUTCFullYear() + 50) year -= 100;
-    return utcMs(year, m[2]!, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
-  }
-  m = ASCTIME_DATE.exec(text);
-  if (m !== null) return utcMs(Number(m[6]), m[1]!, Number(m[2]!.trim()), Number(m[3]), Number(m[4]), Number(m[5]));
-  return undefined;
-}
-
-let lastDateText = '';
-let lastDateMs = 0;
-/** When the cached date was parsed: RFC 850's two-digit year depends on "now". */
-let lastDateParsedAt = 0;
-
-/**
- * A Retry-After value (delta seconds, or an HTTP-date in any of the three forms of RFC
- * 9110) as milliseconds from `nowMs`. A date in the past gives 0; never negative.
- * Anything else (empty, negative, `soon`, `1e3`, a date that does not exist, a value
- * that is not a string or a finite non-negative number) gives undefined.
- */
-export function parseRetryAfter(value: unknown, nowMs: number = Date.now()): number | undefined {
-  if (typeof value === 'number') {
-    return Number.isFinite(value) && value >= 0 ? Math.ceil(value * 1000) : undefined;
-  }
-  if (typeof value !== 'string' || value.length > 64) return undefined;
-  const text = value.trim();
-  if (DELTA_SECONDS.test(text)) {
-    const ms = Math.ceil(Number(text) * 1000);
-    return Number.isFinite(ms) ? ms : undefined;
-  }
-  if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) return undefined;
-  let at: number | undefined;
-  // A server sends the same date to every client for a second or more: remember the last one.
-  if (text === lastDateText && Math.abs(nowMs - lastDateParsedAt) < 86_400_000) at = lastDateMs;
-  else {
-    at = parseHttpDate(text, nowMs);
-    if (at === undefined) return undefined;
-    lastDateText = text;
-    lastDateMs = at;
-    lastDateParsedAt = nowMs;
-  }
-  const delta = Math.ceil(at - nowMs);
-  return delta > 0 ? delta : 0;
-}
+// The parsing lives with the rest of the rate-limit headers; the classifier's public name stays.
+export { parseRetryAfter };

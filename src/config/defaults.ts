@@ -1,6 +1,6 @@
-import { BREAKER_DEFAULTS, MAX_TARGETS_DEFAULT, RETRY_DEFAULTS } from '../engine/defaults.js';
+import { BREAKER_DEFAULTS, HEDGE_DEFAULTS, MAX_TARGETS_DEFAULT, RETRY_DEFAULTS } from '../engine/defaults.js';
 import { INSTRUMENTATIONS } from './fields.js';
-import type { Instrumentation, ResolvedBreaker, ResolvedBulkhead, ResolvedPolicy, ResolvedRetry } from './types.js';
+import type { Instrumentation, ResolvedBreaker, ResolvedBulkhead, ResolvedHedge, ResolvedPolicy, ResolvedRetry } from './types.js';
 
 /** The shape of BUILT_IN_DEFAULTS: a value for every field (so adding a field without a default fails to compile). */
 export interface BuiltInDefaults {
@@ -16,17 +16,19 @@ export interface BuiltInDefaults {
   readonly callSpans: boolean;
   readonly patterns: boolean;
   readonly patternsTimeScale: number;
-  readonly policy: Readonly<Omit<ResolvedPolicy, 'retry' | 'breaker' | 'bulkhead'>> & {
+  readonly policy: Readonly<Omit<ResolvedPolicy, 'retry' | 'breaker' | 'bulkhead' | 'hedge'>> & {
     readonly retry: Readonly<ResolvedRetry>;
     readonly breaker: Readonly<Omit<ResolvedBreaker, 'failureCategories'>>;
     readonly bulkhead: Readonly<ResolvedBulkhead>;
+    readonly hedge: Readonly<Omit<ResolvedHedge, 'enabled'>> & { readonly enabled: boolean };
   };
 }
 
 /**
  * What breakwater does when neither the environment nor a file says otherwise
- * (documented in docs/configuration.md). `bulkhead.maxConcurrent: 0` means no bulkhead;
- * a resolved policy shows it as `bulkhead: false`.
+ * (documented in docs/configuration.md). `bulkhead.maxConcurrent: 0` means no bulkhead,
+ * `hedge.enabled: false` no hedging; a resolved policy shows them as `bulkhead: false`,
+ * `hedge: false`.
  */
 export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   enabled: true,
@@ -52,6 +54,7 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
       maxConcurrent: 0,
       maxQueue: 0,
     },
+    hedge: { enabled: false, ...HEDGE_DEFAULTS },
   },
 });
 

@@ -23,6 +23,10 @@ export const MAX_TIMER_MS = 2_147_483_647;
 export type Kind =
   | { readonly type: 'integer'; readonly min: number; readonly max: number }
   | { readonly type: 'number'; readonly min: number; readonly minExclusive: boolean; readonly max: number }
+  /** An integer in range, or one word standing for a mode (`delayMs: adaptive`). */
+  | { readonly type: 'integerOr'; readonly min: number; readonly max: number; readonly word: string }
+  /** A percentile as a share, strictly between 0 and 1 (0.95 for p95). */
+  | { readonly type: 'percentile' }
   | { readonly type: 'boolean' }
   | { readonly type: 'enum'; readonly values: readonly string[] }
   | { readonly type: 'string' }
@@ -48,6 +52,7 @@ const millis = (min: number): Kind => integer(min, MAX_TIMER_MS);
 const number = (min: number, max = Number.MAX_VALUE, minExclusive = false): Kind => ({ type: 'number', min, max, minExclusive });
 const share = (minExclusive: boolean): Kind => number(0, 1, minExclusive);
 const oneOf = (values: readonly string[]): Kind => ({ type: 'enum', values });
+const millisOr = (word: string): Kind => ({ type: 'integerOr', min: 0, max: MAX_TIMER_MS, word });
 
 export const FIELDS: readonly Field[] = [
   { key: 'enabled', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_ENABLED' },
@@ -91,12 +96,24 @@ export const FIELDS: readonly Field[] = [
 
   { key: 'bulkhead.maxConcurrent', scope: 'policy', kind: integer(0), env: 'BREAKWATER_BULKHEAD_MAX_CONCURRENT', zero: 'no bulkhead' },
   { key: 'bulkhead.maxQueue', scope: 'policy', kind: integer(0), env: 'BREAKWATER_BULKHEAD_MAX_QUEUE', zero: 'no queue: a call finding every slot taken is rejected at once' },
+
+  { key: 'hedge.enabled', scope: 'policy', kind: { type: 'boolean' }, env: 'BREAKWATER_HEDGE' },
+  { key: 'hedge.delayMs', scope: 'policy', kind: millisOr('adaptive'), env: 'BREAKWATER_HEDGE_DELAY_MS' },
+  { key: 'hedge.percentile', scope: 'policy', kind: { type: 'percentile' }, env: 'BREAKWATER_HEDGE_PERCENTILE' },
+  { key: 'hedge.minDelayMs', scope: 'policy', kind: millis(0), env: 'BREAKWATER_HEDGE_MIN_DELAY_MS' },
+  { key: 'hedge.maxDelayMs', scope: 'policy', kind: millis(0), env: 'BREAKWATER_HEDGE_MAX_DELAY_MS' },
+  // At least 1, where the engine takes 0: with no sample there is no estimate to wait for.
+  { key: 'hedge.minSamples', scope: 'policy', kind: integer(1), env: 'BREAKWATER_HEDGE_MIN_SAMPLES' },
+  { key: 'hedge.maxHedges', scope: 'policy', kind: integer(1), env: 'BREAKWATER_HEDGE_MAX_HEDGES' },
+  // Unbounded above, unlike retry.budgetRatio: retries and hedges together may outnumber first attempts.
+  { key: 'hedge.budgetRatio', scope: 'policy', kind: number(0), env: 'BREAKWATER_HEDGE_BUDGET_RATIO', zero: 'no hedge is ever sent' },
 ];
 
 /** Pairs of policy fields where the first may not exceed the second. */
 export const ORDERED_PAIRS: ReadonlyArray<readonly [low: string, high: string]> = [
   ['retry.baseDelayMs', 'retry.maxDelayMs'],
   ['breaker.openMs', 'breaker.maxOpenMs'],
+  ['hedge.minDelayMs', 'hedge.maxDelayMs'],
 ];
 
 /** Policy sections a file may set to `false`, and the field value `false` stands for. */
@@ -104,6 +121,7 @@ export const SECTION_OFF: Readonly<Record<string, readonly [key: string, value: 
   retry: ['retry.maxAttempts', 1],
   breaker: ['breaker.mode', 'off'],
   bulkhead: ['bulkhead.maxConcurrent', 0],
+  hedge: ['hedge.enabled', false],
 };
 
 /** Where a raw value came from: decides how booleans and lists are spelled. */
@@ -118,9 +136,13 @@ function describeKind(kind: Kind, origin: Origin): string {
   switch (kind.type) {
     case 'integer':
       return kind.max === Number.MAX_SAFE_INTEGER ? `an integer >= ${kind.min}` : `an integer from ${kind.min} to ${kind.max}`;
+    case 'integerOr':
+      return `${describeKind({ type: 'integer', min: kind.min, max: kind.max }, origin)}, or ${origin === 'env' ? kind.word : JSON.stringify(kind.word)}`;
     case 'number':
       if (kind.max === Number.MAX_VALUE) return `a number ${kind.minExclusive ? '>' : '>='} ${kind.min}`;
       return kind.minExclusive ? `a number > ${kind.min} and <= ${kind.max}` : `a number from ${kind.min} to ${kind.max}`;
+    case 'percentile':
+      return 'a number > 0 and < 1, the percentile as a share (0.95 for p95)';
     case 'boolean':
       return origin === 'env' ? 'true, false, 1 or 0' : 'true or false';
     case 'enum':
@@ -151,9 +173,12 @@ export function checkValue(field: Field, value: unknown): Checked {
   const kind = field.kind;
   switch (kind.type) {
     case 'integer':
-      return typeof value === 'number' && Number.isSafeInteger(value) && value >= kind.min && value <= kind.max
-        ? { ok: true, value: value + 0 } // + 0 turns -0 into 0
-        : { ok: false };
+      return checkInteger(value, kind.min, kind.max);
+    case 'integerOr':
+      if (value === kind.word) return { ok: true, value };
+      return typeof value === 'string' ? { ok: false, ...didYouMean(value, [kind.word]) } : checkInteger(value, kind.min, kind.max);
+    case 'percentile':
+      return typeof value === 'number' && value > 0 && value < 1 ? { ok: true, value } : { ok: false, ...percentHint(value) };
     case 'number': {
       if (typeof value !== 'number' || !Number.isFinite(value) || value > kind.max) return { ok: false };
       const aboveMin = kind.minExclusive ? value > kind.min : value >= kind.min;
@@ -180,6 +205,22 @@ export function checkValue(field: Field, value: unknown): Checked {
     case 'categories':
       return checkList(value, ERROR_CATEGORIES);
   }
+}
+
+function checkInteger(value: unknown, min: number, max: number): Checked {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max
+    ? { ok: true, value: value + 0 } // + 0 turns -0 into 0
+    : { ok: false };
+}
+
+const PERCENT_TEXT = /^p?(\d+(?:\.\d+)?)%?$/i;
+
+/** `95`, `p95` or `95%` were meant as a percentile: the share they stand for. */
+function percentHint(value: unknown): { hint?: string } {
+  const text = typeof value === 'string' ? PERCENT_TEXT.exec(value.trim())?.[1] : undefined;
+  const percent = typeof value === 'number' ? value : Number(text);
+  // toFixed: 99.9 / 100 is 0.9990000000000001 in binary floating point.
+  return percent > 1 && percent < 100 ? { hint: `did you mean ${Number((percent / 100).toFixed(10))}?` } : {};
 }
 
 function didYouMean(value: unknown, candidates: readonly string[]): { hint?: string } {
@@ -220,6 +261,11 @@ export function parseEnvValue(field: Field, raw: string): Checked {
       return INTEGER_TEXT.test(text) ? checkValue(field, Number(text)) : { ok: false };
     case 'number':
       return NUMBER_TEXT.test(text) ? checkValue(field, Number(text)) : { ok: false };
+    case 'integerOr':
+      return checkValue(field, INTEGER_TEXT.test(text) ? Number(text) : text.toLowerCase());
+    case 'percentile':
+      // Text that is no number is still checked: `p95` gets its hint.
+      return checkValue(field, NUMBER_TEXT.test(text) ? Number(text) : text);
     case 'boolean': {
       const lower = text.toLowerCase();
       if (lower === 'true' || lower === '1') return { ok: true, value: true };

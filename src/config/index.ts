@@ -19,6 +19,7 @@ export type {
   LoadConfigOptions,
   ResolvedBreaker,
   ResolvedBulkhead,
+  ResolvedHedge,
   ResolvedPolicy,
   ResolvedRetry,
 } from './types.js';

@@ -2,7 +2,7 @@ import type { ClassificationRule } from '../classify/rule-types.js';
 import { BUILT_IN_DEFAULTS } from './defaults.js';
 import { FIELDS, ORDERED_PAIRS } from './fields.js';
 import { isLoopbackHost } from './hosts.js';
-import type { EffectiveConfig, ResolvedPolicy } from './types.js';
+import type { EffectiveConfig, ResolvedBulkhead, ResolvedHedge, ResolvedPolicy } from './types.js';
 
 /**
  * Precedence, lowest first (docs/configuration.md, "Precedence"):
@@ -171,9 +171,11 @@ function resolvePolicy(
     for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
     node[parts[parts.length - 1]!] = copy(entry.value);
   }
-  const resolved = policy as unknown as ResolvedPolicy;
+  // Every field is set (the built-in layer has them all); switched-off sections become `false`.
+  const resolved = policy as unknown as Omit<ResolvedPolicy, 'bulkhead' | 'hedge'> & { bulkhead: ResolvedBulkhead | false; hedge: ResolvedHedge | { enabled: false } | false };
   if (resolved.bulkhead !== false && resolved.bulkhead.maxConcurrent === 0) resolved.bulkhead = false;
-  return { policy: resolved, origins: originsOf(merged, 'policy') };
+  if (resolved.hedge !== false && !resolved.hedge.enabled) resolved.hedge = false;
+  return { policy: resolved as ResolvedPolicy, origins: originsOf(merged, 'policy') };
 }
 
 /** Values are scalars or lists of strings; lists are copied so no two policies share one. */

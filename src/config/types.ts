@@ -41,6 +41,22 @@ export interface ResolvedBulkhead {
 }
 
 /**
+ * HedgeOptions with every field filled in, for a policy that hedges (`enabled` stays, so
+ * a printed policy reads back as it was; the engine ignores it).
+ */
+export interface ResolvedHedge {
+  enabled: true;
+  /** `'adaptive'`: the `percentile` of the target's recent latency, within min/maxDelayMs. */
+  delayMs: number | 'adaptive';
+  percentile: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+  minSamples: number;
+  maxHedges: number;
+  budgetRatio: number;
+}
+
+/**
  * A policy with every value decided: plain data (no functions), printable as JSON, and
  * assignable to PolicyOptions so it can be handed to the engine as it is.
  */
@@ -56,6 +72,8 @@ export interface ResolvedPolicy {
   breaker: ResolvedBreaker;
   /** `false`: no bulkhead (maxConcurrent 0 in the configuration). */
   bulkhead: ResolvedBulkhead | false;
+  /** `false`: no hedging (`hedge.enabled` false in the configuration, the default). */
+  hedge: ResolvedHedge | false;
 }
 
 export interface EffectiveConfig {

@@ -100,8 +100,9 @@ function readClassification(value: unknown, file: FileContext, problems: string[
 }
 
 /**
- * A policy: the direct fields, and the retry, breaker and bulkhead sections, each a
- * mapping of its fields or `false` (shorthand for maxAttempts 1, mode off, maxConcurrent 0).
+ * A policy: the direct fields, and the retry, breaker, bulkhead and hedge sections, each
+ * a mapping of its fields or `false` (shorthand for maxAttempts 1, mode off,
+ * maxConcurrent 0, enabled false).
  */
 function readPolicy(value: unknown, path: Path, layer: Layer, rank: Rank, file: FileContext, problems: string[]): void {
   if (!isMapping(value)) {

@@ -2,6 +2,7 @@ import type { Attributes, Span } from '@opentelemetry/api';
 import type { AttemptRecord } from '../telemetry/operation.js';
 import { AttemptTimeoutError, DeadlineExceededError } from '../errors.js';
 import type { Clock } from './clock.js';
+import type { HeaderGetter } from './rate-limit-headers.js';
 import { TimerEntry, type TimerQueue } from './timer-queue.js';
 
 /** What the operation receives for each attempt. */
@@ -21,6 +22,10 @@ export interface Attempt {
    * takes fewer attributes than the span). Costs nothing when telemetry is off.
    */
   annotate(span: Attributes | undefined, metric?: Attributes): void;
+  /** Whether the policy follows the dependency's rate-limit headers: an adapter reads none otherwise. */
+  readonly wantsRateLimit: boolean;
+  /** A response's rate-limit headers (Retry-After, RateLimit, X-RateLimit-*), read by name in lower case. */
+  reportRateLimit(headers: HeaderGetter, status: number | undefined): void;
 }
 
 /**
@@ -32,6 +37,8 @@ export class AttemptContext implements Attempt {
   private controller: AbortController | undefined;
   private abortReason: unknown;
   private aborted = false;
+  /** Where reported rate-limit headers go; set only when the policy follows them. */
+  rateSink: ((headers: HeaderGetter, status: number | undefined) => void) | undefined = undefined;
 
   constructor(
     readonly attempt: number,
@@ -52,6 +59,18 @@ export class AttemptContext implements Attempt {
       if (metric !== undefined) record.metricAttributes = record.metricAttributes === undefined ? metric : { ...record.metricAttributes, ...metric };
     } catch {
       // telemetry never throws into the caller
+    }
+  }
+
+  get wantsRateLimit(): boolean {
+    return this.rateSink !== undefined;
+  }
+
+  reportRateLimit(headers: HeaderGetter, status: number | undefined): void {
+    try {
+      this.rateSink?.(headers, status);
+    } catch {
+      // a header getter that throws must not fail the call
     }
   }
 

@@ -31,12 +31,22 @@ export const BREAKER_DEFAULTS = {
 } as const;
 
 export const HEDGE_DEFAULTS = {
+  delayMs: 'adaptive' as number | 'adaptive',
   percentile: 0.95,
   minDelayMs: 1,
   maxDelayMs: 10_000,
   minSamples: 20,
   maxHedges: 1,
   budgetRatio: 0.1,
+} as const;
+
+/** Overload protection (the gradient's own defaults are GRADIENT_DEFAULTS in gradient-limit.ts). */
+export const LIMIT_DEFAULTS = {
+  /** A short queue: waiting long for a slot only moves the overload into the caller. */
+  maxQueue: 64,
+  maxWaitMs: 50,
+  rateBurst: 1,
+  rateMaxWaitMs: 1_000,
 } as const;
 
 /** Per-target state kept by one policy (LRU past this). */

@@ -15,7 +15,7 @@ export interface HedgeSettings {
 }
 
 /** Why the hedge delay passed and no backup attempt was sent (the `resilience.hedge.skipped` event). */
-export type HedgeSkipReason = 'not_replayable' | 'budget' | 'breaker_open' | 'failing' | 'deadline';
+export type HedgeSkipReason = 'not_replayable' | 'budget' | 'limited' | 'breaker_open' | 'failing' | 'deadline';
 
 function check(name: string, value: number, ok: boolean, accepted: string): number {
   if (!ok) throw new RangeError(`hedge.${name} is ${value}; accepted: ${accepted}`);
@@ -25,7 +25,7 @@ function check(name: string, value: number, ok: boolean, accepted: string): numb
 /** Fills in the defaults; a value out of range is a RangeError naming it. */
 export function resolveHedge(options: HedgeOptions, base?: HedgeSettings): HedgeSettings {
   const pick = <K extends keyof HedgeSettings>(key: K, fallback: number): number => (options[key as keyof HedgeOptions] as number | undefined) ?? base?.[key] ?? fallback;
-  const delay = options.delayMs ?? (base ? (Number.isNaN(base.fixedDelayMs) ? 'adaptive' : base.fixedDelayMs) : 'adaptive');
+  const delay = options.delayMs ?? (base ? (Number.isNaN(base.fixedDelayMs) ? 'adaptive' : base.fixedDelayMs) : HEDGE_DEFAULTS.delayMs);
   const fixedDelayMs = delay === 'adaptive' ? NaN : check('delayMs', delay, Number.isFinite(delay) && delay >= 0, "a number of milliseconds >= 0, or 'adaptive'");
   const percentile = pick('percentile', HEDGE_DEFAULTS.percentile);
   const minDelayMs = pick('minDelayMs', HEDGE_DEFAULTS.minDelayMs);
@@ -58,6 +58,7 @@ export class TargetLatency {
     if (!Number.isNaN(settings.fixedDelayMs)) return settings.fixedDelayMs;
     if (this.estimator.sampleCount < settings.minSamples) return undefined;
     const estimate = this.estimator.quantile(settings.percentile);
+    if (Number.isNaN(estimate)) return undefined; // minSamples 0 and nothing seen yet
     return Math.min(settings.maxDelayMs, Math.max(settings.minDelayMs, estimate));
   }
 

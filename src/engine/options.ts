@@ -1,5 +1,6 @@
 import type { Classification, ErrorCategory } from '../classify/types.js';
 import type { Clock } from './clock.js';
+import type { GradientLimitSettings } from './gradient-limit.js';
 
 export const JITTER_MODES = ['none', 'full', 'equal', 'decorrelated'] as const;
 export type JitterMode = (typeof JITTER_MODES)[number];
@@ -12,6 +13,7 @@ export const SUPPRESS_REASONS = [
   'not_idempotent',
   'in_transaction',
   'budget',
+  'limited',
   'deadline',
   'breaker_open',
   'max_attempts',
@@ -88,6 +90,26 @@ export interface HedgeOptions {
   budgetRatio?: number;
 }
 
+/** The adaptive concurrency limit per target (src/engine/gradient-limit.ts); fields left out take GRADIENT_DEFAULTS. */
+export interface ConcurrencyLimitOptions extends Partial<GradientLimitSettings> {
+  /** Attempts that may wait for a slot; past that they are turned away at once (LimitedError). */
+  maxQueue?: number;
+  /** How long an attempt may wait for a slot, within the call's deadline. */
+  maxWaitMs?: number;
+}
+
+/** A rate limit per target: a hand-set bucket, and (fromHeaders) what the dependency says. */
+export interface RateLimitOptions {
+  /** Attempts per second, on average; 0 or absent: no hand-set limit. */
+  ratePerSecond?: number;
+  /** Attempts that may go at once after a quiet spell. */
+  burst?: number;
+  /** Whether a 429/503's Retry-After and the RateLimit / X-RateLimit headers limit the target's attempts. */
+  fromHeaders?: boolean;
+  /** How long an attempt may wait for its turn; a longer wait (or one past the deadline) fails it at once. */
+  maxWaitMs?: number;
+}
+
 export type Fallback<T> = (error: unknown, classification: Classification) => T | Promise<T>;
 
 export type Classifier = (failure: unknown, hints?: import('../classify/types.js').ClassifyHints) => Classification;
@@ -102,6 +124,10 @@ export interface PolicyOptions<T = unknown> {
   deadlineMs?: number;
   breaker?: BreakerOptions | false;
   bulkhead?: BulkheadOptions | false;
+  /** An adaptive limit on attempts in flight per target, found from latency. Off unless given. */
+  concurrencyLimit?: ConcurrencyLimitOptions | false;
+  /** A rate limit per target, hand-set and/or fed by the dependency's headers. Off unless given. */
+  rateLimit?: RateLimitOptions | false;
   /** Backup attempts for slow calls that are safe to send twice at once (reads). Off unless given. */
   hedge?: HedgeOptions | false;
   fallback?: Fallback<T>;

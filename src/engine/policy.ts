@@ -1,7 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { classify as builtinClassify } from '../classify/classify.js';
 import type { Classification, ClassifyHints, ErrorCategory } from '../classify/types.js';
-import { attachClassification, BulkheadRejectedError, CircuitOpenError } from '../errors.js';
+import { attachClassification, BulkheadRejectedError, CircuitOpenError, DeadlineExceededError, LimitedError } from '../errors.js';
 import { recordCircuitTransition } from '../telemetry/circuit-transition.js';
 import { registerCircuitSource, type CircuitSource } from '../telemetry/circuit-sources.js';
 import type { HedgeResult, Outcome } from '../telemetry/names.js';
@@ -13,12 +13,15 @@ import { ConsecutiveRule } from './breaker/consecutive-rule.js';
 import { RateRule } from './breaker/rate-rule.js';
 import type { BreakerRule } from './breaker/rule.js';
 import { Bulkhead } from './bulkhead.js';
-import { BREAKER_DEFAULTS, MAX_TARGETS_DEFAULT, RETRY_DEFAULTS } from './defaults.js';
+import { AttemptGates, isOverloadSignal, type GateSettings } from './attempt-gates.js';
+import { BREAKER_DEFAULTS, LIMIT_DEFAULTS, MAX_TARGETS_DEFAULT, RETRY_DEFAULTS } from './defaults.js';
+import { resolveGradientSettings } from './gradient-limit.js';
 import { resolveHedge, TargetLatency, type HedgeSettings, type HedgeSkipReason } from './hedge.js';
 import { HedgedRound, type RoundHost, type RunningAttempt, type SettledAttempt } from './hedge-round.js';
 import { PolicyEmitter, type PolicyEventName, type PolicyListener } from './events.js';
 import { systemClock, type Clock } from './clock.js';
 import type { BreakerOptions, Classifier, Fallback, HedgeOptions, PolicyOptions, SuppressReason } from './options.js';
+import type { RateGateSnapshot } from './rate-limit.js';
 import { RetryBudget, type RetryBudgetSettings } from './retry-budget.js';
 import { SlotWait } from './slot-wait.js';
 import { EXPIRABLE, FREE, PINNED, TargetRegistry, type Hold } from './target-registry.js';
@@ -65,7 +68,10 @@ export interface ExecuteOptions<T> {
 export interface CircuitHandle {
   readonly target: string;
   readonly state: CircuitState;
-  readonly stats: CircuitStats & { bulkhead?: { running: number; queued: number }; retryBudget?: { firstAttempts: number; retries: number; hedges: number } };
+  readonly stats: CircuitStats & { bulkhead?: { running: number; queued: number }; retryBudget?: { firstAttempts: number; retries: number; hedges: number };
+    concurrency?: { limit: number; inFlight: number; queued: number; probing: boolean };
+    rate?: RateGateSnapshot;
+  };
   /** Forces the breaker open (every call rejected) until reset(). */
   isolate(): void;
   /** Closes the breaker and forgets its history. */
@@ -97,6 +103,8 @@ interface TargetState {
   readonly bulkhead: Bulkhead | undefined;
   /** Latency and health for hedging; made on the first hedged call. */
   latency: TargetLatency | undefined;
+  /** The rate and adaptive concurrency limits, when the policy has either. */
+  readonly gates: AttemptGates | undefined;
 }
 
 
@@ -144,10 +152,27 @@ function breakerRule(options: BreakerOptions): BreakerRule {
 function targetHold(state: TargetState, now: number): Hold {
   const bulkhead = state.bulkhead?.stats();
   if (bulkhead !== undefined && (bulkhead.running > 0 || bulkhead.queued > 0)) return PINNED;
+  const inFlight = state.gates?.concurrency?.stats();
+  if (inFlight !== undefined && (inFlight.inFlight > 0 || inFlight.queued > 0)) return PINNED;
   if (state.circuit.state === 'closed') return FREE;
   const stats = state.circuit.stats(now); // moves an open breaker whose period ended to half-open
   if (stats.state === 'open' || stats.probesInFlight > 0) return PINNED;
   return EXPIRABLE;
+}
+
+/** The policy's rate and concurrency limits, every field decided; undefined when it has neither. */
+function resolveGates(options: PolicyOptions<unknown>): GateSettings | undefined {
+  const concurrency = options.concurrencyLimit;
+  const rate = options.rateLimit;
+  if (!concurrency && !rate) return undefined;
+  return {
+    concurrency: concurrency
+      ? { gradient: resolveGradientSettings(concurrency), maxQueue: concurrency.maxQueue ?? LIMIT_DEFAULTS.maxQueue, maxWaitMs: concurrency.maxWaitMs ?? LIMIT_DEFAULTS.maxWaitMs }
+      : undefined,
+    rate: rate
+      ? { ratePerSecond: rate.ratePerSecond ?? 0, burst: rate.burst ?? LIMIT_DEFAULTS.rateBurst, maxWaitMs: rate.maxWaitMs ?? LIMIT_DEFAULTS.rateMaxWaitMs, fromHeaders: rate.fromHeaders ?? false }
+      : undefined,
+  };
 }
 
 function safeHedgeable(hedgeable: () => boolean): boolean {
@@ -181,6 +206,7 @@ class ResiliencePolicy implements Policy {
   private readonly countsAsBreakerFailure: (c: Classification) => boolean;
   private readonly fallback: Fallback<unknown> | undefined;
   private readonly hedge: HedgeSettings | undefined;
+  private readonly gateSettings: GateSettings | undefined;
   private readonly telemetryOn: boolean;
   private readonly registry: TargetRegistry<TargetState>;
   /**
@@ -231,9 +257,10 @@ class ResiliencePolicy implements Policy {
     this.fallback = options.fallback;
     this.hedge = options.hedge ? resolveHedge(options.hedge) : undefined;
     this.hedging = this.hedge !== undefined;
+    this.gateSettings = resolveGates(options);
     this.telemetryOn = options.telemetry !== false;
     this.successEndTimed = (this.breakerOptions.mode ?? BREAKER_DEFAULTS.mode) === 'rate';
-    this.alwaysTimed = this.deadlineMs !== Infinity || this.timeoutMs !== Infinity || this.successEndTimed;
+    this.alwaysTimed = this.deadlineMs !== Infinity || this.timeoutMs !== Infinity || this.successEndTimed || this.gateSettings !== undefined;
     this.timers = timerQueueFor(this.clock);
     const bulkhead = options.bulkhead || undefined;
     this.registry = new TargetRegistry<TargetState>({
@@ -254,6 +281,7 @@ class ResiliencePolicy implements Policy {
         budget: this.budgetSettings ? new RetryBudget(this.budgetSettings) : undefined,
         bulkhead: bulkhead ? new Bulkhead(bulkhead.maxConcurrent, bulkhead.maxQueue ?? 0) : undefined,
         latency: undefined,
+        gates: this.gateSettings ? new AttemptGates(this.gateSettings, this.clock.now(), this.random) : undefined,
       }),
     });
     if (this.telemetryOn) {
@@ -262,6 +290,11 @@ class ResiliencePolicy implements Policy {
       this.circuitSource = {
         policyName: this.name,
         forEachCircuit: (visit) => this.registry.forEach((state, target) => visit(target, state.circuit.refresh(this.clock.now()))),
+        forEachLimit: (visit) =>
+          this.registry.forEach((state, target) => {
+            const concurrency = state.gates?.concurrency;
+            if (concurrency !== undefined) visit(target, concurrency.limit, concurrency.inFlight);
+          }),
       };
       registerCircuitSource(this.circuitSource);
     }
@@ -277,7 +310,7 @@ class ResiliencePolicy implements Policy {
       },
       get stats() {
         const now = clock.now();
-        return { ...state.circuit.stats(now), bulkhead: state.bulkhead?.stats(), retryBudget: state.budget?.stats(now) };
+        return { ...state.circuit.stats(now), bulkhead: state.bulkhead?.stats(), retryBudget: state.budget?.stats(now), concurrency: state.gates?.concurrency?.stats(), rate: state.gates?.rate?.snapshot(now) };
       },
       isolate: () => state.circuit.isolate(),
       reset: () => state.circuit.reset(),
@@ -327,7 +360,8 @@ class ResiliencePolicy implements Policy {
         return this.rejected(new BulkheadRejectedError(options.target, bulkhead.maxConcurrent, bulkhead.maxQueue), options, telemetry, startedAt, false);
       }
       try {
-        await new SlotWait(bulkhead, this.timers, callerSignal, options.target, this.deadlineMs).wait(startedAt);
+        // Counted from the call's start: the wait is part of the call's deadline.
+        await new SlotWait(bulkhead, this.timers, callerSignal, () => new DeadlineExceededError(options.target, this.deadlineMs)).wait(startedAt, this.deadlineMs);
       } catch (reason) {
         if (callerSignal?.aborted) return this.cancelled(callerSignal, telemetry, startedAt, 0, options);
         return this.rejected(reason as Error, options, telemetry, startedAt, false);
@@ -353,7 +387,8 @@ class ResiliencePolicy implements Policy {
     const callerSignal = options.signal;
     const deadlineAt = this.deadlineMs === Infinity ? Infinity : startedAt + this.deadlineMs;
     const hedge = this.hedgeFor(options, state);
-    const timed = this.successEndTimed || telemetry !== undefined || hedge !== undefined;
+    const gates = state.gates;
+    const timed = this.successEndTimed || telemetry !== undefined || hedge !== undefined || gates !== undefined;
     if (hedge !== undefined && Number.isNaN(startedAt)) startedAt = this.readClock();
     state.budget?.recordFirstAttempt(Number.isNaN(startedAt) ? this.recentTime() : startedAt);
     let backoff: BackoffState = INITIAL_BACKOFF;
@@ -383,6 +418,23 @@ class ResiliencePolicy implements Policy {
         this.events.emit('rejected', { target, client: options.client ?? 'custom', error: rejection, classification });
         return this.giveUp(options, 'breaker_open', lastFailure, lastClassification!, lastResult, telemetry, startedAt, attempt - 1);
       }
+      let limitWaitMs = 0;
+      if (gates !== undefined) {
+        try {
+          limitWaitMs = await gates.admit(clock, this.timers, attemptStart, deadlineAt, callerSignal, target);
+          if (limitWaitMs > 0) attemptStart = this.readClock();
+        } catch (reason) {
+          circuit.release(admission, circuit.generation); // a probe the breaker admitted never ran
+          if (callerSignal?.aborted) return this.cancelled(callerSignal, telemetry, startedAt, attempt - 1, options);
+          const limited = reason instanceof LimitedError ? reason : new LimitedError(target, 'concurrency');
+          telemetry?.limited(limited.reason);
+          if (attempt === 1) return this.rejected(limited, options, telemetry, startedAt, false);
+          const classification = this.classifier(limited, { client: options.client ?? 'custom', target });
+          telemetry?.rejected(classification, false, attempt);
+          this.events.emit('rejected', { target, client: options.client ?? 'custom', error: limited, classification });
+          return this.giveUp(options, 'limited', lastFailure, lastClassification!, lastResult, telemetry, startedAt, attempt - 1);
+        }
+      }
       let generation = circuit.generation;
       let record: AttemptRecord | undefined;
       let failure: unknown;
@@ -392,8 +444,9 @@ class ResiliencePolicy implements Policy {
       let classification: Classification | undefined;
       lastResult = undefined;
       if (hedge === undefined) {
-        record = telemetry?.attemptStarted(attempt, delayBefore, circuit.state);
+        record = telemetry?.attemptStarted(attempt, delayBefore, circuit.state, undefined, limitWaitMs);
         const attemptContext = new AttemptContext(attempt, target, record);
+        if (gates?.wantsHeaders) attemptContext.rateSink = (headers, status) => gates.feedHeaders(clock.now(), headers, status);
         const timeoutMs = deadlineAt === Infinity ? this.timeoutMs : Math.min(this.timeoutMs, deadlineAt - attemptStart);
         try {
           const pending = record ? context.with(record.context, operation, undefined, attemptContext) : operation(attemptContext);
@@ -425,7 +478,7 @@ class ResiliencePolicy implements Policy {
         // (only telemetry and time-based breaker rules use them, and both make it timed).
         attemptEnd = timed || failed ? this.readClock() : NaN;
       } else {
-        const decided = await this.hedgedRound(operation, options, state, telemetry, hedge, attempt, delayBefore, attemptStart, deadlineAt, admission, generation);
+        const decided = await this.hedgedRound(operation, options, state, telemetry, hedge, attempt, delayBefore, attemptStart, deadlineAt, admission, generation, limitWaitMs);
         attempt = decided.round.lastAttempt;
         const settled = decided.settled;
         ({ failed, failure, result, classification } = settled);
@@ -439,6 +492,7 @@ class ResiliencePolicy implements Policy {
       }
       const durationMs = attemptEnd - attemptStart;
       if (!failed) {
+        gates?.done(attemptEnd, durationMs, false);
         this.recordResult(state, admission, generation, false, attemptEnd, durationMs, telemetry, record);
         if (telemetry) {
           if (record) telemetry.attemptEnded(record, 'success', undefined, durationMs);
@@ -450,12 +504,14 @@ class ResiliencePolicy implements Policy {
       }
 
       if (callerSignal?.aborted) {
+        gates?.done(attemptEnd, durationMs, undefined);
         circuit.release(admission, generation);
         if (record) telemetry!.attemptEnded(record, 'cancelled', undefined, durationMs);
         if (this.events.has('attempt')) this.attemptEvent(options, attempt, 'cancelled', undefined);
         return this.cancelled(callerSignal, telemetry, startedAt, attempt, options);
       }
       classification ??= this.classifier(failure, { client: options.client ?? 'custom', target, method: options.method, callerSignal });
+      gates?.done(attemptEnd, durationMs, isOverloadSignal(classification), classification);
       this.recordResult(state, admission, generation, this.countsAsBreakerFailure(classification), attemptEnd, durationMs, telemetry, record);
       if (record) telemetry!.attemptEnded(record, 'failure', classification, durationMs);
       if (this.events.has('attempt')) this.attemptEvent(options, attempt, 'failure', classification);
@@ -505,39 +561,51 @@ class ResiliencePolicy implements Policy {
     deadlineAt: number,
     admission: Admission,
     generation: number,
+    limitWaitMs: number,
   ): Promise<{ round: HedgedRound<T>; settled: SettledAttempt<T>; roundStart: number }> {
     if (Number.isNaN(attemptStart)) attemptStart = this.readClock();
     const latency = state.latency!;
     const circuit = state.circuit;
     const budget = state.budget!;
-    const launch = (n: number, start: number, delay: number, hedgeDelayMs: number | undefined, admitted: Admission, gen: number): RunningAttempt<T> =>
-      this.launchAttempt(operation, options, telemetry, state, n, delay, start, deadlineAt, admitted, gen, hedgeDelayMs);
+    const gates = state.gates;
+    const launch = (n: number, start: number, delay: number, hedgeDelayMs: number | undefined, admitted: Admission, gen: number, waited: number): RunningAttempt<T> =>
+      this.launchAttempt(operation, options, telemetry, state, n, delay, start, deadlineAt, admitted, gen, hedgeDelayMs, waited);
     const host: RoundHost<T> = {
       now: () => this.readClock(),
-      launchHedge: (n, delayMs) => launch(n, this.lastClockRead, 0, delayMs, ADMITTED, circuit.generation),
+      launchHedge: (n, delayMs) => launch(n, this.lastClockRead, 0, delayMs, ADMITTED, circuit.generation, 0),
       settle: (running, failed, outcome) => this.settleAttempt(options, running, failed, outcome),
       classify: (settled) =>
         options.signal?.aborted ? undefined : this.classifier(settled.failure, { client: options.client ?? 'custom', target: options.target, method: options.method, callerSignal: options.signal }),
       recordLost: (settled, classification) => {
         const durationMs = settled.end - settled.attempt.start;
+        gates?.done(settled.end, durationMs, isOverloadSignal(classification), classification);
         this.recordResult(state, settled.attempt.admission, settled.attempt.generation, this.countsAsBreakerFailure(classification), settled.end, durationMs, telemetry, settled.attempt.record);
         if (settled.attempt.record) telemetry!.attemptEnded(settled.attempt.record, 'failure', classification, durationMs, true);
         if (this.events.has('attempt')) this.attemptEvent(options, settled.attempt.number, 'failure', classification);
       },
       recordCancelled: (running, now) => {
+        gates?.done(now, now - running.start, undefined);
         circuit.release(running.admission, running.generation);
         if (running.record) telemetry!.attemptEnded(running.record, 'cancelled', undefined, now - running.start);
         if (this.events.has('attempt')) this.attemptEvent(options, running.number, 'cancelled', undefined);
       },
-      vetoHedge: (now) => this.vetoHedge(state, now, deadlineAt, options.hedgeable) ?? (budget.tryAcquireHedge(now, hedge.budgetRatio) ? undefined : 'budget'),
+      vetoHedge: (now) => this.vetoHedge(state, now, deadlineAt, options.hedgeable) ?? this.hedgeAdmission(state, budget, hedge, now),
       hedgeResult: (running, result) => this.hedgeResult(options, telemetry, running, result),
       hedgeSkipped: (running, reason) => {
         if (running.record) telemetry!.hedgeSkipped(running.record, reason);
       },
     };
     const round = new HedgedRound<T>(host, this.timers, options.target, latency.delayMs(hedge), hedge.maxHedges);
-    const settled = await round.run(launch(number, attemptStart, delayBefore, undefined, admission, generation));
+    const settled = await round.run(launch(number, attemptStart, delayBefore, undefined, admission, generation, limitWaitMs));
     return { round, settled, roundStart: attemptStart };
+  }
+
+  /** The budget, then the rate and concurrency limits: a hedge goes only when all let it through now (and then it is counted in each). */
+  private hedgeAdmission(state: TargetState, budget: RetryBudget, hedge: HedgeSettings, now: number): HedgeSkipReason | undefined {
+    if (state.gates !== undefined && state.gates.rate?.waitFor(now)) return 'limited';
+    if (state.gates?.concurrency !== undefined && state.gates.concurrency.inFlight >= state.gates.concurrency.limit) return 'limited';
+    if (!budget.tryAcquireHedge(now, hedge.budgetRatio)) return 'budget';
+    return state.gates?.tryAdmitNow(now) === undefined ? undefined : 'limited';
   }
 
   /** Why a hedge may not be sent now, before the budget is asked. */
@@ -562,9 +630,12 @@ class ResiliencePolicy implements Policy {
     admission: Admission,
     generation: number,
     hedgeDelayMs: number | undefined,
+    limitWaitMs: number,
   ): RunningAttempt<T> {
-    const record = telemetry?.attemptStarted(number, delayBefore, state.circuit.state, hedgeDelayMs);
+    const record = telemetry?.attemptStarted(number, delayBefore, state.circuit.state, hedgeDelayMs, limitWaitMs);
     const attemptContext = new AttemptContext(number, options.target, record, hedgeDelayMs !== undefined);
+    const gates = state.gates;
+    if (gates?.wantsHeaders) attemptContext.rateSink = (headers, status) => gates.feedHeaders(this.clock.now(), headers, status);
     const timeoutMs = deadlineAt === Infinity ? this.timeoutMs : Math.min(this.timeoutMs, deadlineAt - attemptStart);
     const byDeadline = attemptStart + this.timeoutMs >= deadlineAt;
     const race = new AttemptRace<T>(attemptContext, this.timers, options.signal, byDeadline ? this.deadlineMs : timeoutMs, byDeadline);

@@ -1,13 +1,17 @@
-import { DeadlineExceededError } from '../errors.js';
-import type { Bulkhead } from './bulkhead.js';
 import { TimerEntry, type TimerQueue } from './timer-queue.js';
 
+/** A queue of waiters for a slot (a bulkhead's, an adaptive limit's). */
+export interface SlotQueue {
+  /** Calls `onSlot` with a slot taken for the waiter; the returned function takes it out of the queue. */
+  enqueue(onSlot: () => void): () => void;
+}
+
 /**
- * A call waiting in a bulkhead's queue for a slot, within the call's deadline and the
- * caller's signal: whichever comes first of the slot, the deadline
- * (DeadlineExceededError) and the caller's abort (its reason) settles the wait, and
- * the deadline and the abort take the waiter out of the bulkhead's queue, so it
- * neither holds a queue place nor is handed a slot nobody will use.
+ * A call (or attempt) waiting in a queue for a slot, within a time limit (the call's
+ * deadline, or the queue's own wait limit) and the caller's signal: whichever comes
+ * first of the slot, the limit (the error `expired` makes) and the caller's abort (its
+ * reason) settles the wait, and the limit and the abort take the waiter out of the
+ * queue, so it neither holds a queue place nor is handed a slot nobody will use.
  */
 export class SlotWait extends TimerEntry {
   private settled = false;
@@ -21,34 +25,32 @@ export class SlotWait extends TimerEntry {
   private reject: (reason: unknown) => void = noop;
 
   constructor(
-    private readonly bulkhead: Bulkhead,
+    private readonly queue: SlotQueue,
     private readonly timers: TimerQueue,
     private readonly callerSignal: AbortSignal | undefined,
-    private readonly target: string,
-    private readonly deadlineMs: number,
+    private readonly expired: () => Error,
   ) {
     super();
   }
 
-  /** `startedAt`: the call's start, a clock reading (NaN without a deadline). */
-  wait(startedAt: number): Promise<void> {
+  /** Waits at most `limitMs` from `from` (a clock reading; NaN with no limit, Infinity). */
+  wait(from: number, limitMs: number): Promise<void> {
     const promise = new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
-    this.leaveQueue = this.bulkhead.enqueue(() => {
+    this.leaveQueue = this.queue.enqueue(() => {
       if (this.finish()) this.resolve();
     });
     if (this.callerSignal !== undefined) this.callerSignal.addEventListener('abort', (this.onCallerAbort = () => this.callerAborted()));
-    // Counted from the call's start: the wait is part of the call's deadline.
-    if (this.deadlineMs !== Infinity) this.timers.add(this, startedAt, this.deadlineMs);
+    if (limitMs !== Infinity) this.timers.add(this, from, limitMs);
     return promise;
   }
 
   expire(): void {
     if (!this.finish()) return;
     this.leaveQueue();
-    this.reject(new DeadlineExceededError(this.target, this.deadlineMs));
+    this.reject(this.expired());
   }
 
   private callerAborted(): void {

@@ -220,14 +220,18 @@ const resourceExhaustion = perDependency(
   },
 );
 
-/** retries_per_first_attempt:ratio_rate5m > 0.5 and first_attempts:rate5m >= 0.1; for 5m */
+/**
+ * extra_attempts_per_first_attempt:ratio_rate5m > 0.5 and first_attempts:rate5m >= 0.1; for 5m
+ * (extra attempts: retries and hedges; first attempts: all attempts minus those)
+ */
 const retryStorm = perDependency({ name: 'BreakwaterRetryStorm', pattern: 'retry_storm', forMinutes: 5, keepFiringForMinutes: 0 }, (d, t) => {
   if (!exists(d, t)) return undefined;
   const retries = increase(d.retries, t, 5);
-  const first = increase(d.all, t, 5) - retries;
-  const perFirst = retries / first;
+  const hedges = increase(d.hedges, t, 5);
+  const first = increase(d.all, t, 5) - retries - hedges;
+  const perFirst = (retries + hedges) / first;
   if (!(perFirst > 0.5 && first / 300 >= MIN_RATE)) return undefined;
-  return `${perFirst.toFixed(2)} retries per first attempt over 5m (threshold 0.5)`;
+  return `${perFirst.toFixed(2)} extra attempts per first attempt over 5m (${(retries / first).toFixed(2)} retries, ${(hedges / first).toFixed(2)} hedges; threshold 0.5)`;
 });
 
 function perBreaker(rule: Omit<AlertRule, 'evaluate'>, check: (b: BreakerSeries, minute: number) => string | undefined): AlertRule {

@@ -1,4 +1,4 @@
-import type { Outcome } from '../telemetry/names.js';
+import type { HedgeResult, Outcome } from '../telemetry/names.js';
 
 export type CircuitStateName = 'closed' | 'open' | 'half_open';
 
@@ -8,6 +8,7 @@ export type CircuitStateName = 'closed' | 'open' | 'half_open';
  * brackets), so a count here is exactly an increase of that metric:
  * - attempts [resilience_attempts_total]: outcome and, for a failure or rejection, its category
  * - retries [resilience_retry_delay_seconds_count]: one per backoff waited, i.e. per retry
+ * - hedges [resilience_hedges_total]: one per backup attempt of a hedged call, by what came of it
  * - operations [resilience_operation_duration_seconds_count]: logical calls by outcome
  * - transitions [resilience_circuit_transitions_total]
  * - rejections [resilience_circuit_rejections_total]: calls an open breaker failed
@@ -16,6 +17,7 @@ export type CircuitStateName = 'closed' | 'open' | 'half_open';
 export type Count =
   | { kind: 'attempts'; target: string; client: string; outcome: Outcome; category?: string | undefined; count: number }
   | { kind: 'retries'; target: string; client: string; count: number }
+  | { kind: 'hedges'; target: string; client: string; result: HedgeResult; count: number }
   | { kind: 'operations'; target: string; client: string; outcome: Outcome; count: number }
   | { kind: 'transitions'; target: string; policy: string; from: CircuitStateName; to: CircuitStateName; count: number }
   | { kind: 'rejections'; target: string; policy: string; count: number }

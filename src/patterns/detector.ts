@@ -72,7 +72,7 @@ export class PatternDetector {
       // A negative or non-numeric count would poison a counter for good: dropped.
       if (count.kind !== 'circuit_state' && !(Number.isFinite(count.count) && count.count >= 0)) return;
       const minute = this.advance(at ?? this.clock.now());
-      if (count.kind === 'attempts' || count.kind === 'retries' || count.kind === 'operations') {
+      if (count.kind === 'attempts' || count.kind === 'retries' || count.kind === 'hedges' || count.kind === 'operations') {
         this.dependencies.obtain(`${count.target}\u0000${count.client}`, () => new DependencySeries(count.target, count.client, minute)).record(count, minute);
       } else {
         this.breakers.obtain(`${count.target}\u0000${count.policy}`, () => new BreakerSeries(count.target, count.policy, minute)).record(count, minute);

@@ -7,7 +7,8 @@ import type { PatternDetector } from './detector.js';
  * Feeds a policy's events to a detector as the counts its metrics record
  * (src/telemetry/operation.ts), so the detector sees what Prometheus would: an attempt
  * per `attempt` event and per rejection (outcome rejected, with its category), a retry per
- * scheduled backoff, an operation per settled call, and each breaker transition and
+ * scheduled backoff, a hedge per backup attempt (its `hedge` event, once its result is
+ * known), an operation per settled call, and each breaker transition and
  * rejection under the policy's name. Targets go through the same cardinality bound as
  * the metrics' label. Returns a function that stops feeding.
  */
@@ -23,6 +24,7 @@ export function feedPolicy(policy: Policy, detector: PatternDetector): () => voi
       if ((e.error as { code?: unknown }).code === CIRCUIT_OPEN_CODE) detector.record({ kind: 'rejections', target, policy: policy.name, count: 1 });
     }),
     policy.on('retry', (e) => detector.record({ kind: 'retries', target: targetLabel(e.target), client: e.client, count: 1 })),
+    policy.on('hedge', (e) => detector.record({ kind: 'hedges', target: targetLabel(e.target), client: e.client, result: e.result, count: 1 })),
     policy.on('settled', (e) => detector.record({ kind: 'operations', target: targetLabel(e.target), client: e.client, outcome: e.outcome, count: 1 })),
     policy.on('transition', (e) => detector.record({ kind: 'transitions', target: targetLabel(e.target), policy: policy.name, from: e.from, to: e.to, count: 1 })),
   ];

@@ -3,7 +3,7 @@ import type { Detection } from './detector.js';
 
 /**
  * The line a person reads on stderr, e.g.
- * `breakwater: pattern retry_storm on https://payments.example.com:443 (fetch): 0.80 retries per first attempt over 5m (threshold 0.5)`.
+ * `breakwater: pattern retry_storm on https://payments.example.com:443 (fetch): 0.80 extra attempts per first attempt over 5m (0.80 retries, 0.00 hedges; threshold 0.5)`.
  * Targets are already keys without credentials, path or query (src/target-key.ts).
  */
 export function describeDetection(detection: Detection): string {

@@ -12,9 +12,11 @@ export class DependencySeries {
   readonly counted: MinuteRing;
   /** Attempts that failed or were rejected. */
   readonly errors: MinuteRing;
-  /** Every attempt, cancelled ones included (first attempts = these minus retries). */
+  /** Every attempt, cancelled ones included (first attempts = these minus retries and hedges). */
   readonly all: MinuteRing;
   readonly retries: MinuteRing;
+  /** Backup attempts of hedged calls, whatever came of them. */
+  readonly hedges: MinuteRing;
   readonly resource: MinuteRing;
   /** Failed or rejected attempts per error category. */
   readonly categories = new Map<string, MinuteRing>();
@@ -31,22 +33,23 @@ export class DependencySeries {
     this.errors = new MinuteRing(ATTEMPTS_HISTORY, born);
     this.all = new MinuteRing(SHORT_HISTORY, born);
     this.retries = new MinuteRing(SHORT_HISTORY, born);
+    this.hedges = new MinuteRing(SHORT_HISTORY, born);
     this.resource = new MinuteRing(RESOURCE_HISTORY, born);
   }
 
   /** One-minute samples held, over every ring (for the memory bound). */
   samples(): number {
-    let n = this.counted.length + this.errors.length + this.all.length + this.retries.length + this.resource.length;
+    let n = this.counted.length + this.errors.length + this.all.length + this.retries.length + this.hedges.length + this.resource.length;
     for (const ring of this.categories.values()) n += ring.length;
     if (this.operations !== undefined) n += this.operations.counted.length + this.operations.bad.length;
     return n;
   }
 
-  record(count: Extract<Count, { kind: 'attempts' | 'retries' | 'operations' }>, minute: number): void {
+  record(count: Extract<Count, { kind: 'attempts' | 'retries' | 'hedges' | 'operations' }>, minute: number): void {
     this.lastUsed = minute;
     const n = count.count;
-    if (count.kind === 'retries') {
-      this.retries.add(minute, n);
+    if (count.kind === 'retries' || count.kind === 'hedges') {
+      this[count.kind].add(minute, n);
       return;
     }
     const bad = count.outcome === 'failure' || count.outcome === 'rejected';

@@ -4,7 +4,7 @@ import type { EffectiveConfig, Instrumentation, ResolvedPolicy } from '../config
 import { createPolicy } from '../engine/policy.js';
 import type { Attempt } from '../engine/attempt.js';
 import type { CircuitHandle, ExecuteOptions, Policy } from '../engine/policy.js';
-import type { Classifier, PolicyOptions } from '../engine/options.js';
+import type { Classifier } from '../engine/options.js';
 import { lookAlikes, operatorTargetKey } from './operator-target.js';
 import { setTargetLabelLimit } from '../telemetry/target-label.js';
 import { configureTelemetry } from '../telemetry/settings.js';
@@ -43,7 +43,7 @@ export class Runtime {
     this.beforeFirstCall = options.beforeFirstCall;
     setTargetLabelLimit(config.maxTargets);
     configureTelemetry({ callSpans: config.callSpans });
-    this.hedging = [config.defaults, ...config.targets.map((t) => t.policy)].some((p) => Boolean((p as Pick<PolicyOptions, 'hedge'>).hedge));
+    this.hedging = [config.defaults, ...config.targets.map((t) => t.policy)].some((p) => p.hedge !== false);
     this.patterns = config.patterns ? new PatternDetector({ maxSeries: Math.min(config.maxTargets, DEFAULT_MAX_SERIES), timeScale: config.patternsTimeScale, onDetection: (d) => reportDetection(d) }) : undefined;
   }
 

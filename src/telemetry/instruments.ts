@@ -10,7 +10,10 @@ import {
   METRIC_CIRCUIT_TRANSITIONS,
   METRIC_DB_CLIENT_DURATION,
   METRIC_ERRORS,
+  METRIC_CONCURRENCY_IN_FLIGHT,
+  METRIC_CONCURRENCY_LIMIT,
   METRIC_HEDGES,
+  METRIC_LIMITED,
   METRIC_HTTP_CLIENT_DURATION,
   METRIC_OPERATION_DURATION,
   METRIC_PATTERN_DETECTED,
@@ -18,7 +21,7 @@ import {
   METRIC_RETRY_DELAY,
 } from './names.js';
 import { activeMeter } from './providers.js';
-import { observeCircuits } from './circuit-sources.js';
+import { observeCircuits, observeLimits } from './circuit-sources.js';
 
 export interface Instruments {
   /** Counted in-process, exported by the observable counter beside it (see LocalCounter). */
@@ -31,6 +34,9 @@ export interface Instruments {
   readonly retryDelay: Histogram;
   readonly retriesSuppressed: Counter;
   readonly hedges: Counter;
+  readonly limited: Counter;
+  readonly concurrencyLimit: ObservableGauge;
+  readonly concurrencyInFlight: ObservableGauge;
   readonly circuitState: ObservableGauge;
   readonly circuitTransitions: Counter;
   readonly circuitRejections: Counter;
@@ -62,6 +68,9 @@ function createInstruments(meter: Meter): Instruments {
     description: 'Breaker state per target: 1 for the current state, 0 for the others',
   });
   circuitState.addCallback(observeCircuits);
+  const concurrencyLimit = meter.createObservableGauge(METRIC_CONCURRENCY_LIMIT, { unit: '{attempt}', description: 'Adaptive concurrency limit per target' });
+  const concurrencyInFlight = meter.createObservableGauge(METRIC_CONCURRENCY_IN_FLIGHT, { unit: '{attempt}', description: 'Attempts in flight per target under an adaptive limit' });
+  meter.addBatchObservableCallback((result) => observeLimits(result, concurrencyLimit, concurrencyInFlight), [concurrencyLimit, concurrencyInFlight]);
   const attempts = new LocalCounter();
   const attemptsObserved = meter.createObservableCounter(METRIC_ATTEMPTS, {
     unit: '{attempt}',
@@ -78,6 +87,9 @@ function createInstruments(meter: Meter): Instruments {
     dbClientDuration: seconds(METRIC_DB_CLIENT_DURATION, 'Duration of database client operations.', DB_DURATION_BUCKETS_S),
     retryDelay: seconds(METRIC_RETRY_DELAY, 'Backoff waited before a retry', DURATION_BUCKETS_S),
     retriesSuppressed: meter.createCounter(METRIC_RETRIES_SUPPRESSED, { unit: '{retry}', description: 'Failures not retried, by reason' }),
+    limited: meter.createCounter(METRIC_LIMITED, { unit: '{attempt}', description: 'Attempts turned away by a rate or concurrency limit, by reason' }),
+    concurrencyLimit,
+    concurrencyInFlight,
     hedges: meter.createCounter(METRIC_HEDGES, { unit: '{hedge}', description: 'Backup attempts sent, by what came of them' }),
     circuitState,
     circuitTransitions: meter.createCounter(METRIC_CIRCUIT_TRANSITIONS, { unit: '{transition}', description: 'Breaker state changes' }),

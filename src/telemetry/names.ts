@@ -26,6 +26,10 @@ export const ATTR_HEDGE_RESULT = 'resilience.hedge.result';
 export const ATTR_HEDGE_DELAY_MS = 'resilience.hedge.delay_ms';
 /** On the skipped-hedge event: why no backup attempt was sent. */
 export const ATTR_HEDGE_SKIPPED = 'resilience.hedge.skipped';
+/** On an attempt that waited for a concurrency slot or a rate token: how long. */
+export const ATTR_LIMIT_WAIT_MS = 'resilience.limit.wait_ms';
+/** Which limit turned an attempt away (`resilience.limited`): concurrency or rate. */
+export const ATTR_LIMIT_REASON = 'resilience.limit.reason';
 export const ATTR_PATTERN = 'resilience.pattern';
 /** On the pattern-detected span event only: the Prometheus alert it mirrors, and what was seen. */
 export const ATTR_PATTERN_ALERT = 'resilience.pattern.alert';
@@ -41,6 +45,9 @@ export const METRIC_OPERATION_DURATION = 'resilience.operation.duration';
 export const METRIC_RETRY_DELAY = 'resilience.retry.delay';
 export const METRIC_RETRIES_SUPPRESSED = 'resilience.retries.suppressed';
 export const METRIC_HEDGES = 'resilience.hedges';
+export const METRIC_LIMITED = 'resilience.limited';
+export const METRIC_CONCURRENCY_LIMIT = 'resilience.concurrency.limit';
+export const METRIC_CONCURRENCY_IN_FLIGHT = 'resilience.concurrency.in_flight';
 export const METRIC_CIRCUIT_STATE = 'resilience.circuit.state';
 export const METRIC_CIRCUIT_TRANSITIONS = 'resilience.circuit.transitions';
 export const METRIC_CIRCUIT_REJECTIONS = 'resilience.circuit.rejections';
@@ -87,6 +94,9 @@ export const METRICS = [
   { name: METRIC_RETRY_DELAY, kind: 'histogram', unit: 's', prometheus: 'resilience_retry_delay_seconds' },
   { name: METRIC_RETRIES_SUPPRESSED, kind: 'counter', unit: '{retry}', prometheus: 'resilience_retries_suppressed_total' },
   { name: METRIC_HEDGES, kind: 'counter', unit: '{hedge}', prometheus: 'resilience_hedges_total' },
+  { name: METRIC_LIMITED, kind: 'counter', unit: '{attempt}', prometheus: 'resilience_limited_total' },
+  { name: METRIC_CONCURRENCY_LIMIT, kind: 'gauge', unit: '{attempt}', prometheus: 'resilience_concurrency_limit' },
+  { name: METRIC_CONCURRENCY_IN_FLIGHT, kind: 'gauge', unit: '{attempt}', prometheus: 'resilience_concurrency_in_flight' },
   { name: METRIC_CIRCUIT_STATE, kind: 'gauge', unit: '1', prometheus: 'resilience_circuit_state' },
   { name: METRIC_CIRCUIT_TRANSITIONS, kind: 'counter', unit: '{transition}', prometheus: 'resilience_circuit_transitions_total' },
   { name: METRIC_CIRCUIT_REJECTIONS, kind: 'counter', unit: '{call}', prometheus: 'resilience_circuit_rejections_total' },

@@ -19,6 +19,8 @@ import {
   ATTR_HEDGE_RESULT,
   ATTR_HEDGE_SKIPPED,
   ATTR_HTTP_RESEND_COUNT,
+  ATTR_LIMIT_REASON,
+  ATTR_LIMIT_WAIT_MS,
   ATTR_OUTCOME,
   ATTR_POLICY,
   ATTR_RETRY_DELAY_MS,
@@ -159,13 +161,17 @@ export class OperationTelemetry {
     }
   }
 
-  /** `hedgeDelayMs`: a backup attempt, sent after the attempt before it went this long unanswered. */
-  attemptStarted(number: number, delayMs: number, circuitState: CircuitState | undefined, hedgeDelayMs?: number): AttemptRecord {
+  /**
+   * `hedgeDelayMs`: a backup attempt, sent after the attempt before it went this long
+   * unanswered. `limitWaitMs`: how long it waited for a rate token or a concurrency slot.
+   */
+  attemptStarted(number: number, delayMs: number, circuitState: CircuitState | undefined, hedgeDelayMs?: number, limitWaitMs?: number): AttemptRecord {
     if (this.tracer === undefined) return { span: undefined, context: this.parentContext, number, metricAttributes: undefined };
     try {
       const custom = this.info.attemptSpan;
       const attributes: Attributes = { ...this.shared.base, ...custom?.attributes, [ATTR_ATTEMPT]: number };
       if (delayMs > 0) attributes[ATTR_RETRY_DELAY_MS] = delayMs;
+      if (limitWaitMs !== undefined && limitWaitMs > 0) attributes[ATTR_LIMIT_WAIT_MS] = limitWaitMs;
       if (hedgeDelayMs !== undefined) {
         attributes[ATTR_HEDGE] = true;
         attributes[ATTR_HEDGE_DELAY_MS] = hedgeDelayMs;
@@ -218,6 +224,15 @@ export class OperationTelemetry {
     try {
       if (isHedge) this.instruments?.hedges.add(1, { ...this.shared.base, [ATTR_HEDGE_RESULT]: result });
       attempt.span?.setAttribute(ATTR_HEDGE_RESULT, result);
+    } catch {
+      // telemetry never throws into the caller
+    }
+  }
+
+  /** An attempt turned away by the target's rate or concurrency limit (its rejection is recorded as well). */
+  limited(reason: string): void {
+    try {
+      this.instruments?.limited.add(1, { ...this.shared.base, [ATTR_LIMIT_REASON]: reason });
     } catch {
       // telemetry never throws into the caller
     }

@@ -69,7 +69,9 @@ describe('Grafana dashboard (collector/dashboards/breakwater.json)', () => {
   });
 
   it('uses the recording rules where they exist', () => {
-    expect(reads(panelTitled(/^Retry ratio/))).to.deep.equal(['breakwater:retries_per_first_attempt:ratio_rate5m']);
+    // The storm's ratio (retries and hedges), and retries alone beside it.
+    expect(reads(panelTitled(/^Retry ratio/))).to.deep.equal(['breakwater:extra_attempts_per_first_attempt:ratio_rate5m', 'breakwater:retries_per_first_attempt:ratio_rate5m']);
+    expect(reads(panelTitled(/^Hedging/))).to.deep.equal(['resilience_hedges_total', 'breakwater:hedges_won:ratio_rate5m']);
     expect(reads(panelTitled(/^Error ratio per target/))).to.deep.equal(['breakwater:error_ratio:rate5m']);
     expect(reads(panelTitled(/^Error budget burn/))).to.include('breakwater:operation_error_ratio:rate1h');
   });

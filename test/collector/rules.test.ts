@@ -95,6 +95,53 @@ describe('Prometheus pattern rules (collector/rules/breakwater.rules.yaml)', fun
     expect(unknown).to.deep.equal([]);
   });
 
+  it('record hedges, their won share and the extra attempts per first attempt; a dependency that never hedged gets 0 hedges (promtool)', async () => {
+    // Per second: 10 successes, 4 failures retried (4 backoffs), 2 hedges (1 won, 1
+    // cancelled) and the 2 attempts they beat or lost to (cancelled); the cache never hedges.
+    const dep = 'resilience_target="https://payments.example.com:443", resilience_client="fetch", resilience_policy="default"';
+    const cache = 'resilience_target="redis://cache:6379/0", resilience_client="ioredis", resilience_policy="default"';
+    const perSecond = (n: number) => `0+${n * 60}x10`;
+    const input = [
+      [`resilience_attempts_total{${dep}, resilience_outcome="success"}`, 10],
+      [`resilience_attempts_total{${dep}, resilience_outcome="failure", resilience_error_category="network"}`, 4],
+      [`resilience_attempts_total{${dep}, resilience_outcome="cancelled"}`, 2],
+      [`resilience_retry_delay_seconds_count{${dep}}`, 4],
+      [`resilience_hedges_total{${dep}, resilience_hedge_result="won"}`, 1],
+      [`resilience_hedges_total{${dep}, resilience_hedge_result="cancelled"}`, 1],
+      [`resilience_attempts_total{${cache}, resilience_outcome="success"}`, 10],
+    ] as const;
+    const payments = '{resilience_target="https://payments.example.com:443", resilience_client="fetch"}';
+    const cacheLabels = '{resilience_target="redis://cache:6379/0", resilience_client="ioredis"}';
+    const expect5m = (name: string, value: number, labels = payments) => ({ expr: `${name}${labels}`, eval_time: '10m', exp_samples: [{ labels: `${name}${labels}`, value }] });
+    const test = {
+      rule_files: [RULES_PATH],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: input.map(([series, n]) => ({ series, values: perSecond(n) })),
+          promql_expr_test: [
+            expect5m('breakwater:hedges:rate5m', 2),
+            expect5m('breakwater:hedges:rate5m', 0, cacheLabels),
+            expect5m('breakwater:first_attempts:rate5m', 10),
+            expect5m('breakwater:extra_attempts_per_first_attempt:ratio_rate5m', 0.6),
+            expect5m('breakwater:extra_attempts_per_first_attempt:ratio_rate5m', 0, cacheLabels),
+            expect5m('breakwater:retries_per_first_attempt:ratio_rate5m', 0.4),
+            expect5m('breakwater:hedges_won:ratio_rate5m', 0.5),
+          ],
+        },
+      ],
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'breakwater-hedge-rules-'));
+    try {
+      await writeFile(join(dir, 'hedges.test.yaml'), stringify(test, { lineWidth: 0 }));
+      const result = await run(promtool, ['test', 'rules', join(dir, 'hedges.test.yaml')]);
+      expect(result.code, result.stdout + result.stderr).to.equal(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   describe('scenarios (test/patterns/scenarios.ts) under `promtool test rules`', function () {
     // Each scenario is its own promtool run, with only the rules its alert needs, run in
     // parallel: ~30 runs, the longest replaying ten hours of samples.

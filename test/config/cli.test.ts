@@ -70,6 +70,39 @@ describe('cli: breakwater config', () => {
     expect(origins.targets[0]).to.include({ 'retry.maxAttempts': `${path}:5: targets[0].policy.retry`, timeoutMs: `${path}:2: defaults.timeoutMs` });
   });
 
+  it('prints the hedge settings of every policy with their origins', () => {
+    const path = file('hedge.yaml', 'defaults:\n  hedge: { percentile: 0.9 }\ntargets:\n  - match: "https://search.example.com:*"\n    policy:\n      hedge: { enabled: true, delayMs: 40 }\n');
+    const run = breakwater(['config'], { BREAKWATER_CONFIG: path, BREAKWATER_HEDGE_MAX_HEDGES: '2' });
+    expect(run.status, run.stderr).to.equal(0);
+    const { origins, defaults, targets } = JSON.parse(run.stdout);
+    expect(defaults.hedge).to.equal(false); // off unless asked for
+    expect(origins.defaults).to.include({ 'hedge.enabled': 'default', 'hedge.percentile': `${path}:2: defaults.hedge.percentile`, 'hedge.maxHedges': 'BREAKWATER_HEDGE_MAX_HEDGES' });
+    expect(targets[0].policy.hedge).to.deep.equal({ enabled: true, delayMs: 40, percentile: 0.9, minDelayMs: 1, maxDelayMs: 10000, minSamples: 20, maxHedges: 2, budgetRatio: 0.1 });
+    expect(origins.targets[0]).to.include({
+      'hedge.enabled': `${path}:6: targets[0].policy.hedge.enabled`,
+      'hedge.delayMs': `${path}:6: targets[0].policy.hedge.delayMs`,
+      'hedge.percentile': `${path}:2: defaults.hedge.percentile`,
+      'hedge.maxHedges': 'BREAKWATER_HEDGE_MAX_HEDGES',
+      'hedge.budgetRatio': 'default',
+    });
+    const yaml = breakwater(['config', '--format', 'yaml'], { BREAKWATER_HEDGE: 'true' });
+    expect(yaml.status, yaml.stderr).to.equal(0);
+    expect(parse(yaml.stdout).defaults.hedge).to.include({ enabled: true, delayMs: 'adaptive', percentile: 0.95 });
+  });
+
+  it('exits 1 on bad hedge values, naming each variable, its value and what is accepted', () => {
+    const run = breakwater(['config'], { BREAKWATER_HEDGE_DELAY_MS: 'fast', BREAKWATER_HEDGE_PERCENTILE: '2', BREAKWATER_HEDGE_MAX_HEDGES: '0' });
+    expect(run.status).to.equal(1);
+    expect(run.stdout).to.equal('');
+    expect(run.stderr).to.equal(
+      'breakwater: invalid configuration (3 problems):\n' +
+        '  - BREAKWATER_HEDGE_DELAY_MS="fast" is not accepted: expected an integer from 0 to 2147483647, or adaptive\n' +
+        '  - BREAKWATER_HEDGE_MAX_HEDGES="0" is not accepted: expected an integer >= 1\n' +
+        '  - BREAKWATER_HEDGE_PERCENTILE="2" is not accepted: expected a number > 0 and < 1, the percentile as a share (0.95 for p95) (did you mean 0.02?)\n',
+    );
+    expectNoStack(run);
+  });
+
   it('prints YAML with --format yaml', () => {
     const run = breakwater(['config', '--format', 'yaml'], { BREAKWATER_RETRY_JITTER: 'equal' });
     expect(run.status).to.equal(0);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ConfigError, ENV_VARIABLES, loadConfig } from '../../src/config/index.js';
 import type { EffectiveConfig } from '../../src/config/index.js';
+import { HEDGE_DEFAULTS } from '../../src/engine/defaults.js';
 
 /** Loads with only these variables (never the test process's own environment). */
 function load(env: Record<string, string>): EffectiveConfig {
@@ -28,7 +29,12 @@ interface VariableCase {
   bad: string[];
   /** A phrase the message must hold to say what is accepted. */
   accepts: string;
+  /** Other variables set alongside (hedge settings show only with hedging on). */
+  with?: Record<string, string>;
 }
+
+const HEDGING = { BREAKWATER_HEDGE: 'true' };
+const HEDGE_ON = { enabled: true, ...HEDGE_DEFAULTS };
 
 const INT_NOT_INT = ['abc', '1.5', '1e3', '0x10', 'Infinity', '99999999999999999999'];
 
@@ -172,6 +178,61 @@ const VARIABLES: Record<string, VariableCase> = {
     bad: ['-1', ...INT_NOT_INT],
     accepts: 'an integer >= 0 (0 = no queue',
   },
+  BREAKWATER_HEDGE: {
+    path: 'defaults.hedge',
+    good: [['true', HEDGE_ON], ['1', HEDGE_ON], [' TRUE ', HEDGE_ON], ['false', false], ['0', false]],
+    bad: ['yes', 'on', 'off', '2', 'adaptive'],
+    accepts: 'true, false, 1 or 0',
+  },
+  BREAKWATER_HEDGE_DELAY_MS: {
+    path: 'defaults.hedge.delayMs',
+    with: HEDGING,
+    good: [['adaptive', 'adaptive'], [' Adaptive ', 'adaptive'], ['0', 0], ['40', 40], ['2147483647', 2147483647]],
+    bad: ['fast', 'auto', '-1', '2147483648', '40ms', ...INT_NOT_INT],
+    accepts: 'an integer from 0 to 2147483647, or adaptive',
+  },
+  BREAKWATER_HEDGE_PERCENTILE: {
+    path: 'defaults.hedge.percentile',
+    with: HEDGING,
+    good: [['0.95', 0.95], ['.5', 0.5], ['0.999', 0.999], ['9.9e-1', 0.99]],
+    bad: ['0', '1', '2', '95', 'p95', '95%', '-0.5', 'NaN', 'high'],
+    accepts: 'a number > 0 and < 1, the percentile as a share (0.95 for p95)',
+  },
+  BREAKWATER_HEDGE_MIN_DELAY_MS: {
+    path: 'defaults.hedge.minDelayMs',
+    with: HEDGING,
+    good: [['0', 0], ['5', 5], ['10000', 10000]],
+    bad: ['-1', '5ms', ...INT_NOT_INT],
+    accepts: 'an integer from 0 to 2147483647',
+  },
+  BREAKWATER_HEDGE_MAX_DELAY_MS: {
+    path: 'defaults.hedge.maxDelayMs',
+    with: HEDGING,
+    good: [['1', 1], ['500', 500], ['2147483647', 2147483647]],
+    bad: ['-1', '2147483648', '1s', ...INT_NOT_INT],
+    accepts: 'an integer from 0 to 2147483647',
+  },
+  BREAKWATER_HEDGE_MIN_SAMPLES: {
+    path: 'defaults.hedge.minSamples',
+    with: HEDGING,
+    good: [['1', 1], ['100', 100]],
+    bad: ['0', '-1', ...INT_NOT_INT],
+    accepts: 'an integer >= 1',
+  },
+  BREAKWATER_HEDGE_MAX_HEDGES: {
+    path: 'defaults.hedge.maxHedges',
+    with: HEDGING,
+    good: [['1', 1], ['3', 3]],
+    bad: ['0', '-1', ...INT_NOT_INT],
+    accepts: 'an integer >= 1',
+  },
+  BREAKWATER_HEDGE_BUDGET_RATIO: {
+    path: 'defaults.hedge.budgetRatio',
+    with: HEDGING,
+    good: [['0', 0], ['0.1', 0.1], ['2.5', 2.5]],
+    bad: ['-0.1', '10%', 'lots', 'Infinity'],
+    accepts: 'a number >= 0 (0 = no hedge is ever sent)',
+  },
   BREAKWATER_MAX_TARGETS: {
     path: 'maxTargets',
     good: [['1', 1], ['5000', 5000]],
@@ -257,14 +318,14 @@ describe('config: environment variables', () => {
     describe(name, () => {
       for (const [raw, value] of spec.good) {
         it(`accepts ${JSON.stringify(raw)}`, () => {
-          const config = load({ [name]: raw });
+          const config = load({ ...spec.with, [name]: raw });
           expect(get(config, spec.path)).to.deep.equal(value);
-          expect(config.sources.env).to.deep.equal([name]);
+          expect(config.sources.env).to.deep.equal([name, ...Object.keys(spec.with ?? {})].sort());
         });
       }
       for (const raw of spec.bad) {
         it(`rejects ${JSON.stringify(raw)}, naming the variable, the value and what is accepted`, () => {
-          const problems = problemsOf({ [name]: raw });
+          const problems = problemsOf({ ...spec.with, [name]: raw });
           expect(problems).to.have.length(1);
           expect(problems[0]).to.include(`${name}=${JSON.stringify(raw)} is not accepted: expected `);
           expect(problems[0]).to.include(spec.accepts);

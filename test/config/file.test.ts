@@ -276,7 +276,7 @@ describe('config: file', () => {
 
   it('takes a __proto__ key as an unknown key, never as a prototype', () => {
     expect(problemsOf('f.yaml', 'defaults:\n  __proto__: { timeoutMs: 1 }\n')).to.deep.equal([
-      'f.yaml:2: defaults.__proto__: unknown key (expected one of name, telemetry, timeoutMs, deadlineMs, retry, breaker, bulkhead)',
+      'f.yaml:2: defaults.__proto__: unknown key (expected one of name, telemetry, timeoutMs, deadlineMs, retry, breaker, bulkhead, hedge)',
     ]);
     expect(({} as Record<string, unknown>)['timeoutMs']).to.equal(undefined);
   });

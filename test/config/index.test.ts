@@ -38,6 +38,16 @@ function assertValidPolicy(p: ResolvedPolicy): void {
     int(p.bulkhead.maxConcurrent, 1);
     int(p.bulkhead.maxQueue, 0);
   }
+  if (p.hedge !== false) {
+    expect(p.hedge.enabled).to.equal(true);
+    if (p.hedge.delayMs !== 'adaptive') int(p.hedge.delayMs, 0, ms);
+    expect(p.hedge.percentile).to.be.above(0).and.below(1);
+    int(p.hedge.minDelayMs, 0, ms);
+    int(p.hedge.maxDelayMs, p.hedge.minDelayMs, ms);
+    int(p.hedge.minSamples, 1);
+    int(p.hedge.maxHedges, 1);
+    expect(p.hedge.budgetRatio).to.be.at.least(0).and.below(Infinity);
+  }
 }
 
 function assertValidConfig(config: EffectiveConfig): void {
@@ -84,6 +94,7 @@ const policy = fc.record(
     retry: fc.oneof(fc.constant(false), scalar, fc.record({ maxAttempts: scalar, baseDelayMs: scalar, maxDelayMs: scalar, jitter: scalar, multiplier: scalar }, { requiredKeys: [] })),
     breaker: fc.oneof(fc.constant(false), fc.record({ mode: scalar, threshold: scalar, failureRate: scalar, openMs: scalar, maxOpenMs: scalar, failureCategories: fc.oneof(scalar, fc.array(fc.constantFrom('network', 'timeout', 'nope'))) }, { requiredKeys: [] })),
     bulkhead: fc.oneof(fc.constant(false), fc.record({ maxConcurrent: scalar, maxQueue: scalar }, { requiredKeys: [] })),
+    hedge: fc.oneof(fc.constant(false), scalar, fc.record({ enabled: scalar, delayMs: fc.oneof(scalar, fc.constantFrom('adaptive', 'Adaptive')), percentile: scalar, minDelayMs: scalar, maxDelayMs: scalar, maxHedges: scalar }, { requiredKeys: [] })),
     maxAtempts: scalar,
   },
   { requiredKeys: [] },
@@ -160,6 +171,22 @@ const validPolicy = fc.record(
       ),
     ),
     bulkhead: fc.oneof(fc.constant(false), fc.record({ maxConcurrent: fc.integer({ min: 0, max: 64 }), maxQueue: fc.integer({ min: 0, max: 64 }) }, { requiredKeys: [] })),
+    hedge: fc.oneof(
+      fc.constant(false),
+      fc.record(
+        {
+          enabled: fc.boolean(),
+          delayMs: fc.oneof(fc.constant('adaptive'), fc.integer({ min: 0, max: 5000 })),
+          percentile: fc.integer({ min: 1, max: 999 }).map((n) => n / 1000),
+          minDelayMs: fc.integer({ min: 0, max: 100 }),
+          maxDelayMs: fc.integer({ min: 100, max: 100_000 }),
+          minSamples: fc.integer({ min: 1, max: 100 }),
+          maxHedges: fc.integer({ min: 1, max: 3 }),
+          budgetRatio: fc.integer({ min: 0, max: 300 }).map((n) => n / 100),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
   },
   { requiredKeys: [] },
 );
@@ -278,7 +305,7 @@ describe('config: documentation', () => {
   });
 
   it('documents every file key of a policy', () => {
-    for (const key of ['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'multiplier', 'jitter', 'budgetRatio', 'budgetMinPerSecond', 'budgetWindowMs', 'threshold', 'failureRate', 'minCalls', 'windowMs', 'slowCallMs', 'slowCallRate', 'openMs', 'maxOpenMs', 'halfOpenProbes', 'failureCategories', 'maxConcurrent', 'maxQueue', 'timeoutMs', 'deadlineMs', 'telemetry']) {
+    for (const key of ['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'multiplier', 'jitter', 'budgetRatio', 'budgetMinPerSecond', 'budgetWindowMs', 'threshold', 'failureRate', 'minCalls', 'windowMs', 'slowCallMs', 'slowCallRate', 'openMs', 'maxOpenMs', 'halfOpenProbes', 'failureCategories', 'maxConcurrent', 'maxQueue', 'timeoutMs', 'deadlineMs', 'telemetry', 'hedge', 'delayMs', 'percentile', 'minDelayMs', 'minSamples', 'maxHedges']) {
       expect(docs, key).to.include(key);
     }
   });

@@ -12,9 +12,10 @@ function load(file: unknown, env: Record<string, string> = {}): EffectiveConfig 
 describe('config: precedence (built-in < file defaults < environment < file target policy)', () => {
   it('uses the built-in defaults when nothing is set', () => {
     const config = loadConfig({});
-    const { bulkhead, ...rest } = BUILT_IN_DEFAULTS.policy;
-    expect(config.defaults).to.deep.equal({ ...rest, bulkhead: false });
+    const { bulkhead, hedge, ...rest } = BUILT_IN_DEFAULTS.policy;
+    expect(config.defaults).to.deep.equal({ ...rest, bulkhead: false, hedge: false });
     expect(bulkhead.maxConcurrent).to.equal(0);
+    expect(hedge.enabled).to.equal(false);
     expect(config).to.deep.include({ enabled: true, maxTargets: 1000, targets: [], rules: [], sources: { env: [] } });
     expect(config.instrumentations).to.deep.equal(['http', 'fetch', 'pg', 'ioredis', 'redis']);
   });
@@ -100,9 +101,17 @@ describe('config: precedence (built-in < file defaults < environment < file targ
       mode: maybe(fc.constantFrom(...BREAKER_MODES)),
       threshold: maybe(fc.integer({ min: 1, max: 100 })),
       timeoutMs: maybe(fc.integer({ min: 0, max: 60_000 })),
+      hedge: maybe(fc.boolean()),
+      percentile: maybe(fc.integer({ min: 1, max: 99 }).map((n) => n / 100)),
     });
-    type L = { maxAttempts?: number; jitter?: string; mode?: string; threshold?: number; timeoutMs?: number };
-    const asPolicy = (l: L) => strip({ timeoutMs: l.timeoutMs, retry: strip({ maxAttempts: l.maxAttempts, jitter: l.jitter }), breaker: strip({ mode: l.mode, threshold: l.threshold }) });
+    type L = { maxAttempts?: number; jitter?: string; mode?: string; threshold?: number; timeoutMs?: number; hedge?: boolean; percentile?: number };
+    const asPolicy = (l: L) =>
+      strip({
+        timeoutMs: l.timeoutMs,
+        retry: strip({ maxAttempts: l.maxAttempts, jitter: l.jitter }),
+        breaker: strip({ mode: l.mode, threshold: l.threshold }),
+        hedge: strip({ enabled: l.hedge, percentile: l.percentile }),
+      });
     const asEnv = (l: L) =>
       strip({
         BREAKWATER_RETRY_MAX_ATTEMPTS: l.maxAttempts?.toString(),
@@ -110,6 +119,8 @@ describe('config: precedence (built-in < file defaults < environment < file targ
         BREAKWATER_BREAKER: l.mode,
         BREAKWATER_BREAKER_THRESHOLD: l.threshold?.toString(),
         BREAKWATER_TIMEOUT_MS: l.timeoutMs?.toString(),
+        BREAKWATER_HEDGE: l.hedge?.toString(),
+        BREAKWATER_HEDGE_PERCENTILE: l.percentile?.toString(),
       }) as Record<string, string>;
     fc.assert(
       fc.property(layer, layer, layer, (fileDefaults, target, env) => {
@@ -125,6 +136,8 @@ describe('config: precedence (built-in < file defaults < environment < file targ
           expect(policy.breaker.mode).to.equal(pick('mode', builtin.breaker.mode, ...layers));
           expect(policy.breaker.threshold).to.equal(pick('threshold', builtin.breaker.threshold, ...layers));
           expect(policy.timeoutMs).to.equal(pick('timeoutMs', builtin.timeoutMs, ...layers));
+          const hedging = pick('hedge', builtin.hedge.enabled, ...layers);
+          expect(policy.hedge && policy.hedge.percentile).to.equal(hedging && pick('percentile', builtin.hedge.percentile, ...layers));
         }
       }),
       { numRuns: 200 },
@@ -183,7 +196,8 @@ describe('config: origins (where each effective value came from)', () => {
     const keys = (policy: object, prefix = ''): string[] =>
       Object.entries(policy).flatMap(([k, v]) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? keys(v, `${prefix}${k}.`) : [`${prefix}${k}`]));
     for (const [policy, origins] of [[config.defaults, config.origins.defaults], ...config.targets.map((t, i) => [t.policy, config.origins.targets[i]!] as const)] as const) {
-      const shown = keys(policy).map((k) => (k === 'bulkhead' ? 'bulkhead.maxConcurrent' : k)); // `bulkhead: false` is maxConcurrent 0
+      // `bulkhead: false` is maxConcurrent 0, `hedge: false` is enabled false.
+      const shown = keys(policy).map((k) => (k === 'bulkhead' ? 'bulkhead.maxConcurrent' : k === 'hedge' ? 'hedge.enabled' : k));
       for (const key of shown) expect(origins, key).to.have.property(key).that.is.a('string').and.not.empty;
     }
     expect(config.origins.top).to.include({ maxTargets: '/etc/bw.yaml:10: maxTargets', statusPort: 'BREAKWATER_STATUS_PORT', enabled: 'default' });

@@ -9,7 +9,8 @@
 // conventions' http.client.request.duration), through the runtime register installed:
 // the HTTP dependencies' target keys and failures stay exactly what the test set up.
 // With E2E_PG_URL the app also queries a healthy PostgreSQL through the real pg adapter
-// (BREAKWATER_INSTRUMENTATIONS=pg), which feeds db.client.operation.duration.
+// (BREAKWATER_INSTRUMENTATIONS=pg), which feeds db.client.operation.duration. Calls to
+// the URLs of E2E_HEDGED_TARGETS are hedged (HEDGE below), so resilience.hedges has data.
 import { createRequire } from 'node:module';
 
 interface Attempt {
@@ -27,6 +28,7 @@ interface Runtime {
       method: string;
       failureOf: (result: T) => unknown;
       attemptSpan: { name: string; kind: number; attributes: Record<string, unknown>; duration: { kind: 'http'; attributes: Record<string, unknown> } };
+      hedge?: { delayMs: number; budgetRatio: number };
     },
   ): Promise<T>;
 }
@@ -40,6 +42,12 @@ if (runtime === undefined) {
 }
 
 const targets = JSON.parse(process.env['E2E_TARGETS'] ?? '[]') as string[];
+const hedged = new Set(JSON.parse(process.env['E2E_HEDGED_TARGETS'] ?? '[]') as string[]);
+/**
+ * A backup attempt after 5 ms without an answer. The budget keeps hedges (with any
+ * retries) within half the first attempts: never a retry storm (more than 0.5) of its own.
+ */
+const HEDGE = { delayMs: 5, budgetRatio: 0.5 };
 const pauseMs = Number(process.env['E2E_PAUSE_MS'] ?? 100);
 
 const CLIENT_SPAN = 2; // SpanKind.CLIENT
@@ -62,6 +70,7 @@ async function callOnce(url: string): Promise<void> {
       method: 'GET',
       failureOf: (res) => (res.status >= 500 ? res : undefined),
       attemptSpan: { name: 'GET', kind: CLIENT_SPAN, attributes: request, duration: { kind: 'http', attributes: request } },
+      ...(hedged.has(url) ? { hedge: HEDGE } : {}),
     },
   );
 }

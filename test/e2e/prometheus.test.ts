@@ -6,8 +6,9 @@
 // names as Prometheus stores them, and every PromQL expression of the Grafana dashboard.
 //
 // The scenario, driven by conditions polled in Prometheus rather than by fixed sleeps:
-//   A. six dependencies, all healthy, until the hour-long baseline rate (a minute,
-//      scaled) has enough samples;
+//   A. seven dependencies, all healthy, until the hour-long baseline rate (a minute,
+//      scaled) has enough samples; calls to one of them, `slow` (one answer in four
+//      after 30 ms), are hedged, and stay so throughout;
 //   B. `reset` resets every connection (a real TCP RST from the fault proxy): its breaker
 //      opens; it alone fails, so spike, segmented, circuit-open and budget-burn fire;
 //   C. once `reset` has been failing for the cascade's 15 minutes (15 s), three more
@@ -62,6 +63,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
   let upstream: HttpTestServer;
   let unavailable: HttpTestServer;
   let exhausted: HttpTestServer;
+  let slow: HttpTestServer;
   const proxies: Record<'reset' | 'timeout' | 'flapping' | 'healthy', FaultProxy | undefined> = {
     reset: undefined,
     timeout: undefined,
@@ -96,6 +98,8 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
   let storedNames: string[] = [];
   /** The timeout dependency's breaker at the end: its state gauge, and its transitions to closed since phase C. */
   let timeoutBreaker = { gauge: [] as string[], closedSinceC: Number.NaN, toOpenSinceC: Number.NaN };
+  /** The hedged dependency at the end, from the recording rules: hedges a second, the share that won, extra attempts per first attempt. */
+  let hedging = { hedges: Number.NaN, won: Number.NaN, extraPerFirst: Number.NaN };
   const diagnostics: string[] = [];
 
   async function recordFiring(): Promise<void> {
@@ -132,6 +136,14 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
       if (outOfStorage && storageRequests++ % 4 === 0) res.writeHead(507).end('full');
       else res.end('ok');
     });
+    let slowRequests = 0;
+    slow = await httpServer((req, res) => {
+      req.resume();
+      // One request in four answers late: a call whose first attempt is that one gets a
+      // hedge after 5 ms (the next request), which answers at once and wins.
+      if (slowRequests++ % 4 === 0) setTimeout(() => res.end('ok'), 30);
+      else res.end('ok');
+    });
     for (const name of Object.keys(proxies) as (keyof typeof proxies)[]) {
       proxies[name] = await startFaultProxy({ host: '127.0.0.1', port: upstream.port });
     }
@@ -166,7 +178,9 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
         `${targetOf('timeout')}/`,
         `${targetOf('flapping')}/`,
         `${key(exhausted.port)}/`,
+        `${key(slow.port)}/`,
       ]),
+      E2E_HEDGED_TARGETS: JSON.stringify([`${key(slow.port)}/`]),
       E2E_PAUSE_MS: '100',
       E2E_GC_INTERVAL_MS: '2000',
     };
@@ -175,7 +189,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     env['BREAKWATER_PATTERNS_TIME_SCALE'] = String(TIME_SCALE);
     app = startChild(['--expose-gc', '--require', 'breakwater/register', 'build/test/e2e/metrics-app.js'], env, 170_000);
     const first = await Promise.race([app.firstLine, app.done.then((r) => `exited: ${r.code} ${r.stderr}`)]);
-    expect(first, 'the app starts').to.match(/^ready 6/);
+    expect(first, 'the app starts').to.match(/^ready 7/);
 
     // The shipped configuration's direct-scrape job, pointed at the app, at 1 s; plus a
     // copy of the same scrape that keeps the names exactly as the exporter served them
@@ -204,8 +218,8 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     // A: healthy until the baseline (rate1h, a minute here) has 12 s of samples for every dependency.
     const baseline = await until(45_000, async () => {
       const counts = await prometheus!.query('count_over_time(breakwater:error_ratio:rate1h[30s])');
-      // Seven dependencies: the six HTTP ones and the healthy PostgreSQL.
-      return counts.length === 7 && counts.every((s) => Number(s.value?.[1]) >= 12);
+      // Eight dependencies: the seven HTTP ones and the healthy PostgreSQL.
+      return counts.length === 8 && counts.every((s) => Number(s.value?.[1]) >= 12);
     });
     if (!baseline) throw new Error(`no baseline after 45 s; Prometheus log:\n${prometheus.log().slice(-2000)}`);
 
@@ -270,6 +284,13 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
       toOpenSinceC: await transitions('open'),
     };
 
+    const ofSlow = async (rule: string) => Number((await prometheus!.query(`${rule}{resilience_target="${key(slow.port)}"}`))[0]?.value?.[1] ?? Number.NaN);
+    hedging = {
+      hedges: await ofSlow('breakwater:hedges:rate5m'),
+      won: await ofSlow('breakwater:hedges_won:ratio_rate5m'),
+      extraPerFirst: await ofSlow('breakwater:extra_attempts_per_first_attempt:ratio_rate5m'),
+    };
+
     // What Prometheus stored, and every dashboard expression, while the faults last.
     const names = async (regex: string) =>
       [...new Set((await prometheus!.series(`{__name__=~"${regex}"}`, 300)).map((s) => s['__name__'] ?? ''))].sort();
@@ -299,6 +320,7 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     for (const proxy of Object.values(proxies)) await proxy?.close();
     await unavailable?.close();
     await exhausted?.close();
+    await slow?.close();
     await upstream?.close();
     const times = [...firedAfter].map(([what, s]) => `${what}: ${s.toFixed(1)} s`);
     console.log(`      alerts firing after the start of their phase:\n        ${times.join('\n        ')}`);
@@ -320,6 +342,13 @@ describe('end to end: Prometheus scrapes an app under breakwater/register while 
     expect(timeoutBreaker.toOpenSinceC, 'transitions to open since phase C').to.be.greaterThan(0);
     const hint = 'the state whose gauge is 1 (none, or a stale one, after a garbage collection: is the gauge callback\'s source held strongly?)';
     expect(timeoutBreaker.gauge, hint).to.have.length(1).and.to.satisfy((s: string[]) => ['open', 'half_open'].includes(s[0] ?? ''));
+  });
+
+  it('the hedged dependency: its hedges are recorded, win, and count as extra attempts, under the storm threshold as its budget keeps them', () => {
+    expect(hedging.hedges, 'breakwater:hedges:rate5m').to.be.greaterThan(0);
+    expect(hedging.won, 'breakwater:hedges_won:ratio_rate5m: each hedge races a first attempt 30 ms late').to.be.greaterThan(0.5);
+    // A hedge for one call in three, about 0.33 per first attempt.
+    expect(hedging.extraPerFirst, 'breakwater:extra_attempts_per_first_attempt:ratio_rate5m').to.be.within(0.1, 0.5);
   });
 
   describe('the in-process detector (BREAKWATER_PATTERNS_TIME_SCALE=60) finds the patterns too', () => {

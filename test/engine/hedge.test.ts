@@ -326,6 +326,15 @@ describe('hedging', () => {
       expect(seen.starts).to.have.length(1);
     });
 
+    it('adaptive with minSamples 0: no hedge (and no timer) before the first answer', async () => {
+      const { clock, policy } = setup({ hedge: { minSamples: 0, budgetRatio: 10 }, timeoutMs: 100, retry: false });
+      const { op, seen } = scripted(clock, { 1: { ms: 1000 } });
+      const { error, at } = await settle(clock, policy.execute(op, read()));
+      expect((error as { code: string }).code).to.equal('BREAKWATER_TIMEOUT');
+      expect(at).to.equal(100);
+      expect(seen.starts).to.have.length(1);
+    });
+
     it('adaptive: no hedge before minSamples answers, then after about the p95 of recent latency', async () => {
       const { clock, policy } = setup({ hedge: { minSamples: 20, budgetRatio: 10 } });
       const early = scripted(clock, { 1: { ms: 1000 } });

@@ -39,3 +39,36 @@ describe('a policy built from the configuration', () => {
     expect(getClassification(error)).to.include({ category: 'business_logic', rule: 'declined' });
   });
 });
+
+describe('a policy built from the configuration: hedging', () => {
+  const SEARCH = 'https://search.example.com:443';
+  const file = JSON.stringify({ targets: [{ match: 'https://search.*', policy: { name: 'search', hedge: { enabled: true, delayMs: 40, budgetRatio: 10 } } }] });
+  const config = loadConfig({ BREAKWATER_CONFIG: '/etc/bw.json', BREAKWATER_HEDGE_MAX_HEDGES: '2' }, { readFile: () => file });
+
+  /** Runs one read whose attempts answer after `ms` each; the starting times of its attempts. */
+  async function starts(target: string, ms: number): Promise<number[]> {
+    const clock = new FakeClock();
+    const policy = createPolicy({ ...policyForTarget(config, target), clock });
+    const started: number[] = [];
+    const call = policy.execute(
+      (attempt) =>
+        new Promise<string>((resolve, reject) => {
+          started.push(clock.now());
+          const timer = clock.setTimeout(() => resolve('rows'), ms);
+          attempt.signal.addEventListener('abort', () => (clock.clearTimeout(timer), reject(attempt.signal.reason)));
+        }),
+      { target, idempotent: true },
+    );
+    await clock.runAll();
+    expect(await call).to.equal('rows');
+    return started;
+  }
+
+  it('sends backups after the configured delay, as many as the variable allows, for the target the file hedges', async () => {
+    expect(await starts(SEARCH, 100)).to.deep.equal([0, 40, 80]);
+  });
+
+  it('sends none for a target whose policy does not hedge', async () => {
+    expect(await starts(TARGET, 100)).to.deep.equal([0]);
+  });
+});

@@ -8,12 +8,12 @@ import { createRequire } from 'node:module';
 import type { Redis as IoredisClient } from 'ioredis';
 import { createIoredisAdapter } from '../../instrumentations/ioredis/index.js';
 import { createRedisAdapter } from '../../instrumentations/redis/index.js';
-import { HEDGE_DELAY_MS, HEDGING_ENV, hedgingRuntime } from './hedging.js';
+import { hedgingRuntime } from './hedging.js';
 
 const require = createRequire(import.meta.url);
 const [library, mode] = process.argv.slice(2) as ['ioredis' | 'redis', 'quit' | 'unref'];
 const server = JSON.parse(process.env.BW_REDIS ?? '{}') as { host: string; port: number; password: string };
-const runtime = hedgingRuntime(HEDGING_ENV, { delayMs: HEDGE_DELAY_MS, budgetRatio: 1 });
+const runtime = hedgingRuntime(1);
 const target = `redis://${server.host}:${server.port}/0`;
 let hedged = false;
 runtime.policyFor(target).on('hedge', () => (hedged = true));

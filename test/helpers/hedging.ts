@@ -1,19 +1,26 @@
-// Shared by the Redis adapters' hedging tests: a Runtime whose policy hedges, and the
-// server's own count of a command (INFO commandstats), which sees the twin's copies too.
+// Shared by the Redis adapters' hedging tests: a Runtime whose policy hedges, the
+// server's own count of a command (INFO commandstats, which sees the twin's copies too),
+// and what the tests read of spans, metrics and child processes.
 import type { MetricData } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { loadConfig, type ResolvedPolicy } from '../../src/config/index.js';
-import type { HedgeOptions } from '../../src/engine/options.js';
+import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { runChild } from './child.js';
 import type { FaultProxy } from './fault-proxy.js';
 
-/** A Runtime from `env` whose default policy hedges with `hedge`. */
-export function hedgingRuntime(env: Record<string, string>, hedge: HedgeOptions): Runtime {
-  const config = loadConfig(env);
-  return new Runtime({ ...config, defaults: { ...config.defaults, hedge } as ResolvedPolicy });
+/** A Runtime whose policies hedge after HEDGE_DELAY_MS within `budgetRatio` (HEDGING_ENV, then `env`). */
+export function hedgingRuntime(budgetRatio: number, env: Record<string, string> = {}): Runtime {
+  return new Runtime(
+    loadConfig({
+      ...HEDGING_ENV,
+      BREAKWATER_HEDGE: 'true',
+      BREAKWATER_HEDGE_DELAY_MS: String(HEDGE_DELAY_MS),
+      BREAKWATER_HEDGE_BUDGET_RATIO: String(budgetRatio),
+      ...env,
+    }),
+  );
 }
 
 /** How many times the server ran `command` (`get`), from `INFO commandstats` text. */

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { PatternDetector, type Count } from '../../src/patterns/index.js';
 import { BoundedSeries } from '../../src/patterns/series.js';
+import { HEDGE_RESULTS } from '../../src/telemetry/names.js';
 import { SCENARIOS } from './scenarios.js';
 import { replay } from './replay.js';
 import {
@@ -14,7 +15,7 @@ import {
 } from '../../src/patterns/windows.js';
 
 /** The most one-minute samples one dependency or one breaker can hold: its rings' lengths, never more. */
-const PER_DEPENDENCY = 2 * ATTEMPTS_HISTORY + 2 * SHORT_HISTORY + RESOURCE_HISTORY + MAX_CATEGORIES * SHORT_HISTORY + 2 * OPERATIONS_HISTORY;
+const PER_DEPENDENCY = 2 * ATTEMPTS_HISTORY + 3 * SHORT_HISTORY + RESOURCE_HISTORY + MAX_CATEGORIES * SHORT_HISTORY + 2 * OPERATIONS_HISTORY;
 const PER_BREAKER = TRIPS_HISTORY + SHORT_HISTORY;
 
 const states = ['closed', 'open', 'half_open'] as const;
@@ -31,6 +32,13 @@ const countArb: fc.Arbitrary<Count> = fc.oneof(
     count: fc.integer({ min: 0, max: 1000 }),
   }),
   fc.record({ kind: fc.constant('retries' as const), target: fc.integer({ min: 0, max: 30 }).map((n) => `http://t${n}:80`), client: fc.constant('http'), count: fc.nat(100) }),
+  fc.record({
+    kind: fc.constant('hedges' as const),
+    target: fc.integer({ min: 0, max: 30 }).map((n) => `http://t${n}:80`),
+    client: fc.constant('http'),
+    result: fc.constantFrom(...HEDGE_RESULTS),
+    count: fc.nat(100),
+  }),
   fc.record({
     kind: fc.constant('operations' as const),
     target: fc.integer({ min: 0, max: 30 }).map((n) => `http://t${n}:80`),

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config/index.js';
+import type { Attempt } from '../../src/engine/attempt.js';
 import { createPolicy } from '../../src/engine/policy.js';
 import type { PolicyOptions } from '../../src/engine/options.js';
 import { feedPolicy, PatternDetector, reportDetection, type Detection } from '../../src/patterns/index.js';
@@ -84,7 +85,7 @@ describe('pattern detector fed by a real policy', () => {
     // True from minute 2, when the 5-minute window holds 30 first attempts (0.1/s); firing 5 minutes later.
     expect(detections.map((d) => [d.pattern, d.minute])).to.deep.equal([['retry_storm', 7]]);
     const storm = lines.filter((l) => l.startsWith('breakwater: pattern'));
-    expect(storm).to.deep.equal([`breakwater: pattern retry_storm on ${TARGET} (fetch): 1.00 retries per first attempt over 5m (threshold 0.5)\n`]);
+    expect(storm).to.deep.equal([`breakwater: pattern retry_storm on ${TARGET} (fetch): 1.00 extra attempts per first attempt over 5m (1.00 retries, 0.00 hedges; threshold 0.5)\n`]);
 
     const metrics = await otel.collect();
     expect(pointValue(metrics.get(METRIC_PATTERN_DETECTED), { 'resilience.pattern': 'retry_storm', 'resilience.target': TARGET })).to.equal(1);
@@ -95,6 +96,42 @@ describe('pattern detector fed by a real policy', () => {
       [EVENT_PATTERN_DETECTED, 'BreakwaterRetryStorm', 'fetch'],
     ]);
     expect(clock.pendingTimers, 'the detector set no timer').to.equal(0);
+  });
+
+  it('counts every backup attempt of a hedged call as a hedge: a storm of hedges is a retry storm', async () => {
+    const { clock, policy, detector, detections } = setup({
+      retry: false,
+      breaker: { mode: 'consecutive', threshold: 1000 },
+      hedge: { delayMs: 20, budgetRatio: 10 },
+    });
+    const hedges: string[] = [];
+    const record = detector.record.bind(detector);
+    detector.record = (count, at) => {
+      if (count.kind === 'hedges') hedges.push(count.result);
+      record(count, at);
+    };
+    // Each call's first attempt takes 100 ms; its hedge, sent after 20 ms, answers in 10 ms
+    // and wins: one cancelled first attempt and one hedge per call, nothing fails.
+    const slowFirst = ({ attempt, signal }: Attempt) =>
+      new Promise<string>((resolve, reject) => {
+        const timer = clock.setTimeout(() => resolve('ok'), attempt === 1 ? 100 : 10);
+        signal.addEventListener('abort', () => {
+          clock.clearTimeout(timer);
+          reject(signal.reason);
+        });
+      });
+    const lines = await capturingStderr(async () => {
+      for (let minute = 0; minute < 9; minute++) {
+        for (let call = 0; call < 10; call++) await drive(clock, policy.execute(slowFirst, { target: TARGET, client: 'fetch', idempotent: true }));
+        await nextMinute(clock);
+      }
+    });
+    expect(hedges).to.have.length(90).and.to.satisfy((results: string[]) => results.every((r) => r === 'won'));
+    // One hedge per first attempt, as in the retry storm above: detected at the same minute.
+    expect(detections.map((d) => [d.pattern, d.minute])).to.deep.equal([['retry_storm', 7]]);
+    expect(lines.filter((l) => l.startsWith('breakwater: pattern'))).to.deep.equal([
+      `breakwater: pattern retry_storm on ${TARGET} (fetch): 1.00 extra attempts per first attempt over 5m (0.00 retries, 1.00 hedges; threshold 0.5)\n`,
+    ]);
   });
 
   it('detects a flapping breaker from its transitions', async () => {

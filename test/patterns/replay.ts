@@ -6,6 +6,7 @@
  * minute 0, as the scraped one does.
  */
 import { PatternDetector, type Count, type Detection } from '../../src/patterns/index.js';
+import type { HedgeResult } from '../../src/telemetry/names.js';
 import type { Scenario, SeriesInput } from './scenarios.js';
 
 const MINUTE_MS = 60_000;
@@ -23,6 +24,8 @@ function countOf(series: SeriesInput, count: number): Count | undefined {
       return { kind: 'attempts', target, client, outcome, category: l['resilience_error_category'], count };
     case 'resilience_retry_delay_seconds_count':
       return { kind: 'retries', target, client, count };
+    case 'resilience_hedges_total':
+      return { kind: 'hedges', target, client, result: l['resilience_hedge_result'] as HedgeResult, count };
     case 'resilience_operation_duration_seconds_count':
       return { kind: 'operations', target, client, outcome, count };
     case 'resilience_circuit_transitions_total':

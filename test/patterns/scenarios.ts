@@ -82,19 +82,29 @@ const SEARCH: Dependency = { target: 'http://search:9200', client: 'http' };
 const labelsOf = (dep: Dependency) => ({ resilience_target: dep.target, resilience_client: dep.client });
 
 /**
- * 600 first attempts a minute, all succeeding until minute `from`; from then on each one
- * fails once (network) and is retried, `retriesPerMinute` times a minute, and the retry
- * succeeds. Every retry records one backoff, so the backoff histogram counts retries.
+ * 600 first attempts a minute, all succeeding until minute `from`; from then on,
+ * `retriesPerMinute` of them fail once (network) and are retried, the retry succeeding,
+ * and `hedgesPerMinute` are hedged. Every retry records one backoff, so the backoff
+ * histogram counts retries. Every hedged call ends with one success and one cancelled
+ * attempt (the loser), half of the hedges winning and half being cancelled; each hedge is
+ * counted once in resilience_hedges_total.
  */
-function retryStorm(dep: Dependency, minutes: number, from: number, retriesPerMinute: number): SeriesInput[] {
+function retryStorm(dep: Dependency, minutes: number, from: number, retriesPerMinute: number, hedgesPerMinute = 0): SeriesInput[] {
   const retries = step(0, retriesPerMinute, from);
+  const hedges = step(0, hedgesPerMinute, from);
+  const labels = { ...SCRAPE, ...labelsOf(dep), resilience_policy: dep.policy ?? 'default' };
+  const hedged: SeriesInput[] = [
+    { metric: 'resilience_attempts_total', labels: { ...labels, resilience_outcome: 'cancelled' }, values: counter(minutes, hedges) },
+    ...(['won', 'cancelled'] as const).map((result) => ({
+      metric: 'resilience_hedges_total',
+      labels: { ...labels, resilience_hedge_result: result },
+      values: counter(minutes, (m) => hedges(m) / 2),
+    })),
+  ];
   return [
     ...attempts(dep, { minutes, perMinute: (m) => 600 + retries(m), errorRatio: (m) => retries(m) / (600 + retries(m)), category: 'network' }),
-    {
-      metric: 'resilience_retry_delay_seconds_count',
-      labels: { ...SCRAPE, ...labelsOf(dep), resilience_policy: dep.policy ?? 'default' },
-      values: counter(minutes, retries),
-    },
+    { metric: 'resilience_retry_delay_seconds_count', labels, values: counter(minutes, retries) },
+    ...(hedgesPerMinute > 0 ? hedged : []),
   ];
 }
 
@@ -320,7 +330,7 @@ export const SCENARIOS: readonly Scenario[] = [
     series: attempts(PAYMENTS, { minutes: 30, errorRatio: constant(0.045), category: 'resource', outcome: 'rejected' }),
   },
 
-  // --- retry storm: retries per first attempt > 0.5, first attempts >= 0.1/s, for 5m
+  // --- retry storm: extra attempts (retries + hedges) per first attempt > 0.5, first attempts >= 0.1/s, for 5m
   {
     name: 'retry storm: 0.8 retries per first attempt',
     alert: 'BreakwaterRetryStorm',
@@ -340,6 +350,28 @@ export const SCENARIOS: readonly Scenario[] = [
     evalAtMinute: 24,
     silentFromMinute: 10,
     series: retryStorm(PAYMENTS, 25, 10, 270),
+  },
+  {
+    name: 'retry storm: 0.4 retries and 0.2 hedges per first attempt',
+    alert: 'BreakwaterRetryStorm',
+    pattern: 'retry_storm',
+    fires: true,
+    why:
+      'from minute 10, 240 retries and 120 hedges a minute for 600 first attempts: the retries alone (0.4) stay under 0.5, ' +
+      'the hedges take the extra attempts to 0.6 (and counted as first attempts they would leave 360 / 720 = 0.5, not over it)',
+    evalAtMinute: 22,
+    series: retryStorm(PAYMENTS, 25, 10, 240, 120),
+    expectLabels: labelsOf(PAYMENTS),
+  },
+  {
+    name: 'retry storm near miss: modest hedging, 0.35 retries and 0.1 hedges per first attempt',
+    alert: 'BreakwaterRetryStorm',
+    pattern: 'retry_storm',
+    fires: false,
+    why: 'from minute 10, 210 retries and 60 hedges a minute for 600 first attempts: 0.45 extra attempts per first attempt (more than 0.5 needed)',
+    evalAtMinute: 24,
+    silentFromMinute: 10,
+    series: retryStorm(PAYMENTS, 25, 10, 210, 60),
   },
 
   // --- circuit open: a breaker not closed (open or half-open) on any instance, rejecting calls, for 5m

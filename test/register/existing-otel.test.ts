@@ -44,7 +44,11 @@ function appDir(set: SdkSet): string {
   return dir;
 }
 
-/** The app's HTTP dependency: records each request's traceparent headers; the first GET /flaky gets a 503. */
+/**
+ * The app's HTTP dependency: records each request's traceparent headers; the first GET
+ * /flaky gets a 503; the first GET /slow stalls until the client gives up on it (the
+ * app's configuration hedges it after 50 ms).
+ */
 interface Upstream {
   server: HttpTestServer;
   requests: Array<{ path: string; traceparents: string[] }>;
@@ -53,6 +57,7 @@ interface Upstream {
 async function startUpstream(): Promise<Upstream> {
   const requests: Upstream['requests'] = [];
   let flakyFailed = false;
+  let slowStalled = false;
   const server = await httpServer((req, res) => {
     const traceparents: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'traceparent') traceparents.push(req.rawHeaders[i + 1]!);
@@ -61,6 +66,12 @@ async function startUpstream(): Promise<Upstream> {
     if (req.url === '/flaky' && !flakyFailed) {
       flakyFailed = true;
       res.writeHead(503).end();
+      return;
+    }
+    if (req.url === '/slow' && !slowStalled) {
+      slowStalled = true;
+      const timer = setTimeout(() => res.writeHead(200).end('late'), 10_000);
+      res.on('close', () => clearTimeout(timer));
       return;
     }
     res.writeHead(200).end('ok');
@@ -119,12 +130,16 @@ describe('breakwater/register with an existing OpenTelemetry set-up', function (
   this.timeout(120_000);
   let pg: PgServer;
   let redisServer: RedisServer;
+  let hedgeConfig: string;
   const dirs = new Map<SdkSet, string>();
 
   before(async function () {
     this.timeout(15 * 60_000); // a fresh machine installs PostgreSQL and Redis first
     [pg, redisServer] = await Promise.all([postgres(), redis()]);
     for (const set of SDK_SETS) dirs.set(set, appDir(set));
+    hedgeConfig = path.join(dirs.get('otel-sdk2')!, 'breakwater.yaml');
+    // Hedging for the HTTP upstream only (budget 1: the app makes few calls).
+    fs.writeFileSync(hedgeConfig, 'targets:\n  - match: "http://127.0.0.1:*"\n    policy:\n      hedge: { enabled: true, delayMs: 50, budgetRatio: 1 }\n');
   });
   after(() => {
     for (const dir of dirs.values()) fs.rmSync(dir, { recursive: true, force: true });
@@ -152,13 +167,14 @@ describe('breakwater/register with an existing OpenTelemetry set-up', function (
               OTEL_METRIC_EXPORT_INTERVAL: '600000',
               BREAKWATER_RETRY_BASE_DELAY_MS: '1',
               BREAKWATER_RETRY_MAX_DELAY_MS: '2',
+              BREAKWATER_CONFIG: hedgeConfig,
             });
             const appPort = await Promise.race([child.port, child.done.then((r) => Promise.reject(new Error(`the app ended before listening: ${r.stderr}`)))]);
             const response = await getOnce(appPort);
             const result = await child.done;
             expect(result.code, result.stderr).to.equal(0);
             expect(response.status, response.body).to.equal(200);
-            expect(JSON.parse(response.body)).to.deep.equal({ httpStatus: 200, fetchStatus: 200, pg: 1, ioredis: null, nodeRedis: 0 });
+            expect(JSON.parse(response.body)).to.deep.equal({ httpStatus: 200, fetchStatus: 200, slowStatus: 200, pg: 1, ioredis: null, nodeRedis: 0 });
             assertTelemetry(receiver.spans, upstream, { breakwaterFirst, kind, stderr: result.stderr });
             assertMetrics(metricPoints(receiver.rawBodies), upstream);
           } finally {
@@ -178,11 +194,18 @@ describe('breakwater/register with an existing OpenTelemetry set-up', function (
     const calls: Call[] = [
       { what: 'node:http GET /flaky (503, then retried)', attempts: 2, matches: (s) => port(s) === upstreamPort && requestPath(s, upstream) === '/flaky' },
       { what: 'fetch GET /fetch', attempts: 1, matches: (s) => port(s) === upstreamPort && requestPath(s, upstream) === '/fetch' },
+      { what: 'fetch GET /slow (stalled, then hedged)', attempts: 2, matches: (s) => port(s) === upstreamPort && requestPath(s, upstream) === '/slow' },
       { what: 'pg SELECT', attempts: 1, matches: (s) => port(s) === pg.port && operation(s).includes('SELECT') },
       { what: 'ioredis GET', attempts: 1, matches: (s) => port(s) === redisServer.port && operation(s) === 'GET' },
       { what: 'node-redis EXISTS', attempts: 1, matches: (s) => port(s) === redisServer.port && /(^|-)EXISTS$/.test(operation(s)) },
     ];
-    expect(upstream.requests.map((r) => r.path).sort(), 'what reached the upstream').to.deep.equal(['/fetch', '/flaky', '/flaky']);
+    expect(upstream.requests.map((r) => r.path).sort(), 'what reached the upstream').to.deep.equal(['/fetch', '/flaky', '/flaky', '/slow', '/slow']);
+    const slow = spans.filter((s) => s.kind === SPAN_KIND.CLIENT && port(s) === upstreamPort && requestPath(s, upstream) === '/slow');
+    const results = slow.map((s) => [s.attributes['resilience.attempt'], s.attributes['resilience.hedge'] ?? false, s.attributes['resilience.hedge.result']]).sort();
+    expect(results, '/slow: the first attempt cancelled, the backup won').to.deep.equal([
+      [1, false, 'cancelled'],
+      [2, true, 'won'],
+    ]);
     expect(spans.filter(isBreakwaterCallSpan).map((s) => s.name), 'no call spans: BREAKWATER_CALL_SPANS is off by default').to.deep.equal([]);
     for (const call of calls) {
       const recorded = spans.filter((s) => (s.kind === SPAN_KIND.CLIENT || s.attributes['resilience.attempt'] !== undefined) && call.matches(s));
@@ -263,7 +286,9 @@ function assertMetrics(points: MetricPoint[], upstream: Upstream): void {
   const httpDurations = points.filter((p) => p.metric === 'http.client.request.duration' && p.attributes['server.port'] === upstream.server.port);
   const byScope = httpDurations.map((p) => `${p.scope} ${String(p.attributes['http.response.status_code'])}: ${p.value}`).join(', ');
   const total = httpDurations.reduce((sum, p) => sum + p.value, 0);
-  expect(total, `http.client.request.duration points for the upstream's 3 attempts, all scopes together (${byScope})`).to.equal(upstream.requests.length);
+  expect(total, `http.client.request.duration points for the upstream's ${upstream.requests.length} attempts, all scopes together (${byScope})`).to.equal(upstream.requests.length);
+  const hedges = points.filter((p) => p.metric === 'resilience.hedges');
+  expect(hedges.map((p) => [p.attributes['resilience.hedge.result'], p.value]), 'resilience.hedges').to.deep.equal([['won', 1]]);
   const attempts = points.filter((p) => p.metric === 'resilience.attempts');
   expect(attempts, 'resilience.attempts points').to.not.have.length(0);
   const httpAttempts = attempts.filter((p) => p.attributes['resilience.client'] === 'http').reduce((sum, p) => sum + p.value, 0);

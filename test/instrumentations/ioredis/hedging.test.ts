@@ -10,9 +10,7 @@ import type { FaultProxy } from '../../helpers/fault-proxy.js';
 import {
   commandCalls,
   countedHedges,
-  HEDGE_DELAY_MS,
   hedgedAttempts,
-  HEDGING_ENV,
   hedgingRuntime,
   isGet,
   isHedge,
@@ -100,7 +98,7 @@ function hedgingFixture(version: IoredisVersion, budgetRatio: number): Fixture {
     this.timeout(600_000);
     server = await redisServer();
     fixture.otel = new OtelHarness().install();
-    ({ adapter, ioredis } = enableIoredis(hedgingRuntime(HEDGING_ENV, { delayMs: HEDGE_DELAY_MS, budgetRatio }), version));
+    ({ adapter, ioredis } = enableIoredis(hedgingRuntime(budgetRatio), version));
     fixture.proxy = await newProxy(server);
     fixture.direct = client(ioredis.Redis, { host: server.host, port: server.port, password: server.password });
     await waitReady(fixture.direct);

@@ -84,7 +84,7 @@ describe('kit/hedge-twins', () => {
     time = 1_000_000;
     driver = fakeDriver();
     // Only targets matching redis://hedged* hedge: the defaults do not.
-    const runtime = hedgingRuntime({}, { delayMs: 10 });
+    const runtime = hedgingRuntime(1);
     const config = { ...runtime.config, defaults: loadConfig({}).defaults, targets: [{ match: 'redis://hedged*', policy: runtime.config.defaults }] };
     twins = new HedgeTwins(new Runtime(config), driver, () => time);
     client = { target: HEDGED, ready: true };

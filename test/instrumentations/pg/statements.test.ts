@@ -12,6 +12,7 @@ describe('pg statements: splitting a query string', () => {
     ['empty statements and trailing semicolons dropped', ';; SELECT 1;;', ['SELECT']],
     ['only comments', '-- nothing\n/* at all */', []],
     ['a line comment hides a semicolon', '-- a; b\nCOMMIT', ['COMMIT']],
+    ['a carriage return ends a line comment, as in the server', 'SELECT 1 -- a\r; BEGIN', ['SELECT', 'BEGIN']],
     ['nested block comments', '/* outer /* inner; */ still; */ ROLLBACK', ['ROLLBACK']],
     ['a semicolon in a string', "INSERT INTO t VALUES ('a;b'); COMMIT", ['INSERT INTO', 'COMMIT']],
     ["a doubled quote in a string", "SELECT 'it''s; fine'; END", ['SELECT', 'END']],

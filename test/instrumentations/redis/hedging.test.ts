@@ -13,9 +13,7 @@ import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import {
   commandCalls,
   countedHedges,
-  HEDGE_DELAY_MS,
   hedgedAttempts,
-  HEDGING_ENV,
   hedgingRuntime,
   isGet,
   isHedge,
@@ -106,7 +104,7 @@ function hedgingFixture(version: NodeRedisVersion, budgetRatio: number): Fixture
     this.timeout(600_000);
     server = await redisServer();
     fixture.otel = new OtelHarness().install();
-    adapter = createRedisAdapter(hedgingRuntime(HEDGING_ENV, { delayMs: HEDGE_DELAY_MS, budgetRatio }));
+    adapter = createRedisAdapter(hedgingRuntime(budgetRatio));
     adapter.enable();
     redis = version.load();
     fixture.proxy = await startFaultProxy({ host: server.host, port: server.port });

@@ -1,0 +1,127 @@
+import type { Classification } from '../classify/types.js';
+import { LimitedError, type LimitReason } from '../errors.js';
+import { sleep } from './attempt.js';
+import type { Clock } from './clock.js';
+import { ConcurrencyGate } from './concurrency-gate.js';
+import { GradientLimit, type GradientLimitSettings } from './gradient-limit.js';
+import { parseRateLimitHeaders, RATE_LIMIT_MAX_WAIT_MS, type HeaderGetter } from './rate-limit-headers.js';
+import { RateGate, type RateGateSettings } from './rate-limit.js';
+import { SlotWait } from './slot-wait.js';
+import type { TimerQueue } from './timer-queue.js';
+
+/** The adaptive concurrency limit of a policy, every field decided. */
+export interface ConcurrencyLimitSettings {
+  readonly gradient: GradientLimitSettings;
+  /** Attempts that may wait for a slot; past that they are turned away at once. */
+  readonly maxQueue: number;
+  /** How long an attempt may wait for a slot (within the call's deadline). */
+  readonly maxWaitMs: number;
+}
+
+/** The rate limit of a policy: a hand-set bucket (rate 0: none) and whether the dependency's own headers feed it. */
+export interface RateLimitSettings extends RateGateSettings {
+  readonly fromHeaders: boolean;
+}
+
+export interface GateSettings {
+  readonly concurrency: ConcurrencyLimitSettings | undefined;
+  readonly rate: RateLimitSettings | undefined;
+}
+
+/** A rate gate's waits loop at most this often: each wake-up may find the token taken by a newcomer. */
+const MAX_RATE_WAITS = 8;
+
+/** What the dependency says when it is overloaded, or an attempt that timed out: samples that pull the limit down. */
+export function isOverloadSignal(classification: Classification): boolean {
+  return classification.category === 'timeout' || classification.category === 'rate_limit' || classification.category === 'resource' || classification.code === '503';
+}
+
+/**
+ * The gates one target's attempts pass after its breaker (design.md section 4b): the
+ * rate (a hand-set bucket, and what the dependency said: a 429/503's Retry-After pauses
+ * every attempt, RateLimit headers pace them), then the adaptive concurrency limit.
+ * Every attempt passes them, retries and hedges included; a hedge only when both let
+ * it through at once.
+ */
+export class AttemptGates {
+  readonly concurrency: ConcurrencyGate | undefined;
+  readonly rate: RateGate | undefined;
+  private readonly rateFromHeaders: boolean;
+
+  constructor(
+    private readonly settings: GateSettings,
+    now: number,
+    random: () => number,
+  ) {
+    this.concurrency = settings.concurrency ? new ConcurrencyGate(new GradientLimit(settings.concurrency.gradient, now, random), settings.concurrency.maxQueue) : undefined;
+    // The gate's own cap is on what a dependency may impose (a Retry-After of minutes is
+    // honoured); the policy's maxWaitMs is how long one attempt may wait, checked in admit().
+    this.rate = settings.rate ? new RateGate({ ...settings.rate, maxWaitMs: RATE_LIMIT_MAX_WAIT_MS }) : undefined;
+    this.rateFromHeaders = settings.rate?.fromHeaders === true;
+  }
+
+  /** For a hedge: a token and a slot now, or nothing taken and the reason. */
+  tryAdmitNow(now: number): LimitReason | undefined {
+    const rate = this.rate;
+    if (rate !== undefined && rate.waitFor(now) > 0) return 'rate';
+    if (this.concurrency !== undefined && !this.concurrency.tryEnter()) return 'concurrency';
+    if (rate !== undefined) rate.reserve(now);
+    return undefined;
+  }
+
+  /**
+   * Waits for a token and a slot: resolves with the milliseconds waited, or rejects
+   * with LimitedError when either would not come within the wait allowed or the
+   * deadline (at once, without waiting, when that is known up front), or with the
+   * caller's reason when it aborts.
+   */
+  async admit(clock: Clock, timers: TimerQueue, now: number, deadlineAt: number, signal: AbortSignal | undefined, target: string): Promise<number> {
+    const start = now;
+    const rate = this.rate;
+    if (rate !== undefined) {
+      for (let i = 0; ; i++) {
+        const wait = rate.reserve(now);
+        if (wait === 0) break;
+        if (now + wait > deadlineAt || now + wait - start > this.settings.rate!.maxWaitMs || i >= MAX_RATE_WAITS) throw new LimitedError(target, 'rate', wait);
+        await sleep(wait, clock, signal);
+        now = clock.now();
+      }
+    }
+    const concurrency = this.concurrency;
+    if (concurrency !== undefined && !concurrency.tryEnter()) {
+      const limitMs = Math.min(this.settings.concurrency!.maxWaitMs, deadlineAt - now);
+      if (!concurrency.canQueue() || !(limitMs > 0)) throw new LimitedError(target, 'concurrency');
+      await new SlotWait(concurrency, timers, signal, () => new LimitedError(target, 'concurrency')).wait(now, limitMs);
+      now = clock.now();
+    }
+    return now - start;
+  }
+
+  /**
+   * An admitted attempt ended: its latency moves the concurrency limit (`dropped`: it
+   * timed out or the dependency said it is overloaded), or, `dropped` undefined (it was
+   * cancelled), it only frees its slot. A failure's Retry-After (429, 503) pauses the
+   * target's attempts.
+   */
+  done(now: number, latencyMs: number, dropped: boolean | undefined, classification?: Classification): void {
+    if (this.concurrency !== undefined) {
+      if (dropped === undefined || !(latencyMs >= 0)) this.concurrency.release();
+      else this.concurrency.leave(now, latencyMs, dropped);
+    }
+    if (this.rateFromHeaders && classification?.retryAfterMs !== undefined) {
+      const status = Number(classification.code);
+      if (status === 429 || status === 503) this.rate!.feed(now, { retryAfterMs: classification.retryAfterMs }, status);
+    }
+  }
+
+  /** Whether a response's rate-limit headers are wanted (an adapter reads none otherwise). */
+  get wantsHeaders(): boolean {
+    return this.rateFromHeaders;
+  }
+
+  /** A response's rate-limit headers (RateLimit-Remaining, X-RateLimit-Reset, ...): they pace the target's next attempts. */
+  feedHeaders(now: number, headers: HeaderGetter, status: number | undefined): void {
+    if (!this.rateFromHeaders) return;
+    this.rate!.feed(now, parseRateLimitHeaders(headers, Date.now(), RATE_LIMIT_MAX_WAIT_MS), status);
+  }
+}

@@ -1,0 +1,235 @@
+import { expect } from 'chai';
+import { createPolicy, type ExecuteOptions } from '../../src/engine/policy.js';
+import type { PolicyOptions } from '../../src/engine/options.js';
+import type { Attempt } from '../../src/engine/attempt.js';
+import { getClassification, LIMITED_CODE, LimitedError } from '../../src/errors.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { OtelHarness, pointValue } from '../helpers/otel.js';
+
+const TARGET = 'https://api.example.com:443';
+
+function setup(options: PolicyOptions = {}) {
+  const clock = new FakeClock();
+  const policy = createPolicy({
+    name: 'limits-test',
+    clock,
+    random: () => 0.5,
+    retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100, jitter: 'none', budgetRatio: 10 },
+    breaker: false,
+    ...options,
+  });
+  return { clock, policy };
+}
+
+/** An operation that answers after `ms` of fake time, counting how many run at once. */
+function timed(clock: FakeClock, ms: number, outcome: (a: Attempt) => unknown = () => 'ok') {
+  const state = { running: 0, peak: 0, calls: 0 };
+  const op = (a: Attempt) =>
+    new Promise((resolve, reject) => {
+      state.calls++;
+      state.running++;
+      state.peak = Math.max(state.peak, state.running);
+      clock.setTimeout(() => {
+        state.running--;
+        const value = outcome(a);
+        if (value instanceof Error) reject(value);
+        else resolve(value);
+      }, ms);
+    });
+  return { op, state };
+}
+
+async function settleAll<T>(clock: FakeClock, promises: Promise<T>[]): Promise<PromiseSettledResult<T>[]> {
+  let done = false;
+  const all = Promise.allSettled(promises).then((r) => ((done = true), r));
+  for (let i = 0; i < 10_000 && !done; i++) await clock.advance(1);
+  expect(done, 'settled').to.equal(true);
+  return all;
+}
+
+const call = (extra: Partial<ExecuteOptions<unknown>> = {}): ExecuteOptions<unknown> => ({ target: TARGET, idempotent: true, ...extra });
+
+/** A probe phase pins the limit to minRttConcurrency: a known limit for the engine's own tests. */
+const PINNED = (limit: number, extra: Record<string, number> = {}) => ({ minRttConcurrency: limit, minRttSamples: 1_000_000, initialLimit: limit, ...extra });
+
+describe('overload protection in the engine', () => {
+  describe('adaptive concurrency', () => {
+    it('an attempt over the limit waits in the queue and goes when a slot frees', async () => {
+      const { clock, policy } = setup({ concurrencyLimit: { ...PINNED(2), maxQueue: 4, maxWaitMs: 1000 } });
+      const { op, state } = timed(clock, 100);
+      const results = await settleAll(clock, [policy.execute(op, call()), policy.execute(op, call()), policy.execute(op, call())]);
+      expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'fulfilled', 'fulfilled']);
+      expect(state.peak).to.equal(2);
+      expect(clock.now()).to.be.within(200, 202);
+      expect(policy.circuit(TARGET).stats.concurrency).to.include({ inFlight: 0, queued: 0 });
+    });
+
+    it('with the queue full, an attempt is turned away at once: LimitedError, resource, not transient, never retried', async () => {
+      const { clock, policy } = setup({ concurrencyLimit: { ...PINNED(1), maxQueue: 0 } });
+      const { op, state } = timed(clock, 100);
+      const results = await settleAll(clock, [policy.execute(op, call()), policy.execute(op, call())]);
+      expect(results[0]!.status).to.equal('fulfilled');
+      const error = (results[1] as PromiseRejectedResult).reason as LimitedError;
+      expect(error).to.be.instanceOf(LimitedError);
+      expect(error).to.include({ code: LIMITED_CODE, reason: 'concurrency' });
+      expect(getClassification(error)).to.include({ category: 'resource', transient: false });
+      expect(state.calls).to.equal(1);
+    });
+
+    it('a wait longer than maxWaitMs (or the deadline) gives up with LimitedError', async () => {
+      const { clock, policy } = setup({ concurrencyLimit: { ...PINNED(1), maxQueue: 4, maxWaitMs: 30 } });
+      const { op } = timed(clock, 100);
+      const results = await settleAll(clock, [policy.execute(op, call()), policy.execute(op, call())]);
+      expect(((results[1] as PromiseRejectedResult).reason as LimitedError).reason).to.equal('concurrency');
+    });
+
+    it('a retry takes a slot too, and a retry turned away ends the call with the previous failure (suppressed: limited)', async () => {
+      const { clock, policy } = setup({ concurrencyLimit: { ...PINNED(1), maxQueue: 0 } });
+      const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+      const failing = timed(clock, 50, reset);
+      const slow = timed(clock, 500);
+      const gaveUp: string[] = [];
+      policy.on('giveUp', (e) => gaveUp.push(e.reason));
+      const first = policy.execute(failing.op, call());
+      await clock.advance(20); // the failing call's first attempt is in flight
+      const other = policy.execute(slow.op, call()); // turned away now: the failing call holds the slot
+      const results = await settleAll(clock, [first, other.catch((e) => e)]);
+      // After its failure the first call's retry found the slot free (the other call was turned away) and retried.
+      expect(failing.state.calls).to.equal(3);
+      expect(((results[1] as PromiseFulfilledResult<unknown>).value as LimitedError).reason).to.equal('concurrency');
+      expect(gaveUp).to.deep.equal(['max_attempts']);
+    });
+  });
+
+  describe('rate', () => {
+    it('a hand-set rate spaces attempts; the wait is on the span', async () => {
+      const otel = new OtelHarness().install();
+      try {
+        const { clock, policy } = setup({ rateLimit: { ratePerSecond: 10, burst: 1, maxWaitMs: 1000 } });
+        const { op } = timed(clock, 1);
+        const starts: number[] = [];
+        const record = (a: Attempt) => (starts.push(clock.now()), op(a));
+        await settleAll(clock, [policy.execute(record, call()), policy.execute(record, call()), policy.execute(record, call())]);
+        expect(starts).to.deep.equal([0, 100, 200]);
+        const waits = otel.spans().map((s) => s.attributes['resilience.limit.wait_ms']).filter((w) => w !== undefined);
+        expect(waits).to.deep.equal([100, 200]);
+      } finally {
+        await otel.uninstall();
+      }
+    });
+
+    it('a call that would wait past maxWaitMs or its deadline fails at once, counted in resilience.limited', async () => {
+      const otel = new OtelHarness().install();
+      try {
+        const { clock, policy } = setup({ rateLimit: { ratePerSecond: 1, burst: 1, maxWaitMs: 5000 }, deadlineMs: 500 });
+        const { op, state } = timed(clock, 1);
+        const results = await settleAll(clock, [policy.execute(op, call()), policy.execute(op, call())]);
+        const error = (results[1] as PromiseRejectedResult).reason as LimitedError;
+        expect(error).to.include({ reason: 'rate' });
+        expect(error.retryAfterMs).to.be.within(900, 1000);
+        expect(state.calls).to.equal(1);
+        expect(clock.now()).to.be.below(10); // failed at once, without waiting
+        const m = await otel.collect();
+        expect(pointValue(m.get('resilience.limited'), { 'resilience.limit.reason': 'rate' })).to.equal(1);
+      } finally {
+        await otel.uninstall();
+      }
+    });
+
+    it("a 429's Retry-After pauses every new attempt to the target, not only the call's own retry", async () => {
+      const { clock, policy } = setup({ rateLimit: { fromHeaders: true, maxWaitMs: 500 }, retry: false });
+      const tooMany = Object.assign(new Error('429'), { status: 429, headers: { 'retry-after': '2' } });
+      const failing = timed(clock, 1, () => tooMany);
+      await settleAll(clock, [policy.execute(failing.op, call())]);
+      const { op, state } = timed(clock, 1);
+      const [blocked] = await settleAll(clock, [policy.execute(op, call())]);
+      expect(((blocked as PromiseRejectedResult).reason as LimitedError).reason).to.equal('rate');
+      expect(state.calls).to.equal(0);
+      await clock.advance(2000);
+      const [after] = await settleAll(clock, [policy.execute(op, call())]);
+      expect(after!.status).to.equal('fulfilled');
+    });
+
+    it('RateLimit headers an adapter reports pace the next attempts: remaining 0 pauses until the reset', async () => {
+      const { clock, policy } = setup({ rateLimit: { fromHeaders: true, maxWaitMs: 5000 } });
+      const headers: Record<string, string> = { 'ratelimit-remaining': '0', 'ratelimit-reset': '1' };
+      const starts: number[] = [];
+      const op = async (a: Attempt) => {
+        starts.push(clock.now());
+        expect(a.wantsRateLimit).to.equal(true);
+        a.reportRateLimit((name) => headers[name], 200);
+        return 'ok';
+      };
+      await settleAll(clock, [policy.execute(op, call())]);
+      await settleAll(clock, [policy.execute(op, call())]);
+      expect(starts[1]! - starts[0]!).to.be.within(1000, 1001);
+    });
+
+    it('without a rate limit, an attempt does not ask for headers', async () => {
+      const { clock, policy } = setup();
+      let wanted: boolean | undefined;
+      await settleAll(clock, [policy.execute(async (a: Attempt) => ((wanted = a.wantsRateLimit), 'ok'), call())]);
+      expect(wanted).to.equal(false);
+    });
+  });
+
+  describe('composition', () => {
+    it('a hedge goes only when the concurrency limit has room: none at the limit (skipped: limited)', async () => {
+      const otel = new OtelHarness().install();
+      try {
+        const { clock, policy } = setup({ concurrencyLimit: { ...PINNED(1), maxQueue: 0 }, hedge: { delayMs: 20, budgetRatio: 10 } });
+        const { op, state } = timed(clock, 100);
+        await settleAll(clock, [policy.execute(op, call())]);
+        expect(state.calls).to.equal(1);
+        const skipped = otel.spans().flatMap((s) => s.events.map((e) => e.attributes?.['resilience.hedge.skipped']));
+        expect(skipped).to.deep.equal(['limited']);
+      } finally {
+        await otel.uninstall();
+      }
+    });
+
+    it('with room, the hedge takes a slot of its own', async () => {
+      const { clock, policy } = setup({ concurrencyLimit: { ...PINNED(2), maxQueue: 0 }, hedge: { delayMs: 20, budgetRatio: 10 } });
+      const { op, state } = timed(clock, 100);
+      await settleAll(clock, [policy.execute(op, call())]);
+      expect(state.calls).to.equal(2);
+      expect(state.peak).to.equal(2);
+      expect(policy.circuit(TARGET).stats.concurrency).to.include({ inFlight: 0 });
+    });
+
+    it('the breaker is asked first: an open breaker rejects without touching the limits', async () => {
+      const { clock, policy } = setup({ breaker: { mode: 'consecutive', threshold: 1, openMs: 10_000 }, retry: false, rateLimit: { ratePerSecond: 1, burst: 1 } });
+      const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+      await settleAll(clock, [policy.execute(timed(clock, 1, reset).op, call())]);
+      const [rejected] = await settleAll(clock, [policy.execute(timed(clock, 1).op, call())]);
+      expect(((rejected as PromiseRejectedResult).reason as { code: string }).code).to.equal('BREAKWATER_CIRCUIT_OPEN');
+      expect(policy.circuit(TARGET).stats.rate!.tokens).to.be.below(0.01); // the first call took the only token; the rejected call took none
+    });
+
+    it('a static bulkhead and the adaptive limit both hold', async () => {
+      const { clock, policy } = setup({ bulkhead: { maxConcurrent: 3, maxQueue: 10 }, concurrencyLimit: { ...PINNED(2), maxQueue: 10, maxWaitMs: 10_000 } });
+      const { op, state } = timed(clock, 100);
+      const results = await settleAll(clock, Array.from({ length: 5 }, () => policy.execute(op, call())));
+      expect(results.every((r) => r.status === 'fulfilled')).to.equal(true);
+      expect(state.peak).to.equal(2);
+    });
+  });
+
+  describe('telemetry', () => {
+    it('the limit and in-flight gauges per target', async () => {
+      const otel = new OtelHarness().install();
+      try {
+        const { clock, policy } = setup({ concurrencyLimit: { ...PINNED(3), maxQueue: 0 } });
+        const { op } = timed(clock, 100);
+        const pending = [policy.execute(op, call()), policy.execute(op, call())];
+        await clock.advance(10);
+        const m = await otel.collect();
+        expect(pointValue(m.get('resilience.concurrency.limit'), { 'resilience.target': TARGET })).to.equal(3);
+        expect(pointValue(m.get('resilience.concurrency.in_flight'), { 'resilience.target': TARGET })).to.equal(2);
+        await settleAll(clock, pending);
+      } finally {
+        await otel.uninstall();
+      }
+    });
+  });
+});

@@ -9,6 +9,8 @@ import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { runChild } from './child.js';
 import type { FaultProxy } from './fault-proxy.js';
+import { eventually } from './ioredis-faults.js';
+import type { OtelHarness } from './otel.js';
 
 /** A Runtime whose policies hedge after HEDGE_DELAY_MS within `budgetRatio` (HEDGING_ENV, then `env`). */
 export function hedgingRuntime(budgetRatio: number, env: Record<string, string> = {}): Runtime {
@@ -27,6 +29,33 @@ export function hedgingRuntime(budgetRatio: number, env: Record<string, string> 
 export function commandCalls(info: string, command: string): number {
   const match = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, 'm').exec(info);
   return match === null ? 0 : Number(match[1]);
+}
+
+/**
+ * Kills a client's twin on the server (the newest connection: opened after its client's),
+ * through `command` on another connection; then checks that reads still answer `value`
+ * and that a later one is hedged over one new twin, through `proxy`.
+ */
+export async function expectLostTwinReplaced(
+  harness: { proxy: FaultProxy; otel: OtelHarness },
+  command: (args: string[]) => Promise<unknown>,
+  read: () => Promise<unknown>,
+  value: string,
+): Promise<void> {
+  const { proxy, otel } = harness;
+  const connections = proxy.stats().connections;
+  const own = Number(await command(['CLIENT', 'ID']));
+  const ids = [...String(await command(['CLIENT', 'LIST'])).matchAll(/^id=(\d+) /gm)].map((m) => Number(m[1])).filter((id) => id !== own);
+  await command(['CLIENT', 'KILL', 'ID', String(Math.max(...ids))]);
+  await eventually(() => proxy.stats().open === 1, 5000, 'the twin closed');
+  expect(await read(), 'answered on the client\'s connection').to.equal(value);
+  for (let i = 0; i < 10 && !otel.spans().some(isHedge); i++) {
+    otel.reset();
+    expect(await read()).to.equal(value);
+  }
+  expect(otel.spans().filter(isHedge), 'a read hedged over the new twin').to.have.length(1);
+  expect(proxy.stats().connections - connections, 'one new twin').to.equal(1);
+  expect(proxy.stats().open).to.equal(2);
 }
 
 /** The TCP sockets this process holds open (handles, not requests). */

@@ -13,6 +13,7 @@ import {
   hedgedAttempts,
   hedgingRuntime,
   isGet,
+  expectLostTwinReplaced,
   isHedge,
   itExitsByItself,
   openSockets,
@@ -177,6 +178,11 @@ for (const version of IOREDIS_VERSIONS) {
       await c.select(db);
       expect(await c.get(key)).to.equal('here');
       expect(f.otel.spans().filter(isHedge)).to.deep.equal([]);
+    });
+
+    it('a twin whose connection is lost is replaced on a later read; the read in between is answered on the client\'s connection', async () => {
+      const { c, key } = await f.hedgedClient('again');
+      await expectLostTwinReplaced(f, (args) => f.direct.call(args[0]!, ...args.slice(1)), () => c.get(key), 'again');
     });
 
     for (const close of ['quit', 'disconnect'] as const) {

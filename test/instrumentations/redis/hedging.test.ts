@@ -16,6 +16,7 @@ import {
   hedgedAttempts,
   hedgingRuntime,
   isGet,
+  expectLostTwinReplaced,
   isHedge,
   itExitsByItself,
   openSockets,
@@ -209,6 +210,11 @@ for (const version of NODE_REDIS_VERSIONS) {
         expect(f.otel.spans().filter(isHedge)).to.deep.equal([]);
       });
     }
+
+    it('a twin whose connection is lost is replaced on a later read; the read in between is answered on the client\'s connection', async () => {
+      const { c, key } = await f.hedgedClient('again');
+      await expectLostTwinReplaced(f, (args) => f.direct.sendCommand(args), () => c.get(key), 'again');
+    });
 
     for (const close of ['quit', version.major >= 5 ? 'destroy' : 'disconnect'] as const) {
       it(`the twin is closed when the client is (${close}()): no socket is left open`, async () => {

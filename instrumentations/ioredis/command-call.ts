@@ -3,7 +3,7 @@ import type { Attempt } from '../../src/engine/attempt.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import type { HedgeTwins } from '../kit/hedge-twins.js';
-import { changesSession, isHedgeableRedisCommand } from '../redis/hedging.js';
+import { redisHedgeable } from '../redis/hedging.js';
 import { redisReplayDecision } from '../redis/replay.js';
 import { annotatingFailure, redisQueryText } from '../redis/telemetry.js';
 import { operationName } from '../redis/utils.js';
@@ -67,20 +67,6 @@ export interface CommandCallDeps {
 }
 
 /**
- * Whether this command may be hedged, as the engine asks it (../redis/hedging.ts): a
- * read outside MULTI on a client whose target hedges, while its twin is ready; undefined
- * when it may not. A command that changes the connection's session stops the client's hedging.
- */
-function hedgeableOf(twins: CommandCallDeps['twins'], client: IoredisClient, name: string, args: readonly unknown[], inMulti: boolean, markedIdempotent: boolean | undefined): (() => boolean) | undefined {
-  if (!twins.active) return undefined;
-  if (changesSession(name)) {
-    twins.stop(client);
-    return undefined;
-  }
-  return isHedgeableRedisCommand(name, args, inMulti, markedIdempotent) ? twins.canHedge(client) : undefined;
-}
-
-/**
  * One command as one logical call: each attempt sends a fresh Command and the caller's
  * Command is settled once, with the final reply or the final error (the error object of
  * the last attempt, as ioredis produced it). Returns the caller's promise, as
@@ -94,7 +80,7 @@ export function runCommand(deps: CommandCallDeps, client: IoredisClient, origina
   const inMulti = noteTransactionCommand(client, name);
   const kind = deps.wrappedByOthers() ? SpanKind.INTERNAL : attemptSpanKind(context.active());
   const attempts: IoredisCommand[] = [];
-  const hedgeable = hedgeableOf(deps.twins, client, name, args, inMulti, markedIdempotent);
+  const hedgeable = redisHedgeable(deps.twins, client, name, args, inMulti, markedIdempotent);
 
   const operation = (attempt: Attempt): Promise<unknown> => {
     // A backup behind the stalled reply on the same connection could never be faster.

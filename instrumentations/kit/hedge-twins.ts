@@ -4,7 +4,7 @@ import { callOriginal } from './calls.js';
 /**
  * Second connections for hedged calls ("hedge twins"), one per client that hedges.
  *
- * A client that answers in order on one connection (Redis, and pg) cannot hedge on it: a
+ * A client that answers in order on its one connection (Redis) cannot hedge on it: a
  * backup queued behind a stalled reply can never be faster. Its backup attempts go over a
  * twin: a copy of the client (its own options, credentials included, never read here)
  * opened the first time the client sends a hedgeable call while its target's policy
@@ -14,8 +14,9 @@ import { callOriginal } from './calls.js';
  * A twin never reconnects by itself: once its connection is lost, the next hedgeable call
  * opens a new one: at once when the lost twin had carried a hedge, else no sooner than a
  * backoff after the last was opened (1 s, doubling to 30 s), so a server refusing
- * connections is not dialled on every call. It is opened with tracing suppressed (no instrumentation records its
- * connection set-up), closed when its client is closed, and never keeps the process alive.
+ * connections is not dialled on every call. It is opened with tracing suppressed (no
+ * instrumentation records its set-up), closed when its client is closed, and never keeps
+ * the process alive.
  */
 export interface TwinDriver<C extends object, T> {
   /** The client's target key. */
@@ -61,7 +62,7 @@ class TwinSlot<T> {
   }
 }
 
-/** A client whose target does not hedge, or that changed its session (SELECT...): never hedged. */
+/** A client whose target does not hedge, that the driver rules out, or that changed its session (SELECT...): never hedged. */
 const NEVER = null;
 
 export class HedgeTwins<C extends object, T extends object> {

@@ -1,3 +1,4 @@
+import type { HedgeTwins } from '../kit/hedge-twins.js';
 import { redisCommandKind } from './replay.js';
 
 /**
@@ -36,4 +37,26 @@ const SESSION_COMMANDS: ReadonlySet<string> = new Set(['SELECT', 'RESET', 'AUTH'
 /** Whether `command` (its first word, any case) changes the connection's session (above). */
 export function changesSession(command: unknown): boolean {
   return typeof command === 'string' && command.length <= 6 && SESSION_COMMANDS.has(command.toUpperCase());
+}
+
+/**
+ * What a command's call tells the engine (`hedgeable`): for a hedgeable command (above)
+ * of a client whose target hedges, the function it asks when a hedge is due (true while
+ * the client's twin is ready; the twin is opened now if it has none); else undefined. A
+ * command that changes the connection's session stops the client's hedging.
+ */
+export function redisHedgeable<C extends object>(
+  twins: HedgeTwins<C, object>,
+  client: C,
+  command: string,
+  args: readonly unknown[],
+  inMulti: boolean,
+  markedIdempotent: boolean | undefined,
+): (() => boolean) | undefined {
+  if (!twins.active) return undefined;
+  if (changesSession(command)) {
+    twins.stop(client);
+    return undefined;
+  }
+  return isHedgeableRedisCommand(command, args, inMulti, markedIdempotent) ? twins.canHedge(client) : undefined;
 }

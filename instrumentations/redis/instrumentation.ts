@@ -12,7 +12,7 @@ import { attemptSpanKind, callOriginal, shouldPassThrough } from '../kit/calls.j
 import { keepOutermost, scheduleOutermostCheck, type OutermostHandle } from '../kit/outermost.js';
 import { forEachLoadedModule } from '../kit/preloaded.js';
 import { HedgeTwins } from '../kit/hedge-twins.js';
-import { changesSession, isHedgeableRedisCommand } from './hedging.js';
+import { changesSession, redisHedgeable } from './hedging.js';
 import { nodeRedisTwins, type NodeRedisSession } from './hedge-twin.js';
 import { wrapLegacyClient, type LegacyCommandRunner } from './legacy-v4.js';
 import { redisPipelineReplayDecision, redisReplayDecision } from './replay.js';
@@ -389,16 +389,12 @@ export class RedisClientInstrumentation extends InstrumentationBase {
   /** One command: a logical call under the target's policy, each attempt sent by `send.attempt` (a hedge by `send.onTwin`). */
   private command(client: RedisClientLike, args: unknown[], send: CommandSend): Promise<unknown> {
     let execute: ExecuteOptions<unknown>;
-    let twins: HedgeTwins<NodeRedisSession, NodeRedisSession> | undefined;
     let session: NodeRedisSession;
     try {
       const connection = connectionOf(client.options);
       const name = commandName(args[0]);
       session = (client._self ?? client) as NodeRedisSession;
-      if (this.twins.active) {
-        if (this.twins.isTwin(session)) return send.unprotected(); // a twin's own command (a keep-alive PING)
-        twins = this.twins;
-      }
+      if (this.twins.active && this.twins.isTwin(session)) return send.unprotected(); // a twin's own command (a keep-alive PING)
       const inMulti = this.transactions.isOpen(session);
       this.transactions.sending(session, name);
       const markedIdempotent = idempotencyMark();
@@ -414,7 +410,8 @@ export class RedisClientInstrumentation extends InstrumentationBase {
           duration: redisDuration(connection.attributes, operation),
         },
         canReplay: (failure) => redisReplayDecision({ command: args[0], args: args.slice(1), inMulti, markedIdempotent, failure }),
-        hedgeable: twins === undefined ? undefined : this.hedgeable(twins, session, name, args, inMulti, markedIdempotent, send),
+        // Legacy mode (no onTwin) is ruled out by the twin driver, so never hedged.
+        hedgeable: this.twins.active ? redisHedgeable(this.twins, session, name, args.slice(1), inMulti, markedIdempotent) : undefined,
       };
     } catch {
       return send.unprotected(); // never fail the caller's call for our bookkeeping
@@ -423,33 +420,10 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     return this.runtime.execute((attempt) => {
       // A backup behind the stalled reply on the same connection could never be faster.
       // (The engine asks `hedgeable` right before, so the twin is ready; if not, the client's own connection still answers right.)
-      const twin = attempt.hedge && onTwin !== undefined ? twins?.twinOf(session) : undefined;
+      const twin = attempt.hedge && onTwin !== undefined ? this.twins.twinOf(session) : undefined;
       const sent = twin === undefined ? () => send.attempt(attempt.signal) : () => onTwin!(twin, attempt.signal);
       return annotatingFailure(attempt, callOriginal(sent));
     }, execute);
-  }
-
-  /**
-   * Whether the command may be hedged, as the engine asks it (./hedging.ts): a read
-   * outside MULTI, sent by a path that can send it on the twin, while the twin is ready;
-   * undefined when it may not. A command that changes the connection's session stops the
-   * client's hedging.
-   */
-  private hedgeable(
-    twins: HedgeTwins<NodeRedisSession, NodeRedisSession>,
-    session: NodeRedisSession,
-    name: string,
-    args: unknown[],
-    inMulti: boolean,
-    markedIdempotent: boolean | undefined,
-    send: CommandSend,
-  ): (() => boolean) | undefined {
-    if (changesSession(name)) {
-      twins.stop(session);
-      return undefined;
-    }
-    if (send.onTwin === undefined || !isHedgeableRedisCommand(name, args.slice(1), inMulti, markedIdempotent)) return undefined;
-    return twins.canHedge(session);
   }
 
   /** `multi().exec()` or `execAsPipeline()`: one logical call for the whole batch. */

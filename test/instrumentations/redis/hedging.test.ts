@@ -1,136 +1,37 @@
-// Hedged reads over node-redis (6 and 4): a real Redis behind the fault proxy, the
-// client's own connection answering late while its hedge twin's connection is clean. The
-// server's own counts (INFO commandstats, through a direct connection) show what ran,
-// twin included.
+// Hedged reads over node-redis (6 and 4): the shared Redis hedging tests
+// (test/helpers/redis-hedging.ts), then what only node-redis's API has.
 import { RedisInstrumentation } from '@opentelemetry/instrumentation-redis';
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
 import { createRedisAdapter } from '../../../instrumentations/redis/index.js';
-import type { Adapter } from '../../../instrumentations/kit/adapter.js';
-import { idempotent } from '../../../src/runtime/idempotency.js';
-import { redis as redisServer, type RedisServer } from '../../integration/servers.js';
-import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
-import {
-  commandCalls,
-  countedHedges,
-  hedgedAttempts,
-  hedgingRuntime,
-  isGet,
-  expectLostTwinReplaced,
-  isHedge,
-  itExitsByItself,
-  openSockets,
-  STALL_MS,
-  unhandledDuring,
-} from '../../helpers/hedging.js';
-import { eventually } from '../../helpers/ioredis-faults.js';
-import { OtelHarness } from '../../helpers/otel.js';
+import { isHedge } from '../../helpers/hedging.js';
 import { connectedClient, dropClient, NODE_REDIS_VERSIONS, type NodeRedis, type NodeRedisVersion, type RedisClient } from '../../helpers/redis-adapter.js';
+import * as suite from '../../helpers/redis-hedging.js';
+import { eventually } from '../../helpers/ioredis-faults.js';
 
 const require = createRequire(import.meta.url);
 const BUDGET_RATIO = 0.5;
 
-interface Fixture {
-  readonly otel: OtelHarness;
-  readonly proxy: FaultProxy;
-  readonly direct: RedisClient;
-  readonly server: RedisServer;
-  /** A client on a database of its own whose connection answers every reply late; its later connections (the twin) are clean. */
-  stalledClient(redis?: NodeRedis): Promise<{ c: RedisClient; db: number }>;
-  /** A stalled client whose twin is ready, and a key holding `value` in its database. */
-  hedgedClient(value: string): Promise<{ c: RedisClient; db: number; key: string }>;
-  /** The server's count of a command, over every database: each test runs its commands alone. */
-  serverCalls(command: string): Promise<number>;
-  /** A client the test closed itself. */
-  forget(c: RedisClient): void;
+/** Connects with `redis` (the copy loaded at enable(), or a fresh one). */
+function connectWith(redis: () => NodeRedis): suite.RedisLibrary<RedisClient>['connect'] {
+  return ({ host, port, password, db }) => connectedClient(redis(), { url: `redis://:${password}@${host}:${port}/${db ?? 0}` });
 }
 
-let keyCounter = 0;
-function uniqueKey(prefix: string): string {
-  return `bw:${prefix}:${process.pid}:${keyCounter++}`;
-}
-
-/**
- * The describe's server, proxy, SDK and adapter under a runtime hedging after
- * HEDGE_DELAY_MS within `budgetRatio`; the clients a test opened are closed after it.
- */
-function hedgingFixture(version: NodeRedisVersion, budgetRatio: number): Fixture {
-  let server: RedisServer;
-  let adapter: Adapter;
+function nodeRedisLibrary(version: NodeRedisVersion): suite.RedisLibrary<RedisClient> {
   let redis: NodeRedis;
-  const clients = new Set<RedisClient>();
-  /** Databases not used yet: each gives a client a target (and budget) of its own. */
-  let nextDb = 1;
-  const fixture = {
-    otel: undefined as unknown as OtelHarness,
-    proxy: undefined as unknown as FaultProxy,
-    direct: undefined as unknown as RedisClient,
-    get server() {
-      return server;
+  return {
+    client: 'redis',
+    enable(runtime) {
+      const adapter = createRedisAdapter(runtime);
+      adapter.enable();
+      redis = version.load();
+      return adapter;
     },
-    async stalledClient(loaded: NodeRedis = redis) {
-      const db = nextDb++;
-      await fixture.proxy.setFault({ kind: 'delay', ms: STALL_MS, connections: 1 });
-      const c = await connectedClient(loaded, { url: `redis://:${server.password}@${fixture.proxy.host}:${fixture.proxy.port}/${db}` });
-      clients.add(c);
-      return { c, db };
-    },
-    async hedgedClient(value: string) {
-      const { c, db } = await fixture.stalledClient();
-      const key = uniqueKey('hedge');
-      await fixture.direct.select(db);
-      await fixture.direct.set(key, value);
-      await untilHedged(c, key);
-      await c.ping(); // never hedged: answered after the stalled copies of those reads, the connection is idle again
-      fixture.otel.reset();
-      return { c, db, key };
-    },
-    async serverCalls(command: string) {
-      return commandCalls(await fixture.direct.info('commandstats'), command);
-    },
-    forget: (c: RedisClient) => void clients.delete(c),
+    connect: connectWith(() => redis),
+    drop: (c) => dropClient(c),
+    command: (c, args) => c.sendCommand(args),
+    childTested: version === NODE_REDIS_VERSIONS[0],
   };
-
-  /** Reads until one is hedged: the twin the first read opened is ready then. */
-  async function untilHedged(c: RedisClient, key: string): Promise<void> {
-    for (let i = 0; i < 10; i++) {
-      fixture.otel.reset();
-      await c.get(key);
-      if (fixture.otel.spans().some(isHedge)) return;
-    }
-    throw new Error('no read was hedged');
-  }
-
-  before(async function () {
-    this.timeout(600_000);
-    server = await redisServer();
-    fixture.otel = new OtelHarness().install();
-    adapter = createRedisAdapter(hedgingRuntime(budgetRatio));
-    adapter.enable();
-    redis = version.load();
-    fixture.proxy = await startFaultProxy({ host: server.host, port: server.port });
-    fixture.direct = await connectedClient(redis, { url: server.url });
-  });
-
-  after(async () => {
-    await dropClient(fixture.direct);
-    await fixture.proxy.close();
-    adapter.disable();
-    await fixture.otel.uninstall();
-  });
-
-  beforeEach(async () => {
-    await fixture.proxy.setFault({ kind: 'none' });
-    fixture.otel.reset();
-  });
-
-  afterEach(async () => {
-    for (const c of clients) await dropClient(c);
-    clients.clear();
-    await eventually(() => fixture.proxy.stats().open === 0, 5000, "the test's connections closed");
-  });
-
-  return fixture;
 }
 
 /**
@@ -145,28 +46,12 @@ function freshRedis(version: NodeRedisVersion): NodeRedis {
 }
 
 for (const version of NODE_REDIS_VERSIONS) {
+  const library = nodeRedisLibrary(version);
+
   describe(`redis hedging: reads over a second connection (${version.name})`, function () {
     this.timeout(60_000);
-    const f = hedgingFixture(version, 1);
-
-    it("a GET stalled on the client's connection is answered over the twin, within the hedge delay; the stalled copy still runs on the server, and its late reply is dropped", async () => {
-      const { c, key } = await f.hedgedClient('twin');
-      const unhandled = await unhandledDuring(async () => {
-        const getsBefore = await f.serverCalls('get');
-        const started = performance.now();
-        expect(await c.get(key)).to.equal('twin');
-        expect(performance.now() - started, 'answered long before the stalled reply').to.be.lessThan(STALL_MS);
-        expect(hedgedAttempts(f.otel.spans().filter(isGet))).to.deep.equal([
-          [1, false, 'cancelled', 'cancelled'],
-          [2, true, 'won', 'success'],
-        ]);
-        // Redis cannot cancel a command: the copy on the stalled connection runs too, its reply is read and dropped.
-        await eventually(async () => (await f.serverCalls('get')) - getsBefore === 2, 5000, 'both copies ran');
-        await c.ping();
-      });
-      expect(unhandled).to.deep.equal([]);
-      expect(await c.set(key, 'after'), 'the client still works').to.equal('OK');
-    });
+    const f = suite.hedgingFixture(library, 1);
+    suite.itHedgesReadsOverTheTwin(library, f);
 
     it('hedges client.sendCommand([...]) reads and typed replies (HGETALL) alike', async () => {
       const { c, key } = await f.hedgedClient('v');
@@ -178,85 +63,31 @@ for (const version of NODE_REDIS_VERSIONS) {
       expect(f.otel.spans().filter(isHedge)).to.have.length(1);
     });
 
-    it('never hedged: INCR, SET, a GET inside multi().exec(), a raw MULTI or execAsPipeline(), a GET marked idempotent(fn, false)', async () => {
-      const { c, key } = await f.hedgedClient('1');
-      const counts = async () => ({ get: await f.serverCalls('get'), incr: await f.serverCalls('incr'), set: await f.serverCalls('set') });
-      const before = await counts();
-
-      expect(await c.incr(key)).to.equal(2);
-      expect(await c.set(key, '5')).to.equal('OK');
+    suite.itNeverHedgesWritesOrBatches(f, 'a GET inside multi().exec(), a raw MULTI or execAsPipeline()', async (c, key) => {
       expect(await c.multi().get(key).exec()).to.deep.equal(['5']);
       expect(await c.sendCommand(['MULTI'])).to.equal('OK');
       expect(await c.sendCommand(['GET', key])).to.equal('QUEUED');
       expect(await c.sendCommand(['EXEC'])).to.deep.equal(['5']);
       expect(await c.multi().get(key).execAsPipeline()).to.deep.equal(['5']);
-      expect(await idempotent(() => c.get(key), false)).to.equal('5');
-
-      expect(f.otel.spans().filter(isHedge), 'no backup attempt').to.deep.equal([]);
-      expect(await counts()).to.deep.equal({ get: before.get + 4, incr: before.incr + 1, set: before.set + 1 });
     });
 
-    for (const how of ['select()', 'multi().select().exec()'] as const) {
-      it(`a client that SELECTs another database (${how}) is no longer hedged, and its twin is closed`, async () => {
-        const { c, db, key } = await f.hedgedClient('here');
-        expect(f.proxy.stats().open).to.equal(2);
-        // A database no other test uses.
-        if (how === 'select()') await c.select(15);
-        else await c.multi().select(15).exec();
-        await eventually(() => f.proxy.stats().open === 1, 5000, 'the twin closed');
-        expect(await c.get(key), 'read from the database selected').to.equal(null);
-        await c.select(db);
-        expect(await c.get(key)).to.equal('here');
-        expect(f.otel.spans().filter(isHedge)).to.deep.equal([]);
-      });
-    }
-
-    it('a twin whose connection is lost is replaced on a later read; the read in between is answered on the client\'s connection', async () => {
-      const { c, key } = await f.hedgedClient('again');
-      await expectLostTwinReplaced(f, (args) => f.direct.sendCommand(args), () => c.get(key), 'again');
+    it('a SELECT inside multi() stops hedging too, and closes the twin', async () => {
+      const { c, key } = await f.hedgedClient('here');
+      await c.multi().select(15).exec(); // a database no other test uses
+      await eventually(() => f.proxy.stats().open === 1, 5000, 'the twin closed');
+      expect(await c.get(key), 'read from the database selected').to.equal(null);
+      expect(f.otel.spans().filter(isHedge)).to.deep.equal([]);
     });
-
-    for (const close of ['quit', version.major >= 5 ? 'destroy' : 'disconnect'] as const) {
-      it(`the twin is closed when the client is (${close}()): no socket is left open`, async () => {
-        const baseline = openSockets();
-        const { c } = await f.hedgedClient('v');
-        expect(f.proxy.stats().open, "the client's connection and its twin").to.equal(2);
-        if (close === 'quit') await c.quit();
-        else await dropClient(c);
-        await eventually(() => f.proxy.stats().open === 0, 5000, 'both connections closed');
-        f.forget(c);
-        await eventually(() => openSockets() === baseline, 5000, `back to the ${baseline} sockets open before (now ${openSockets()})`);
-      });
-    }
-
-    if (version === NODE_REDIS_VERSIONS[0]) itExitsByItself('redis', () => ({ proxy: f.proxy, password: f.server.password }));
   });
 
   describe(`redis hedging within the budget (${version.name})`, function () {
     this.timeout(60_000);
-    const f = hedgingFixture(version, BUDGET_RATIO);
-
-    it('backups stay within the hedge budget (retries and hedges at most budgetRatio of first attempts), as the server counts them', async () => {
-      const { c, db } = await f.stalledClient();
-      const key = uniqueKey('hedge-budget');
-      await f.direct.select(db);
-      await f.direct.set(key, 'v');
-      const getsBefore = await f.serverCalls('get');
-      f.otel.reset();
-      const calls = 12;
-      for (let i = 0; i < calls; i++) expect(await c.get(key)).to.equal('v');
-      const hedges = f.otel.spans().filter((s) => isGet(s) && isHedge(s)).length;
-      expect(hedges, 'some reads were hedged').to.be.greaterThan(0);
-      expect(hedges, 'within the budget').to.be.at.most(BUDGET_RATIO * calls);
-      await eventually(async () => (await f.serverCalls('get')) - getsBefore === calls + hedges, 5000, 'every first attempt and every backup ran once');
-      const metrics = await f.otel.collect();
-      expect(countedHedges(metrics.get('resilience.hedges'), 'redis', `redis://${f.proxy.host}:${f.proxy.port}/${db}`)).to.equal(hedges);
-    });
+    suite.itHedgesWithinTheBudget(library, suite.hedgingFixture(library, BUDGET_RATIO), BUDGET_RATIO);
   });
 
   describe(`redis hedging with the official @opentelemetry/instrumentation-redis (${version.name})`, function () {
     this.timeout(60_000);
-    const f = hedgingFixture(version, 1);
+    const f = suite.hedgingFixture(library, 1);
     after(() => void freshRedis(version)); // leave an unpatched copy behind for later files
 
     it('records no span of its own for the twin: not its connection, its set-up, its commands', async () => {
@@ -264,13 +95,7 @@ for (const version of NODE_REDIS_VERSIONS) {
       const official = new RedisInstrumentation({ requireParentSpan: false });
       try {
         const loaded = freshRedis(version); // both hooks run in this load, the official one wrapping breakwater's
-        const connectionsBefore = f.proxy.stats().connections;
-        const { c } = await f.stalledClient(loaded);
-        for (let i = 0; i < 10 && !f.otel.spans().some(isHedge); i++) await c.get('bw:hedge:official');
-        expect(f.otel.spans().some(isHedge), 'a read was hedged over the twin').to.equal(true);
-        expect(f.proxy.stats().connections - connectionsBefore, "the client's connection and its twin").to.equal(2);
-        const theirs = f.otel.spans().filter((s) => s.instrumentationScope.name === '@opentelemetry/instrumentation-redis');
-        expect(theirs.map((s) => s.name), "the client's connection only").to.deep.equal(['redis-connect']);
+        await suite.expectNoOfficialSpanForTheTwin(f, connectWith(() => loaded), '@opentelemetry/instrumentation-redis', 'redis-connect');
       } finally {
         official.disable();
       }

@@ -41,17 +41,12 @@ export function settleCaller(original: IoredisCommand, outcome: { value: unknown
 
 /** Abandons the attempt's command when the engine gives up on the attempt (timeout, caller abort). */
 export function abandonOnAbort(attempt: Attempt, commands: readonly IoredisCommand[]): void {
-  const signal = attempt.signal;
-  if (signal.aborted) {
-    for (const command of commands) abandon(command, signal.reason);
-    return;
-  }
-  const onAbort = (): void => {
-    for (const command of commands) abandon(command, signal.reason);
+  const onAbort = (reason: unknown): void => {
+    for (const command of commands) abandon(command, reason);
   };
-  signal.addEventListener('abort', onAbort, { once: true });
+  attempt.onAbort(onAbort);
   const last = commands[commands.length - 1];
-  const done = (): void => signal.removeEventListener('abort', onAbort);
+  const done = (): void => attempt.offAbort(onAbort);
   last?.promise.then(done, done);
 }
 

@@ -195,17 +195,16 @@ export function managedClientQuery(
         settleQuery(client, state, statement, true);
         throw error;
       }
-      const signal = attempt.signal;
-      const onAbort = (): void => cancelAbandonedQuery(client, query, signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+      const onAbort = (reason: unknown): void => cancelAbandonedQuery(client, query, reason);
+      attempt.onAbort(onAbort);
       return (pending as Promise<unknown>).then(
         (result) => {
-          signal.removeEventListener('abort', onAbort);
+          attempt.offAbort(onAbort);
           settleQuery(client, state, statement, false);
           return result;
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
+          attempt.offAbort(onAbort);
           settleQuery(client, state, statement, true);
           annotatePgFailure(attempt, error);
           throw error;

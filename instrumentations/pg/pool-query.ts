@@ -96,14 +96,13 @@ export function managedPoolQuery(
     async (attempt: Attempt) => {
       const current: AttemptFacts = { sent: false, inTransaction: false };
       facts = current;
-      const signal = attempt.signal;
       try {
-        const client = await checkOut(pool, signal);
+        const client = await checkOut(pool, attempt);
         // A client released while its connection was inside a transaction (an application
         // bug pg-pool does not catch) would run this query inside it.
         current.inTransaction = transactionStateOf(client).inTransaction || statement.controlsTransaction;
         current.sent = undefined;
-        return await runOnClient(client, call, signal);
+        return await runOnClient(client, call, attempt);
       } catch (error) {
         annotatePgFailure(attempt, error); // a checkout refused with 53300 has a SQLSTATE too
         throw error;
@@ -123,29 +122,24 @@ export function managedPoolQuery(
 }
 
 /** `pool.connect()`, given up at the attempt's end; a client that arrives later goes back to the pool unused. */
-function checkOut(pool: PgPoolLike, signal: AbortSignal): Promise<PooledClient> {
+function checkOut(pool: PgPoolLike, attempt: Attempt): Promise<PooledClient> {
   return new Promise<PooledClient>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
     let done = false;
-    const onAbort = (): void => {
+    const onAbort = (reason: unknown): void => {
       done = true;
-      reject(signal.reason);
+      reject(reason);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
     let pending: PromiseLike<PooledClient>;
     try {
       pending = callOriginal(() => pool.connect());
     } catch (error) {
-      signal.removeEventListener('abort', onAbort);
       reject(error);
       return;
     }
+    attempt.onAbort(onAbort);
     pending.then(
       (client) => {
-        signal.removeEventListener('abort', onAbort);
+        attempt.offAbort(onAbort);
         if (done) {
           client.release();
           return;
@@ -154,7 +148,7 @@ function checkOut(pool: PgPoolLike, signal: AbortSignal): Promise<PooledClient> 
         resolve(client);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        attempt.offAbort(onAbort);
         if (done) return;
         done = true;
         reject(error);
@@ -177,7 +171,7 @@ function lostHedgeRace(reason: unknown): boolean {
  * backend can be hit by the cancel; closing it instead would make every hedge cost a new
  * connection (measured: it undid what hedging gained, BENCHMARKS.md).
  */
-function runOnClient(client: PooledClient, call: QueryCall, signal: AbortSignal): Promise<unknown> {
+function runOnClient(client: PooledClient, call: QueryCall, attempt: Attempt): Promise<unknown> {
   return new Promise<unknown>((resolve, reject) => {
     let released = false;
     /** Lost a hedged race: the outcome is no longer the caller's, only the connection's. */
@@ -186,7 +180,7 @@ function runOnClient(client: PooledClient, call: QueryCall, signal: AbortSignal)
       if (released) return false;
       released = true;
       client.removeListener('error', onClientError);
-      signal.removeEventListener('abort', onAbort);
+      attempt.offAbort(onAbort);
       try {
         client.release(error);
       } catch {
@@ -208,23 +202,23 @@ function runOnClient(client: PooledClient, call: QueryCall, signal: AbortSignal)
       const sqlstate = (queryError as { code?: unknown } | undefined)?.code;
       release(queryError === undefined || sqlstate === '57014' ? undefined : queryError);
     };
-    const onAbort = (): void => {
+    const onAbort = (reason: unknown): void => {
       if (released) return;
-      if (lostHedgeRace(signal.reason) && client.pipeline !== true) {
+      if (lostHedgeRace(reason) && client.pipeline !== true) {
         draining = true;
         sendCancelRequest(client, () => !queryOver, () => {
           cancelOver = true;
           drained();
         });
-        reject(signal.reason);
+        reject(reason);
         return;
       }
       // The connection is discarded, so no later statement can share its backend: the cancel needs no re-check.
       sendCancelRequest(client);
-      if (release(new Error(ABANDONED_MESSAGE))) reject(signal.reason);
+      if (release(new Error(ABANDONED_MESSAGE))) reject(reason);
     };
     client.once('error', onClientError);
-    signal.addEventListener('abort', onAbort, { once: true });
+    attempt.onAbort(onAbort);
     let pending: PromiseLike<unknown>;
     try {
       pending = callOriginal(() => client.query(call.config, call.values));

@@ -12,6 +12,15 @@ export interface Attempt {
   readonly target: string;
   /** Aborted when this attempt's timeout or the deadline passes, or the caller aborts. */
   readonly signal: AbortSignal;
+  /**
+   * The same moment as `signal`'s abort, for an operation that needs no AbortSignal of
+   * its own: `listener` runs once with the abort reason (on a later microtask when the
+   * attempt is already aborted). Costs no AbortController and no event listener on an
+   * attempt that succeeds, where reading `signal` costs both.
+   */
+  onAbort(listener: (reason: unknown) => void): void;
+  /** Removes a listener given to `onAbort` (the operation finished first). */
+  offAbort(listener: (reason: unknown) => void): void;
   /** The attempt's span when tracing is on, for adapters to add attributes to. */
   readonly span: Span | undefined;
   /** A backup attempt, running beside the attempt it backs up (which is not over). */
@@ -37,6 +46,9 @@ export class AttemptContext implements Attempt {
   private controller: AbortController | undefined;
   private abortReason: unknown;
   private aborted = false;
+  /** onAbort's listeners: one in practice (one operation per attempt), so no array until a second. */
+  private abortListener: ((reason: unknown) => void) | undefined = undefined;
+  private moreAbortListeners: ((reason: unknown) => void)[] | undefined = undefined;
   /** Where reported rate-limit headers go; set only when the policy follows them. */
   rateSink: ((headers: HeaderGetter, status: number | undefined) => void) | undefined = undefined;
 
@@ -82,11 +94,41 @@ export class AttemptContext implements Attempt {
     return this.controller.signal;
   }
 
+  onAbort(listener: (reason: unknown) => void): void {
+    if (this.aborted) {
+      const reason = this.abortReason;
+      queueMicrotask(() => callAbortListener(listener, reason));
+    } else if (this.abortListener === undefined) this.abortListener = listener;
+    else (this.moreAbortListeners ??= []).push(listener);
+  }
+
+  offAbort(listener: (reason: unknown) => void): void {
+    if (this.abortListener === listener) this.abortListener = undefined;
+    else if (this.moreAbortListeners !== undefined) {
+      const at = this.moreAbortListeners.indexOf(listener);
+      if (at >= 0) this.moreAbortListeners.splice(at, 1);
+    }
+  }
+
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.abortReason = reason;
     this.controller?.abort(reason);
+    const first = this.abortListener;
+    const more = this.moreAbortListeners;
+    this.abortListener = this.moreAbortListeners = undefined;
+    if (first !== undefined) callAbortListener(first, reason);
+    if (more !== undefined) for (const listener of more) callAbortListener(listener, reason);
+  }
+}
+
+/** An adapter's abort listener that throws must not stop the others nor reach the engine. */
+function callAbortListener(listener: (reason: unknown) => void, reason: unknown): void {
+  try {
+    listener(reason);
+  } catch {
+    // never into the engine or the caller
   }
 }
 

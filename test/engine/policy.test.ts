@@ -160,6 +160,56 @@ describe('policy.execute', () => {
     expect((reasons[0] as NodeJS.ErrnoException).code).to.equal('BREAKWATER_TIMEOUT');
   });
 
+  it('onAbort: a listener runs once with the timeout\'s reason; one removed by offAbort never runs; one that throws stops neither the others nor the retry', async () => {
+    const { clock, policy } = setup({ timeoutMs: 50 });
+    const heard: string[] = [];
+    const { value } = await settle(
+      clock,
+      policy.execute((attempt) => {
+        if (attempt.attempt === 2) return 'second';
+        const removed = (): void => void heard.push('removed');
+        attempt.onAbort(() => {
+          throw new Error('an adapter bug');
+        });
+        attempt.onAbort(removed);
+        attempt.onAbort((reason) => heard.push((reason as NodeJS.ErrnoException).code!));
+        attempt.offAbort(removed);
+        return new Promise((_, reject) => attempt.onAbort(reject));
+      }, idempotent()),
+    );
+    expect(value).to.equal('second');
+    expect(heard).to.deep.equal(['BREAKWATER_TIMEOUT']);
+  });
+
+  it('onAbort on an attempt already aborted runs the listener on a later microtask; after success nothing runs', async () => {
+    const { clock, policy } = setup({ timeoutMs: 50, retry: false });
+    let late: unknown;
+    let heardAfterSuccess = false;
+    const controller = new AbortController();
+    const ok = await policy.execute(async (attempt) => {
+      attempt.onAbort(() => (heardAfterSuccess = true));
+      return 'ok';
+    }, idempotent({ signal: controller.signal }));
+    controller.abort(new Error('too late'));
+    await clock.advance(100);
+    expect(ok).to.equal('ok');
+    expect(heardAfterSuccess).to.equal(false);
+    const { error } = await settle(
+      clock,
+      policy.execute((attempt) => {
+        clock.setTimeout(() => {
+          let sync = true;
+          attempt.onAbort((reason) => (late = { reason, sync }));
+          sync = false;
+        }, 60);
+        return new Promise(() => {});
+      }, idempotent()),
+    );
+    await clock.advance(20); // past the listener's registration at 60 ms
+    expect((error as NodeJS.ErrnoException).code).to.equal('BREAKWATER_TIMEOUT');
+    expect(late).to.deep.equal({ reason: error, sync: false });
+  });
+
   it('times out an operation that ignores its signal', async () => {
     const { clock, policy } = setup({ timeoutMs: 50, retry: false });
     const { error } = await settle(clock, policy.execute(() => new Promise(() => {}), idempotent()));

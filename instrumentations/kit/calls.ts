@@ -27,8 +27,18 @@ import { scheduleOutermostCheck } from './outermost.js';
  * nested call inside one of breakwater's attempts: adapters pass them straight through.
  */
 export function shouldPassThrough(active: Context = context.active()): boolean {
-  return isTracingSuppressed(active);
+  return originalDepth > 0 || isTracingSuppressed(active);
 }
+
+/**
+ * How many callOriginal calls are running on the stack. Suppressed tracing marks a
+ * nested call only while a context manager carries it: with no OpenTelemetry SDK
+ * registered `context.with` keeps nothing, and a `Pool.query` attempt's own
+ * `client.query` would be wrapped again (an execute inside each attempt: its own
+ * retries and breaker counts). Clients enter their wrapped methods synchronously from
+ * the original, so a depth count catches that case whatever the context manager.
+ */
+let originalDepth = 0;
 
 interface RecordingSpanShape {
   kind?: unknown;
@@ -53,7 +63,12 @@ export function attemptSpanKind(active: Context = context.active()): SpanKind {
 
 /** Runs the client's original method with tracing suppressed (see above). */
 export function callOriginal<R>(fn: () => R): R {
-  return context.with(suppressTracing(context.active()), fn);
+  originalDepth++;
+  try {
+    return context.with(suppressTracing(context.active()), fn);
+  } finally {
+    originalDepth--;
+  }
 }
 
 /** Writes the active context (the attempt's span) into a carrier with the global propagator. */

@@ -61,18 +61,21 @@ function cancelRequestBytes(key: BackendKey): Buffer {
 /**
  * Sends the cancel request for the client's backend. `stillWanted` is asked once the
  * cancel connection is up: the query may have finished meanwhile, and a cancel arriving
- * then would hit the next statement on that backend. `onClosed` runs once the cancel
- * connection is closed (the server closes it after acting on the request) or when no
- * request could be sent: from then on the backend can take another statement safely.
+ * then would hit the next statement on that backend. `onSettled` runs once, when the
+ * cancel connection is over, with whether the request was written (`false`: none was
+ * sent, the backend will never see it). PostgreSQL acts on a request by signalling the
+ * backend, which may take the signal later than the cancel connection closes: a
+ * written request is known to be spent only when a statement failed with it
+ * (`cancelledByRequest`).
  */
-export function sendCancelRequest(client: CancellableClient, stillWanted: () => boolean = () => true, onClosed?: () => void): void {
-  // Once: the server has read the request (it closes the connection then), or none was sent.
-  let closed = false;
+export function sendCancelRequest(client: CancellableClient, stillWanted: () => boolean = () => true, onSettled?: (sent: boolean) => void): void {
+  let settled = false;
+  let sent = false;
   const done = (): void => {
-    if (closed) return;
-    closed = true;
+    if (settled) return;
+    settled = true;
     try {
-      onClosed?.();
+      onSettled?.(sent);
     } catch {
       // the caller's callback is not ours to fail on
     }
@@ -94,6 +97,7 @@ export function sendCancelRequest(client: CancellableClient, stillWanted: () => 
         } catch {
           wanted = false;
         }
+        sent = wanted;
         if (wanted) socket.end(cancelRequestBytes(key));
         else socket.destroy();
       });
@@ -102,6 +106,18 @@ export function sendCancelRequest(client: CancellableClient, stillWanted: () => 
     // never into the caller's code
     done();
   }
+}
+
+/**
+ * Whether a statement failed because a cancel request reached its backend: SQLSTATE
+ * 57014 with the server's message for a request. A statement timeout has the same
+ * SQLSTATE and a server set to another language words it differently: both read as
+ * "not known", and the caller then treats the request as possibly still pending.
+ */
+export function cancelledByRequest(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === '57014' && typeof message === 'string' && message.includes('due to user request');
 }
 
 function queriesOf(client: CancellableClient): unknown[] {

@@ -4,7 +4,7 @@ import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { attemptSpanKind, callOriginal } from '../kit/calls.js';
 import { HEDGE_CANCELLED_CODE } from '../../src/errors.js';
-import { sendCancelRequest, type CancellableClient } from './cancel.js';
+import { cancelledByRequest, sendCancelRequest, type CancellableClient } from './cancel.js';
 import { deliver } from './deliver.js';
 import type { QueryCall } from './query-args.js';
 import { isReadOnlyQuery } from './read-only.js';
@@ -166,10 +166,12 @@ function lostHedgeRace(reason: unknown): boolean {
  * The query on a checked-out client, and its release exactly once (pg-pool throws on a
  * second). An attempt that timed out (or whose caller aborted) has its statement
  * cancelled and its connection discarded. An attempt that lost a hedged race keeps its
- * connection: the statement is cancelled and the client goes back to the pool once both
- * the statement and the cancel connection are over, so no later statement on that
- * backend can be hit by the cancel; closing it instead would make every hedge cost a new
- * connection (measured: it undid what hedging gained, BENCHMARKS.md).
+ * connection when that is safe: its statement is cancelled, and the client goes back to
+ * the pool once the statement is over and the cancel request is known to be spent (not
+ * sent, or the statement failed with it), so no later statement on that backend can be
+ * hit by it; otherwise the connection is discarded. Closing it every time would make
+ * every hedge cost a new connection (measured: it undid what hedging gained,
+ * BENCHMARKS.md).
  */
 function runOnClient(client: PooledClient, call: QueryCall, attempt: Attempt): Promise<unknown> {
   return new Promise<unknown>((resolve, reject) => {
@@ -195,19 +197,22 @@ function runOnClient(client: PooledClient, call: QueryCall, attempt: Attempt): P
     };
     let queryOver = false;
     let queryError: unknown;
-    let cancelOver = false;
+    /** undefined until the cancel connection is over; then whether a request was written. */
+    let cancelSent: boolean | undefined;
     const drained = (): void => {
-      if (!queryOver || !cancelOver) return;
-      // 57014 query_canceled: the cancel worked and the session is as it was; anything else but success, discard it.
-      const sqlstate = (queryError as { code?: unknown } | undefined)?.code;
-      release(queryError === undefined || sqlstate === '57014' ? undefined : queryError);
+      if (!queryOver || cancelSent === undefined) return;
+      // Reused only when no request can still reach the backend: none was written, or
+      // the statement failed with it (the signal is spent). Otherwise a late signal
+      // could cancel whatever statement the pool runs there next: discard it.
+      const reusable = cancelSent ? cancelledByRequest(queryError) : queryError === undefined;
+      release(reusable ? undefined : (queryError ?? new Error(ABANDONED_MESSAGE)));
     };
     const onAbort = (reason: unknown): void => {
       if (released) return;
       if (lostHedgeRace(reason) && client.pipeline !== true) {
         draining = true;
-        sendCancelRequest(client, () => !queryOver, () => {
-          cancelOver = true;
+        sendCancelRequest(client, () => !queryOver, (sent) => {
+          cancelSent = sent;
           drained();
         });
         reject(reason);

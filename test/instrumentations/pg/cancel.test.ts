@@ -154,3 +154,16 @@ describe('pg adapter: a timed-out query is cancelled on the server', function ()
     ]);
   });
 });
+
+describe('pg adapter: cancelledByRequest', () => {
+  it('is true only for 57014 with the server\'s words for a cancel request', async () => {
+    const { cancelledByRequest } = await import('../../../instrumentations/pg/cancel.js');
+    expect(cancelledByRequest(Object.assign(new Error('canceling statement due to user request'), { code: '57014' }))).to.equal(true);
+    // a statement timeout has the same SQLSTATE: the request may still be pending
+    expect(cancelledByRequest(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }))).to.equal(false);
+    // a server in another language: not known, so not spent
+    expect(cancelledByRequest(Object.assign(new Error('Abbruch der Anweisung wegen Benutzeranforderung'), { code: '57014' }))).to.equal(false);
+    expect(cancelledByRequest(Object.assign(new Error('canceling statement due to user request'), { code: '57P01' }))).to.equal(false);
+    for (const other of [undefined, null, 'text', 57014, { code: '57014' }, { code: '57014', message: 42 }]) expect(cancelledByRequest(other)).to.equal(false);
+  });
+});

@@ -104,7 +104,7 @@ export interface BreakerSyncOptions {
   readonly service: string;
   /** Regular rounds (ms). Default 250. */
   readonly syncMs?: number;
-  /** Prompt rounds at least this far apart (ms). Default 10. */
+  /** Prompt rounds at least this far apart (ms). Default 5. */
   readonly minGapMs?: number;
   /** A round's time limit (ms). Default 250. */
   readonly timeoutMs?: number;
@@ -114,8 +114,8 @@ export interface BreakerSyncOptions {
   readonly stateTtlMs?: number;
   /** Wall-clock ms passed to the script instead of Redis's TIME (tests). */
   readonly now?: () => number;
-  /** Local time, the engine's: heldOpenMs/mayProbe take `now` from it. Default systemClock. */
-  readonly clock?: Pick<Clock, 'now'>;
+  /** Local time and timers, the engine's: heldOpenMs/mayProbe take `now` from it. Default systemClock. */
+  readonly clock?: Clock;
   /** Names this instance's probe permit. Default a random UUID. */
   readonly instanceId?: string;
   readonly onModeChange?: (mode: FleetMode) => void;
@@ -315,7 +315,8 @@ export class FleetBreaker extends SyncedTarget<BreakerReply> {
   }
 
   protected override async send(): Promise<BreakerReply> {
-    const reset = this.#reset && (this.#consecutiveFailures > 0 || this.#failures > 0);
+    // Only a run the fleet has is worth resetting.
+    const reset = this.#reset && this.#consecutiveFailures > 0;
     const report = this.#report;
     this.#sentReport = report === undefined ? undefined : { to: report, epoch: this.#reportEpoch };
     const exchange = {

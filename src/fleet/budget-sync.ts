@@ -67,8 +67,8 @@ export interface BudgetSyncOptions {
   readonly expectedInstances?: number;
   /** Wall-clock ms passed to the script instead of Redis's TIME (tests). */
   readonly now?: () => number;
-  /** Local time, the engine's. Default systemClock. */
-  readonly clock?: Pick<Clock, 'now'>;
+  /** Local time and timers, the engine's: allowsRetry takes `now` from it. Default systemClock. */
+  readonly clock?: Clock;
   readonly onModeChange?: (mode: FleetMode) => void;
 }
 

@@ -15,7 +15,7 @@ import { numberOption } from './option.js';
  *   asks for a prompt round.
  * - Prompt rounds for news that should not wait for the next regular one (a failure,
  *   a transition, a probe wanted, a target used again): on a later turn of the event
- *   loop (setImmediate), `minGapMs` apart at least, sending only the targets that asked.
+ *   loop (a 0 ms timer), `minGapMs` apart at least, sending only the targets that asked.
  * - One round in flight at most; what asks meanwhile runs right after it.
  * - Nothing here is awaited by a caller: the hot path only writes fields and, at most,
  *   schedules a round. Timers are unref'd: the loop never keeps a process alive.
@@ -35,7 +35,7 @@ export interface SyncLoopOptions {
   readonly client: { readonly ready: boolean };
   /** Regular rounds this far apart (ms). Default 250. */
   readonly syncMs?: number;
-  /** Prompt rounds at least this far apart (ms). Default 10. */
+  /** Prompt rounds at least this far apart (ms). Default 5. */
   readonly minGapMs?: number;
   /** One round's script calls must be answered within this (ms). Default 250. */
   readonly timeoutMs?: number;
@@ -43,8 +43,8 @@ export interface SyncLoopOptions {
   readonly idleAfterMs?: number;
   /** Told when rounds start or stop being answered; an exception it throws is ignored. */
   readonly onModeChange?: (mode: FleetMode) => void;
-  /** Local time, the engine's (views are dated with it). Default systemClock. */
-  readonly clock?: Pick<Clock, 'now'>;
+  /** Local time and timers, the engine's (views are dated with it). Default systemClock. */
+  readonly clock?: Clock;
 }
 
 /** What the loop needs of a target: made by SyncedTarget, never by the engine. */
@@ -53,7 +53,7 @@ interface Entry {
   sync(): Promise<boolean>;
 }
 
-const DEFAULTS = { syncMs: 250, minGapMs: 10, timeoutMs: 250, idleAfterMs: 10_000 };
+const DEFAULTS = { syncMs: 250, minGapMs: 5, timeoutMs: 250, idleAfterMs: 10_000 };
 
 function noop(): void {}
 
@@ -64,13 +64,13 @@ export class SyncLoop {
   readonly idleAfterMs: number;
   /** How old an answer may be and still be the fleet's view. */
   readonly staleMs: number;
-  readonly clock: Pick<Clock, 'now'>;
+  readonly clock: Clock;
   readonly #client: { readonly ready: boolean };
   readonly #onModeChange: (mode: FleetMode) => void;
   readonly #entries = new Set<Entry>();
 
   #mode: FleetMode = 'local';
-  #regular: NodeJS.Timeout | undefined;
+  #regular: unknown;
   #promptArmed = false;
   #running = false;
   #regularAsked = false;
@@ -131,22 +131,26 @@ export class SyncLoop {
       this.#promptArmed = false;
       void this.#round(true);
     };
-    const wait = this.#lastStart + this.minGapMs - this.clock.now();
-    if (wait > 0) setTimeout(fire, wait).unref();
-    else setImmediate(fire).unref();
+    this.#timer(fire, this.#lastStart + this.minGapMs - this.clock.now());
   }
 
   /** Stops the rounds; targets fall back to local state. */
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#regular);
+    this.clock.clearTimeout(this.#regular);
     this.#entries.clear();
   }
 
   #arm(delay: number): void {
-    clearTimeout(this.#regular);
-    this.#regular = setTimeout(() => void this.#round(false), delay);
-    this.#regular.unref();
+    this.clock.clearTimeout(this.#regular);
+    this.#regular = this.#timer(() => void this.#round(false), delay);
+  }
+
+  /** A timer on the clock that never keeps the process alive. */
+  #timer(callback: () => void, delay: number): unknown {
+    const handle = this.clock.setTimeout(callback, Math.max(0, delay));
+    (handle as { unref?: () => void } | undefined)?.unref?.();
+    return handle;
   }
 
   async #round(urgentOnly: boolean): Promise<void> {

@@ -24,8 +24,10 @@ import { SyncedTarget, SyncLoop, type FleetMode } from './sync-loop.js';
  *   the room they leave (its first attempts over the fleet's, or 1 / expectedInstances
  *   while the fleet has none), plus ratio times its own first attempts not yet flushed:
  *   the fleet as a whole then stays within the rule even when every instance retries
- *   as hard as it may. An instance alone in retrying takes its share of what is left
- *   on each round, so over a window it can still use most of the fleet's room.
+ *   as hard as it may (instances sync at different moments, so it can overshoot by
+ *   what the fleet flushed in one round). An instance alone in retrying takes its
+ *   share of what is left on each round, so over a window it can still use most of
+ *   the fleet's room.
  * - The floor (minPerSecond) is the fleet's, not each instance's: a fleet of N quiet
  *   instances retries at minPerSecond in all, not N times it.
  *

@@ -11,7 +11,8 @@ import { integerReply } from './script-runner.js';
  * State, in the hash KEYS[1]: st (1 open, 0 closed), ep (epoch), un (open until, ms),
  * op (opens since the last close: the open period doubles with each, up to max_open),
  * cf (failures in a row, consecutive rule); the rate rule's window as fields of the
- * same hash (lua-lib.ts: c, f, s = calls, failures, slow calls per bucket).
+ * same hash (lua-lib.ts: c, f, s = calls, failures, slow calls per bucket, and their
+ * totals). A poll (nothing to apply) reads five fields and writes nothing.
  * The probe permit is KEYS[2], SET NX PX by the instance that wins it.
  *
  * Epochs: every transition sets ep to max(ep + 1, now), so it grows even across the
@@ -100,10 +101,9 @@ if not open and (current or known < 0) then
       if fails >= threshold then open_fleet() end
     end
   elseif rule == 'rate' and calls > 0 then
-    local b, lb = window_bucket(key, now, bucket_ms)
-    window_add(key, b, lb, buckets, names, {calls, failures, slow})
+    local b, sums = window_at(key, now, bucket_ms, buckets, names)
+    window_add(key, b, sums, names, {calls, failures, slow})
     wrote = true
-    local sums = window_sum(key, b, buckets, names)
     if sums[1] >= threshold and (sums[2] / sums[1] >= failure_rate or (slow_rate >= 0 and sums[3] / sums[1] >= slow_rate)) then
       open_fleet()
     end

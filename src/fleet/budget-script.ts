@@ -7,7 +7,7 @@ import { integerReply } from './script-runner.js';
  * for one target, and the fleet's window totals back, in one atomic call.
  *
  * KEYS[1]  the budget hash: a window of buckets (lua-lib.ts), fields a, r, h = first
- *          attempts, retries, hedges per bucket
+ *          attempts, retries, hedges per bucket, and their totals
  * ARGV[1]  now in ms, or '' for Redis's TIME
  * ARGV[2]  bucket length (ms)
  * ARGV[3]  buckets in the window
@@ -22,12 +22,12 @@ local bucket_ms = tonumber(ARGV[2])
 local buckets = tonumber(ARGV[3])
 local deltas = {tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])}
 local names = {'a', 'r', 'h'}
-local b, lb = window_bucket(key, now, bucket_ms)
+local b, totals = window_at(key, now, bucket_ms, buckets, names)
 if deltas[1] + deltas[2] + deltas[3] > 0 then
-  window_add(key, b, lb, buckets, names, deltas)
+  window_add(key, b, totals, names, deltas)
   redis.call('PEXPIRE', key, ARGV[7])
 end
-return window_sum(key, b, buckets, names)
+return totals
 `;
 
 export interface BudgetCounts {

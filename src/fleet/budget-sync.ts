@@ -31,8 +31,9 @@ import { SyncedTarget, SyncLoop, type FleetMode } from './sync-loop.js';
  * - The floor (minPerSecond) is the fleet's, not each instance's: a fleet of N quiet
  *   instances retries at minPerSecond in all, not N times it.
  *
- * Cost per instance: 1000 / syncMs script calls per second per active target (4 at
- * the default 250 ms), each O(window buckets). Counts made while Redis is down are
+ * Cost per instance: 1000 / syncMs script calls per second per active target (1 at
+ * the default 1000 ms), each reading three totals (lua-lib.ts) and, once a bucket,
+ * dropping the bucket that left the window. Counts made while Redis is down are
  * dropped (the local RetryBudget has them); the first round answered rejoins.
  */
 
@@ -59,7 +60,7 @@ export interface BudgetSyncOptions {
   readonly client: ReadyCommander;
   /** The service's name: keys are per service (keys.ts). */
   readonly service: string;
-  /** Rounds (ms). Default 250. */
+  /** Rounds (ms). Default 1000: the window is seconds long, and what an instance retries between rounds is bounded by its share. */
   readonly syncMs?: number;
   /** A round's time limit (ms). Default 250. */
   readonly timeoutMs?: number;
@@ -74,6 +75,7 @@ export interface BudgetSyncOptions {
   readonly onModeChange?: (mode: FleetMode) => void;
 }
 
+const DEFAULT_SYNC_MS = 1000;
 /** As the local window (retry-budget.ts): 10 buckets. */
 const WINDOW_BUCKETS = 10;
 const WINDOW_SLACK_MS = 1000;
@@ -104,7 +106,7 @@ export class BudgetSync {
 
   /** Throws RangeError on a bad option (configuration, checked once). */
   constructor(options: BudgetSyncOptions) {
-    this.#loop = new SyncLoop(options);
+    this.#loop = new SyncLoop({ ...options, syncMs: options.syncMs ?? DEFAULT_SYNC_MS });
     this.#runner = new ScriptRunner(options.client, BUDGET_SYNC_SCRIPT);
     this.#service = options.service;
     this.#expectedInstances = numberOption(options.expectedInstances, 1, 'expectedInstances', 1);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { budgetArgs, BUDGET_SYNC_SCRIPT, parseBudgetReply, type BudgetCounts, type BudgetFlush } from '../../src/fleet/budget-script.js';
 import { budgetShare, BudgetSync, fleetAllows, type BudgetSyncOptions, type FleetBudget, type FleetBudgetSettings } from '../../src/fleet/budget-sync.js';
 import { fleetKey } from '../../src/fleet/keys.js';
@@ -52,7 +53,7 @@ describe('fleet: BudgetSync (hand-answered Redis, fake time)', () => {
   function setup(options: Partial<BudgetSyncOptions> = {}): FleetBudget {
     clock = new FakeClock();
     fake = new ManualRedis();
-    sync = new BudgetSync({ client: fake, service: 'svc', clock, ...options });
+    sync = new BudgetSync({ client: fake, service: 'svc', clock, syncMs: 250, ...options });
     return sync.target('https://api.example:443', SETTINGS);
   }
 
@@ -173,8 +174,38 @@ describe('fleet: retry budget on a real redis-server', function () {
     expect(await client.command(['PTTL', key], 1000), 'a read sets no TTL').to.be.at.most(1500);
     await flush(1000, counts(1));
     const fields = (await client.command(['HKEYS', key], 1000)) as string[];
-    expect(fields.filter((f) => f !== 'lb').sort()).to.deep.equal(['a17000000001', 'a17000000010', 'h17000000001']);
+    expect(fields.filter((f) => /^[arh]\d+$/.test(f)).sort()).to.deep.equal(['a17000000001', 'a17000000010', 'h17000000001']);
+    expect(await flush(1000, counts(0))).to.deep.equal(counts(6, 0, 2));
     expect(await flush(5000, counts(0))).to.deep.equal(counts(0));
+  });
+
+  it('the window totals match a plain sum over the window after any sequence of flushes and reads, the hash bounded (fake time)', async () => {
+    const runner = new ScriptRunner(client, BUDGET_SYNC_SCRIPT);
+    const bucketMs = 100;
+    const buckets = 5;
+    const step = fc.record({ dt: fc.oneof(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 1200 }), fc.integer({ min: -150, max: 0 })), c: fc.tuple(fc.nat(5), fc.nat(3), fc.nat(2)) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), async (steps) => {
+        const key = fleetKey('budget-test', uniqueTarget(), 'budget');
+        const added = new Map<number, number[]>();
+        let newest: number | undefined;
+        let now = EPOCH;
+        for (const { dt, c } of steps) {
+          now += dt; // sometimes backwards: another instance's clock
+          let b = Math.floor(now / bucketMs);
+          if (newest !== undefined) b = Math.max(b, newest);
+          if (newest !== undefined || c.some((x) => x > 0)) newest = b;
+          for (const old of [...added.keys()]) if (old <= b - buckets) added.delete(old);
+          if (c.some((x) => x > 0)) added.set(b, (added.get(b) ?? [0, 0, 0]).map((x, i) => x + c[i]!));
+          const sum = [...added.values()].reduce((acc, x) => acc.map((y, i) => y + x[i]!), [0, 0, 0]);
+          const reply = parseBudgetReply(await runner.run([key], budgetArgs({ now, bucketMs, buckets, ttlMs: 60_000, firstAttempts: c[0], retries: c[1], hedges: c[2] }), 2000));
+          expect([reply.firstAttempts, reply.retries, reply.hedges]).to.deep.equal(sum);
+          expect(await client.command(['HLEN', key], 1000)).to.be.at.most(3 * buckets + 4);
+        }
+        await client.command(['DEL', key], 1000);
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('four instances retrying as hard as they may stay within the ratio fleet-wide', async () => {

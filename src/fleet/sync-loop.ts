@@ -172,7 +172,9 @@ export class SyncLoop {
     this.#running = false;
     if (outcome !== 'idle') this.#setMode(outcome === 'ok' ? 'fleet' : 'local');
     if (this.#closed) return;
-    if (!urgentOnly) this.#arm(Math.max(0, this.#lastStart + this.syncMs - this.clock.now()));
+    // No targets left: no timer either, until one is added.
+    if (!urgentOnly && this.#entries.size === 0) this.#started = false;
+    else if (!urgentOnly) this.#arm(Math.max(0, this.#lastStart + this.syncMs - this.clock.now()));
     if (this.#regularAsked) {
       this.#regularAsked = false;
       void this.#round(false);

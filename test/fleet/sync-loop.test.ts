@@ -151,7 +151,7 @@ describe('fleet: SyncLoop (fake time)', () => {
     expect(a.sent).to.have.length(1);
   });
 
-  it('an owner that throws does not stop the loop; close() stops it', async () => {
+  it('an owner that throws does not stop the loop; no timer while it has no targets; close() stops it', async () => {
     setup();
     const a = new Probe(loop);
     (a as unknown as { send(): never }).send = () => {
@@ -162,10 +162,21 @@ describe('fleet: SyncLoop (fake time)', () => {
     const b = new Probe(loop);
     await clock.advance(5);
     expect(b.sent).to.have.length(1);
+    b.sent[0]!.resolve('x');
+    a.close();
+    b.close();
+    await clock.advance(200);
+    expect(clock.allTimers, 'no targets: no timer').to.equal(0);
+    const c = new Probe(loop);
+    await clock.advance(100);
+    expect(c.sent.length, 'added: rounds again').to.be.at.least(1);
+    c.sent.splice(0).forEach((s) => s.resolve('x'));
+    await clock.advance(100);
+    expect(c.sent.length).to.equal(1);
     loop.close();
-    b.news();
+    c.news();
     await clock.advance(1000);
-    expect(b.sent).to.have.length(1);
+    expect(c.sent).to.have.length(1);
     expect(clock.allTimers).to.equal(0);
   });
 });

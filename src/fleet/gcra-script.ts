@@ -1,3 +1,5 @@
+import { CLOCK_LUA } from './lua-lib.js';
+
 /**
  * The Lua side of gcra.ts: one atomic GCRA lease. The bucket is one number, its
  * theoretical arrival time (TAT, ms): the bucket is full (`burst` tokens) once
@@ -12,21 +14,14 @@
  * ARGV[4]  now in ms, or '' to read the server's clock (TIME)
  * ARGV[5]  expiry slack in ms
  * Returns {granted, waitMs}: waitMs is how long after now the next token is free (0: some are).
- *
- * TIME before a write is allowed since Redis 5 (effects replication; the only mode from
- * Redis 7), and redis.replicate_commands() turns it on in 3.2 and 4.
+ * (clock_ms: lua-lib.ts.)
  */
-export const GCRA_LEASE_SCRIPT = `
+export const GCRA_LEASE_SCRIPT = `${CLOCK_LUA}
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local want = tonumber(ARGV[3])
-local now = tonumber(ARGV[4])
+local now = clock_ms(ARGV[4])
 local slack = tonumber(ARGV[5])
-if not now then
-  if redis.replicate_commands then redis.replicate_commands() end
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-end
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
 local free = math.floor((now - tat) / interval + burst + 1e-9)

@@ -13,7 +13,15 @@ import { createHash } from 'node:crypto';
  *   else, braces included, becomes `_`) and 64 characters, so it can never end the hash
  *   tag early or make keys unbounded.
  */
-export type FleetKeyKind = 'rate' | 'breaker' | 'budget';
+export type FleetKeyKind =
+  /** The GCRA bucket (gcra.ts). */
+  | 'rate'
+  /** The breaker's state and failure window (breaker-sync.ts). */
+  | 'breaker'
+  /** The breaker's half-open probe permit (breaker-sync.ts). */
+  | 'probe'
+  /** The retry budget's window (budget-sync.ts). */
+  | 'budget';
 
 const SERVICE_MAX = 64;
 /** 64 bits of SHA-256: collisions between a service's targets are out of reach. */

@@ -2,6 +2,7 @@ import type { Clock } from '../engine/clock.js';
 import { systemClock } from '../engine/clock.js';
 import { RateGate } from '../engine/rate-limit.js';
 import type { LeaseGrant } from './gcra.js';
+import { numberOption as option } from './option.js';
 
 /**
  * The local side of a fleet-wide rate limit for one target: holds tokens leased from
@@ -85,12 +86,6 @@ interface Batch {
 const DEFAULTS = { expectedInstances: 1, horizonMs: 100, leaseTtlMs: 1000, retryMs: 200, maxWaitMs: 30_000 };
 /** Weight of the newest demand sample. */
 const DEMAND_SMOOTHING = 0.5;
-
-function option(value: number | undefined, fallback: number, name: string, min: number): number {
-  const n = value ?? fallback;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < min) throw new RangeError(`${name} must be a number of at least ${min}`);
-  return n;
-}
 
 export class QuotaLease {
   readonly #source: FleetRateSource;

@@ -45,3 +45,11 @@ export class ScriptRunner {
     return this.#loading;
   }
 }
+
+/** A script's reply that must be an array of `count` integers; throws naming the script otherwise. */
+export function integerReply(reply: RespValue, count: number, script: string): number[] {
+  if (!Array.isArray(reply) || reply.length !== count || !reply.every((v) => typeof v === 'number')) {
+    throw new Error(`unexpected reply from the ${script} script: ${JSON.stringify(reply)}`);
+  }
+  return reply as number[];
+}

@@ -11,7 +11,7 @@ function hashTag(key: string): string {
 describe('fleet: keys', () => {
   it('puts every key of one target in one hash tag, per service', () => {
     const target = 'https://api.example.com:443';
-    const keys = (['rate', 'breaker', 'budget'] as const).map((kind) => fleetKey('checkout', target, kind));
+    const keys = (['rate', 'breaker', 'probe', 'budget'] as const).map((kind) => fleetKey('checkout', target, kind));
     expect(keys[0]).to.match(/^bw:\{checkout:[0-9a-f]{16}\}:rate$/);
     expect(new Set(keys.map(hashTag)).size).to.equal(1);
     expect(hashTag(fleetKey('checkout', 'https://other.example.com:443', 'rate'))).to.not.equal(hashTag(keys[0]!));

@@ -296,7 +296,7 @@ describe('fleet: RespClient against a real redis-server', function () {
     }, 20_000);
     const result = await run.done;
     expect(result.stderr).to.equal('');
-    expect(result.stdout.trim().split('\n')).to.deep.equal(['live ready', 'dead down', 'blackhole pending', 'lease fleet']);
+    expect(result.stdout.trim().split('\n')).to.deep.equal(['live ready', 'dead down', 'blackhole pending', 'lease fleet', 'state fleet']);
     expect(result.code).to.equal(0);
     expect(result.stdout + result.stderr).to.not.include(server.password);
   });

@@ -1,6 +1,7 @@
 import type { Clock } from '../engine/clock.js';
 import { systemClock } from '../engine/clock.js';
 import { RateGate } from '../engine/rate-limit.js';
+import type { DecisionSource, SharedRate } from '../engine/shared-state.js';
 import type { LeaseGrant } from './gcra.js';
 
 /**
@@ -41,7 +42,7 @@ export interface FleetRateSource {
   lease(key: string, ratePerSecond: number, burst: number, want: number): Promise<LeaseGrant>;
 }
 
-export type QuotaMode = 'fleet' | 'local';
+export type QuotaMode = DecisionSource;
 
 export interface QuotaLeaseOptions {
   readonly source: FleetRateSource;
@@ -92,7 +93,8 @@ function option(value: number | undefined, fallback: number, name: string, min: 
   return n;
 }
 
-export class QuotaLease {
+/** The engine's SharedRate (src/engine/shared-state.ts): a fleet-mode policy's rate for one target. */
+export class QuotaLease implements SharedRate {
   readonly #source: FleetRateSource;
   readonly #key: string;
   readonly #rate: number;
@@ -138,6 +140,11 @@ export class QuotaLease {
 
   /** Whose decision reserve() gives now: the fleet's (leased tokens) or this instance's alone. */
   get mode(): QuotaMode {
+    return this.#mode;
+  }
+
+  /** The mode, as the engine reads it (SharedRate). */
+  get source(): DecisionSource {
     return this.#mode;
   }
 

@@ -9,7 +9,10 @@ import { lookAlikes, operatorTargetKey } from './operator-target.js';
 import { setTargetLabelLimit } from '../telemetry/target-label.js';
 import { configureTelemetry } from '../telemetry/settings.js';
 import { DEFAULT_MAX_SERIES, feedPolicy, PatternDetector, reportDetection } from '../patterns/index.js';
-import { Fleet, type FleetConnection } from '../fleet/fleet.js';
+import { Fleet } from '../fleet/fleet.js';
+import { fleetStatus, type FleetStatus } from '../fleet/status.js';
+
+export type { FleetStatus } from '../fleet/status.js';
 
 /** One breaker as the status endpoint shows it. */
 export interface CircuitStatus {
@@ -17,21 +20,6 @@ export interface CircuitStatus {
   target: string;
   state: CircuitHandle['state'];
   stats: CircuitHandle['stats'];
-}
-
-/** Fleet mode as the status endpoint shows it: where, for whom, how the connection is. */
-export interface FleetStatus {
-  /** `redis://host:port/db`: never the URL's user name or password. */
-  redis: string;
-  /** The key namespace in Redis. */
-  service: string;
-  expectedInstances: number;
-  /** The policies in fleet mode. */
-  policies: string[];
-  /** `unused` when no policy is in fleet mode (nothing dials Redis). */
-  connection: FleetConnection | 'unused';
-  since?: string;
-  lastError?: string;
 }
 
 /**
@@ -133,10 +121,7 @@ export class Runtime {
 
   /** Fleet mode's state, or undefined when no Redis is configured for it. */
   fleetStatus(): FleetStatus | undefined {
-    const fleet = this.config.fleet;
-    if (fleet === false) return undefined;
-    const base = { redis: fleet.redisUrl, service: this.fleet?.service ?? fleet.service, expectedInstances: fleet.expectedInstances, policies: [...fleet.policies] };
-    return this.fleet === undefined ? { ...base, connection: 'unused' } : { ...base, ...this.fleet.status() };
+    return this.config.fleet === false ? undefined : fleetStatus(this.config.fleet, this.fleet?.status());
   }
 
   /** Releases what the runtime holds beyond calls (the fleet's Redis connection): at shutdown. */

@@ -10,10 +10,10 @@ const PASSWORD = 'hunter2-Secret';
 const URL_WITH_PASSWORD = `redis://app:${PASSWORD}@Cache.internal:6380/2`;
 
 /** Runs `breakwater config` in-process with only these variables; what it printed. */
-function cli(env: Record<string, string>, args: string[] = ['config']): { code: number; stdout: string; stderr: string } {
+async function cli(env: Record<string, string>, args: string[] = ['config']): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = main(args, { env, stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  const code = await main(args, { env, stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
   return { code, stdout, stderr };
 }
 
@@ -142,14 +142,14 @@ describe('config: fleet mode', () => {
     ]);
   });
 
-  it('npx breakwater config shows fleet mode (URL without credentials, service, policies) and never the password', () => {
-    const ok = cli({ BREAKWATER_FLEET_REDIS_URL: URL_WITH_PASSWORD, OTEL_SERVICE_NAME: 'checkout', BREAKWATER_FLEET: '1' });
+  it('npx breakwater config shows fleet mode (URL without credentials, service, policies) and never the password', async () => {
+    const ok = await cli({ BREAKWATER_FLEET_REDIS_URL: URL_WITH_PASSWORD, OTEL_SERVICE_NAME: 'checkout', BREAKWATER_FLEET: '1' });
     expect(ok.code, ok.stderr).to.equal(0);
     const printed = JSON.parse(ok.stdout) as { fleet: unknown; origins: { top: Record<string, string> } };
     expect(printed.fleet).to.deep.equal({ redisUrl: 'redis://cache.internal:6380/2', service: 'checkout', expectedInstances: 1, syncMs: 250, policies: ['default'] });
     expect(printed.origins.top['fleet.service']).to.equal('OTEL_SERVICE_NAME');
-    const yaml = cli({ BREAKWATER_FLEET_REDIS_URL: URL_WITH_PASSWORD, OTEL_SERVICE_NAME: 'checkout' }, ['config', '--format', 'yaml']);
-    const bad = cli({ BREAKWATER_FLEET_REDIS_URL: `${URL_WITH_PASSWORD}?x=1`, OTEL_SERVICE_NAME: 'checkout' });
+    const yaml = await cli({ BREAKWATER_FLEET_REDIS_URL: URL_WITH_PASSWORD, OTEL_SERVICE_NAME: 'checkout' }, ['config', '--format', 'yaml']);
+    const bad = await cli({ BREAKWATER_FLEET_REDIS_URL: `${URL_WITH_PASSWORD}?x=1`, OTEL_SERVICE_NAME: 'checkout' });
     expect(bad.code).to.equal(1);
     expect(bad.stderr).to.include('BREAKWATER_FLEET_REDIS_URL is not accepted');
     for (const run of [ok, yaml, bad]) expect(run.stdout + run.stderr).not.to.include(PASSWORD);

@@ -51,7 +51,10 @@ export function start(env: NodeJS.ProcessEnv = process.env): Started | undefined
   installShutdownHooks(
     {
       // Ours is shut down; the application's providers are only flushed, never shut down.
-      finish: () => (sdk === undefined ? flushRegisteredProviders() : sdk.shutdown()),
+      // The fleet's Redis connection is closed beside it (it never held the process up).
+      finish: async () => {
+        await Promise.all([runtime.close(), sdk === undefined ? flushRegisteredProviders() : sdk.shutdown()]);
+      },
       get stopExports() {
         const exportTimeoutMs = sdk?.exportTimeoutMs;
         return exportTimeoutMs === undefined ? undefined : { beforeDeadlineMs: exportTimeoutMs, stop: () => sdk?.stopExports() };

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { hostOfHeader, isIpAddress, isLoopbackHost, normaliseHost } from '../src/config/hosts.js';
-import type { CircuitStatus, OperatorResult } from '../src/runtime/runtime.js';
+import type { CircuitStatus, FleetStatus, OperatorResult } from '../src/runtime/runtime.js';
 
 /** What the status endpoint reads and acts on (the runtime, in register). */
 export interface StatusSource {
@@ -10,6 +10,8 @@ export interface StatusSource {
   /** Forces a target's breaker open (runtime.ts says when it refuses). */
   isolate(target: string, options?: { create?: boolean }): OperatorResult;
   reset(target: string): OperatorResult;
+  /** Fleet mode's state; undefined when no Redis is configured for it. */
+  fleetStatus?(): FleetStatus | undefined;
 }
 
 export interface StatusServerOptions {
@@ -26,6 +28,8 @@ const MAX_BODY_BYTES = 4096;
 /**
  * A small HTTP endpoint for operators:
  * - `GET /breakers`: every breaker's state and stats, as JSON;
+ * - `GET /fleet`: fleet mode (the Redis as redis://host:port/db, never its credentials;
+ *   the connection up or down; the policies in fleet mode), `{"fleet": false}` without it;
  * - `POST /breakers/isolate` and `POST /breakers/reset` with `{"target": "<key>"}`
  *   (isolate also takes `"create": true`): only with `Authorization: Bearer
  *   <BREAKWATER_STATUS_TOKEN>`; without a configured token they answer 403, so the
@@ -94,17 +98,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, source: StatusS
     return;
   }
   const path = (req.url ?? '/').split('?')[0];
-  if (path === '/breakers' && (req.method === 'GET' || req.method === 'HEAD')) {
+  if ((path === '/breakers' || path === '/fleet') && (req.method === 'GET' || req.method === 'HEAD')) {
     if (access.tokenForReads && !authorized(req, access.expected!)) {
       unauthorized(res);
       return;
     }
-    send(res, 200, { breakers: source.circuits() });
+    send(res, 200, path === '/breakers' ? { breakers: source.circuits() } : { fleet: source.fleetStatus?.() ?? false });
     return;
   }
   const action = path === '/breakers/isolate' ? 'isolate' : path === '/breakers/reset' ? 'reset' : undefined;
   if (action === undefined) {
-    send(res, 404, { error: 'not found: GET /breakers, POST /breakers/isolate, POST /breakers/reset' });
+    send(res, 404, { error: 'not found: GET /breakers, GET /fleet, POST /breakers/isolate, POST /breakers/reset' });
     return;
   }
   if (req.method !== 'POST') {

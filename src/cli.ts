@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { ConfigError, loadConfig } from './config/index.js';
+import { ConfigError, fleetEndpoint, loadConfig } from './config/index.js';
+import { fleetStatus, probeConnection } from './fleet/status.js';
 
 export const USAGE = `Usage: breakwater <command> [options]
 
@@ -8,6 +9,10 @@ Commands:
   config [--format json|yaml]  Print the effective configuration (built-in defaults,
                                the BREAKWATER_CONFIG file, BREAKWATER_* variables),
                                validated. Exits 1, listing every problem, if invalid.
+  fleet [--format json|yaml]   Connect to fleet mode's Redis and print fleet mode's
+                               state: the Redis (never its credentials), the service,
+                               the policies in fleet mode, whether it answers.
+                               Exits 3 if it does not answer within 3 s.
   help                         Print this help.
 
 Options:
@@ -28,11 +33,15 @@ const processIo: CliIo = {
   stderr: (text) => process.stderr.write(text),
 };
 
+/** How long `fleet` waits for Redis to answer. */
+const FLEET_PROBE_MS = 3000;
+
 /**
- * Runs the CLI and returns the exit code: 0 done, 1 invalid configuration, 2 bad usage.
- * Messages are printed without stack traces: the reader is an operator, not a debugger.
+ * Runs the CLI and returns the exit code: 0 done, 1 invalid configuration, 2 bad usage,
+ * 3 fleet mode's Redis unreachable (`fleet`). Messages are printed without stack traces:
+ * the reader is an operator, not a debugger.
  */
-export function main(argv: readonly string[], io: CliIo = processIo): number {
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -51,7 +60,7 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
     io.stdout(USAGE);
     return 0;
   }
-  if (command !== 'config' || rest.length > 0) {
+  if ((command !== 'config' && command !== 'fleet') || rest.length > 0) {
     const reason = command === undefined ? 'no command given' : `unknown command: ${[command, ...rest].join(' ')}`;
     io.stderr(`breakwater: ${reason}\n\n${USAGE}`);
     return 2;
@@ -62,10 +71,21 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
     return 2;
   }
 
+  const print = (value: unknown): void => io.stdout(format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : stringify(value));
   try {
     const config = loadConfig(io.env);
-    io.stdout(format === 'json' ? `${JSON.stringify(config, null, 2)}\n` : stringify(config));
-    return 0;
+    if (command === 'config') {
+      print(config);
+      return 0;
+    }
+    const endpoint = fleetEndpoint(config);
+    if (config.fleet === false || endpoint === undefined) {
+      print({ fleet: false });
+      return 0;
+    }
+    const status = fleetStatus(config.fleet, await probeConnection(endpoint, FLEET_PROBE_MS));
+    print({ fleet: status });
+    return status.connection === 'up' ? 0 : 3;
   } catch (error) {
     if (error instanceof ConfigError) {
       const count = error.problems.length === 1 ? '1 problem' : `${error.problems.length} problems`;
@@ -83,5 +103,7 @@ export function run(): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
   });
-  process.exitCode = main(process.argv.slice(2));
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

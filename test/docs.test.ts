@@ -167,6 +167,7 @@ describe('docs and package contents', () => {
       ...names.OUTCOMES,
       ...names.HEDGE_RESULTS,
       ...names.LIMIT_REASONS,
+      ...names.DECISION_SOURCES,
       ...names.PATTERNS,
       ...SUPPRESS_REASONS,
     ];

@@ -7,6 +7,7 @@ import type {
   ResolvedBreaker,
   ResolvedBulkhead,
   ResolvedConcurrencyLimit,
+  ResolvedFleet,
   ResolvedHedge,
   ResolvedPolicy,
   ResolvedRateLimit,
@@ -27,6 +28,8 @@ export interface BuiltInDefaults {
   readonly callSpans: boolean;
   readonly patterns: boolean;
   readonly patternsTimeScale: number;
+  /** '' for redisUrl and service: not set (the service then comes from OTEL_SERVICE_NAME). */
+  readonly fleet: Readonly<Omit<ResolvedFleet, 'policies'>>;
   readonly policy: Readonly<Omit<ResolvedPolicy, 'retry' | 'breaker' | 'bulkhead' | 'concurrencyLimit' | 'rateLimit' | 'hedge'>> & {
     readonly retry: Readonly<ResolvedRetry>;
     readonly breaker: Readonly<Omit<ResolvedBreaker, 'failureCategories'>>;
@@ -56,6 +59,7 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   callSpans: false,
   patterns: false,
   patternsTimeScale: 1,
+  fleet: { redisUrl: '', service: '', expectedInstances: 1, syncMs: 250 },
   policy: {
     name: 'default',
     telemetry: true,
@@ -81,6 +85,7 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
     },
     rateLimit: { ratePerSecond: 0, burst: LIMIT_DEFAULTS.rateBurst, fromHeaders: false, maxWaitMs: LIMIT_DEFAULTS.rateMaxWaitMs },
     hedge: { enabled: false, ...HEDGE_DEFAULTS },
+    fleet: false,
   },
 });
 

@@ -1,5 +1,5 @@
 import { formatValue } from './errors.js';
-import { FIELDS, describeField, parseEnvValue } from './fields.js';
+import { FIELDS, SECRET_NOT_SHOWN, describeField, parseEnvValue } from './fields.js';
 import type { Field } from './fields.js';
 import { Layer, RANK } from './merge.js';
 import { suggest } from './suggest.js';
@@ -59,13 +59,15 @@ export function readEnv(env: NodeJS.ProcessEnv, problems: string[]): EnvSettings
     }
     const field = FIELD_BY_VARIABLE.get(name)!;
     const checked = parseEnvValue(field, raw);
-    const blame = `${name}=${formatValue(raw)}`;
+    // A secret (a URL with a password) is named, never quoted.
+    const blame = field.secret === true ? name : `${name}=${formatValue(raw)}`;
     if (checked.ok) {
       layer.values.set(field.key, { value: checked.value, rank: RANK.env, from: name, blame });
     } else {
       layer.invalid.add(field.key);
       const hint = checked.hint === undefined ? '' : ` (${checked.hint})`;
-      problems.push(`${blame} is not accepted: expected ${describeField(field, 'env')}${hint}`);
+      const shown = field.secret === true ? ` ${SECRET_NOT_SHOWN}` : '';
+      problems.push(`${blame} is not accepted${shown}: expected ${describeField(field, 'env')}${hint}`);
     }
   }
   return configPath === undefined ? { layer, names } : { layer, names, configPath };

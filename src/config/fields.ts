@@ -1,5 +1,7 @@
 import { BREAKER_MODES, JITTER_MODES } from '../engine/options.js';
 import { CLIENTS, ERROR_CATEGORIES } from '../classify/types.js';
+import { parseRedisUrl, REDIS_URL_FORM, RedisUrlError } from '../fleet/redis-url.js';
+import { formatValue } from './errors.js';
 import { normaliseHost } from './hosts.js';
 import { suggest } from './suggest.js';
 
@@ -37,7 +39,9 @@ export type Kind =
   | { readonly type: 'host' }
   | { readonly type: 'hosts' }
   | { readonly type: 'instrumentations' }
-  | { readonly type: 'categories' };
+  | { readonly type: 'categories' }
+  /** A redis:// or rediss:// URL, read into a RedisEndpoint (src/fleet/redis-url.ts). */
+  | { readonly type: 'redisUrl' };
 
 export interface Field {
   /** Where the value lives: a top-level key (`maxTargets`) or a policy key (`timeoutMs`, `retry.maxAttempts`). */
@@ -49,6 +53,8 @@ export interface Field {
   readonly env?: string;
   /** What 0 means, for fields where 0 switches the feature off. */
   readonly zero?: string;
+  /** The value may hold a password: no message ever quotes it (the field's name and a reason only). */
+  readonly secret?: true;
 }
 
 const integer = (min: number, max = Number.MAX_SAFE_INTEGER): Kind => ({ type: 'integer', min, max });
@@ -71,11 +77,18 @@ export const FIELDS: readonly Field[] = [
   { key: 'callSpans', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_CALL_SPANS' },
   { key: 'patterns', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_PATTERNS' },
   { key: 'patternsTimeScale', scope: 'top', kind: integer(1, 3600), env: 'BREAKWATER_PATTERNS_TIME_SCALE' },
+  // Fleet mode (src/config/fleet.ts): where the shared state lives; a policy opts in with `fleet`.
+  { key: 'fleet.redisUrl', scope: 'top', kind: { type: 'redisUrl' }, env: 'BREAKWATER_FLEET_REDIS_URL', secret: true },
+  { key: 'fleet.service', scope: 'top', kind: { type: 'string' }, env: 'BREAKWATER_FLEET_SERVICE' },
+  { key: 'fleet.expectedInstances', scope: 'top', kind: integer(1, 1_000_000), env: 'BREAKWATER_FLEET_EXPECTED_INSTANCES' },
+  // At least 10 ms: each refresh is a Redis round trip per target.
+  { key: 'fleet.syncMs', scope: 'top', kind: integer(10, 60_000), env: 'BREAKWATER_FLEET_SYNC_MS' },
 
   { key: 'name', scope: 'policy', kind: { type: 'string' } },
   { key: 'telemetry', scope: 'policy', kind: { type: 'boolean' } },
   { key: 'timeoutMs', scope: 'policy', kind: millis(0), env: 'BREAKWATER_TIMEOUT_MS', zero: 'no timeout' },
   { key: 'deadlineMs', scope: 'policy', kind: millis(0), env: 'BREAKWATER_DEADLINE_MS', zero: 'no deadline' },
+  { key: 'fleet', scope: 'policy', kind: { type: 'boolean' }, env: 'BREAKWATER_FLEET' },
 
   { key: 'retry.maxAttempts', scope: 'policy', kind: integer(1), env: 'BREAKWATER_RETRY_MAX_ATTEMPTS' },
   { key: 'retry.baseDelayMs', scope: 'policy', kind: millis(0), env: 'BREAKWATER_RETRY_BASE_DELAY_MS' },
@@ -204,8 +217,18 @@ function describeKind(kind: Kind, origin: Origin): string {
         : `a list of ${INSTRUMENTATIONS.join(', ')}, or "all", or "none"`;
     case 'categories':
       return `a list of error categories (${ERROR_CATEGORIES.join(', ')})`;
+    case 'redisUrl':
+      return `a Redis URL, ${REDIS_URL_FORM} for TLS`;
   }
 }
+
+/** How a message shows a value given for a field: quoted, unless the field is secret. */
+export function shownValue(field: Field, value: unknown): string {
+  return field.secret === true ? SECRET_NOT_SHOWN : formatValue(value);
+}
+
+/** What a message says in place of a secret value. */
+export const SECRET_NOT_SHOWN = '(value not shown: it may hold a password)';
 
 export type Checked = { ok: true; value: unknown } | { ok: false; hint?: string };
 
@@ -249,6 +272,18 @@ export function checkValue(field: Field, value: unknown): Checked {
       return checkInstrumentations(value);
     case 'categories':
       return checkList(value, ERROR_CATEGORIES);
+    case 'redisUrl':
+      return checkRedisUrl(value);
+  }
+}
+
+/** The URL read into an endpoint, whose credentials no message or printout can show; the hint never quotes the URL. */
+function checkRedisUrl(value: unknown): Checked {
+  if (typeof value !== 'string') return { ok: false, hint: 'not text' };
+  try {
+    return { ok: true, value: parseRedisUrl(value) };
+  } catch (error) {
+    return { ok: false, ...(error instanceof RedisUrlError ? { hint: error.reason } : {}) };
   }
 }
 
@@ -322,6 +357,7 @@ export function parseEnvValue(field: Field, raw: string): Checked {
       return checkValue(field, text.toLowerCase());
     case 'string':
     case 'host':
+    case 'redisUrl':
       return checkValue(field, text);
     case 'hosts':
       return checkValue(field, text.split(',').map((s) => s.trim()).filter((s) => s !== ''));

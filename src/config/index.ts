@@ -2,6 +2,7 @@ import { compileGlob } from '../util/glob.js';
 import { deepFreeze } from './defaults.js';
 import { ConfigError } from './errors.js';
 import { readEnv, STATUS_TOKEN_VARIABLE } from './env.js';
+import { OTEL_SERVICE_VARIABLE, rememberEndpoint } from './fleet.js';
 import { readConfigFile } from './file.js';
 import { resolve } from './merge.js';
 import { readConfigText } from './read-file.js';
@@ -13,6 +14,7 @@ export { ConfigError } from './errors.js';
 export { BUILT_IN_DEFAULTS } from './defaults.js';
 export { ENV_VARIABLES, CONFIG_VARIABLE, STATUS_TOKEN_VARIABLE } from './env.js';
 export { INSTRUMENTATIONS, MAX_TIMER_MS } from './fields.js';
+export { fleetEndpoint } from './fleet.js';
 export type {
   ConcurrencyLimitMode,
   EffectiveConfig,
@@ -21,6 +23,7 @@ export type {
   ResolvedBreaker,
   ResolvedBulkhead,
   ResolvedConcurrencyLimit,
+  ResolvedFleet,
   ResolvedHedge,
   ResolvedPolicy,
   ResolvedRateLimit,
@@ -53,12 +56,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       targets: file?.targets ?? [],
       rules: file?.rules ?? [],
       statusToken: (env[STATUS_TOKEN_VARIABLE]?.trim() ?? '') !== '',
+      otelServiceName: env[OTEL_SERVICE_VARIABLE],
     },
     problems,
   );
   if (problems.length > 0) throw new ConfigError(problems);
   const sources: EffectiveConfig['sources'] = absolute === undefined ? { env: fromEnv.names } : { file: absolute, env: fromEnv.names };
-  return deepFreeze({ ...resolved, sources });
+  const config = deepFreeze({ ...resolved.config, sources });
+  rememberEndpoint(config, resolved.fleetEndpoint);
+  return config;
 }
 
 const compiledTargets = new WeakMap<EffectiveConfig, RegExp[]>();

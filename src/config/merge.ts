@@ -1,6 +1,8 @@
 import type { ClassificationRule } from '../classify/rule-types.js';
+import type { RedisEndpoint } from '../fleet/redis-url.js';
 import { BUILT_IN_DEFAULTS } from './defaults.js';
 import { FIELDS, FITTED_DEFAULTS, ORDERED_PAIRS, SECTION_OFF, SHOWN_AS_FALSE } from './fields.js';
+import { resolveFleet } from './fleet.js';
 import { isLoopbackHost } from './hosts.js';
 import type { EffectiveConfig, ResolvedPolicy } from './types.js';
 
@@ -50,6 +52,8 @@ export interface Layers {
   readonly rules: readonly ClassificationRule[];
   /** Whether BREAKWATER_STATUS_TOKEN is set (its value never enters the configuration). */
   readonly statusToken?: boolean;
+  /** OTEL_SERVICE_NAME: the fleet's service name when nothing of breakwater's sets one. */
+  readonly otelServiceName?: string;
 }
 
 /** The origin of a value nothing set. */
@@ -65,8 +69,14 @@ export function builtinLayer(): Layer {
   return layer;
 }
 
+export interface Resolved {
+  readonly config: Omit<EffectiveConfig, 'sources'>;
+  /** The fleet's Redis, credentials included: kept out of the (printable) configuration. */
+  readonly fleetEndpoint: RedisEndpoint | undefined;
+}
+
 /** Layers the sources and checks what no single value can show (base delay above max delay). */
-export function resolve(layers: Layers, problems: string[]): Omit<EffectiveConfig, 'sources'> {
+export function resolve(layers: Layers, problems: string[]): Resolved {
   const builtin = builtinLayer();
   const top = merge([builtin, layers.fileTop, layers.env]);
   checkStatusExposure(top, layers.statusToken === true, problems);
@@ -78,7 +88,10 @@ export function resolve(layers: Layers, problems: string[]): Omit<EffectiveConfi
     named.values.set('name', { value: match, rank: RANK.fileTarget, from: matchFrom, blame: label });
     return { match, ...resolvePolicy([builtin, layers.fileDefaults, layers.env, named, layer], label, reported, problems) };
   });
-  return {
+  const fleet = resolveFleet(top, [defaults, ...resolvedTargets], layers.otelServiceName, problems);
+  const topOrigins = originsOf(top, 'top');
+  if (fleet.serviceOrigin !== undefined) topOrigins['fleet.service'] = fleet.serviceOrigin;
+  return { config: {
     enabled: top.values.get('enabled')!.value as boolean,
     instrumentations: copy(top.values.get('instrumentations')!.value) as EffectiveConfig['instrumentations'],
     maxTargets: top.values.get('maxTargets')!.value as number,
@@ -91,15 +104,16 @@ export function resolve(layers: Layers, problems: string[]): Omit<EffectiveConfi
     callSpans: top.values.get('callSpans')!.value as boolean,
     patterns: top.values.get('patterns')!.value as boolean,
     patternsTimeScale: top.values.get('patternsTimeScale')!.value as number,
+    fleet: fleet.fleet,
     defaults: defaults.policy,
     targets: resolvedTargets.map(({ match, policy }) => ({ match, policy })),
     rules: [...layers.rules],
     origins: {
-      top: originsOf(top, 'top'),
+      top: topOrigins,
       defaults: defaults.origins,
       targets: resolvedTargets.map(({ origins }) => origins),
     },
-  };
+  }, fleetEndpoint: fleet.endpoint };
 }
 
 /** Where each value of a layer came from, by field key, in FIELDS order. */
@@ -143,7 +157,7 @@ function resolvePolicy(
   label: string | undefined,
   reported: Set<string>,
   problems: string[],
-): { policy: ResolvedPolicy; origins: Record<string, string> } {
+): { policy: ResolvedPolicy; origins: Record<string, string>; fleet: Entry } {
   const merged = merge(layers);
   const fitted = fitDefaults(merged);
   // A value is called wrong once: min 5, initial 3, max 2 blames max for min, not again for initial.
@@ -181,7 +195,7 @@ function resolvePolicy(
     if (SECTION_OFF[section]!.every(([key, off]) => merged.values.get(key)!.value === off)) policy[section] = false;
   }
   // Every field is set (the built-in layer has them all), and switched-off sections are `false`.
-  return { policy: policy as unknown as ResolvedPolicy, origins: originsOf(merged, 'policy') };
+  return { policy: policy as unknown as ResolvedPolicy, origins: originsOf(merged, 'policy'), fleet: merged.values.get('fleet')! };
 }
 
 /**

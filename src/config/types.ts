@@ -110,6 +110,26 @@ export interface ResolvedPolicy {
   rateLimit: ResolvedRateLimit | false;
   /** `false`: no hedging (`hedge.enabled` false in the configuration, the default). */
   hedge: ResolvedHedge | false;
+  /** Whether the policy's state is shared by the fleet (fleet mode, needs `fleet.redisUrl`): its rate limit is then the fleet's. */
+  fleet: boolean;
+}
+
+/**
+ * Fleet mode's settings (docs/fleet-setup.md), present when a Redis URL is configured.
+ * Plain data: the URL's credentials are not here (the endpoint is read with
+ * fleetEndpoint(config), src/config/fleet.ts).
+ */
+export interface ResolvedFleet {
+  /** `redis://host:port/db` (`rediss://` with TLS): the URL without its user name and password. */
+  redisUrl: string;
+  /** Namespaces the fleet's keys in Redis: BREAKWATER_FLEET_SERVICE, else OTEL_SERVICE_NAME. */
+  service: string;
+  /** Instances sharing each quota: an instance cut off from Redis takes 1/expectedInstances of it. */
+  expectedInstances: number;
+  /** How often shared state (breakers) is refreshed from Redis, in ms. */
+  syncMs: number;
+  /** The names of the policies in fleet mode (`fleet: true`), defaults first, in file order. */
+  policies: string[];
 }
 
 export interface EffectiveConfig {
@@ -135,6 +155,8 @@ export interface EffectiveConfig {
   patterns: boolean;
   /** How many times faster than the wall clock the detector's minutes pass (demos and tests: 60 makes a minute a second). */
   patternsTimeScale: number;
+  /** Fleet mode: `false` unless a Redis URL is configured (a policy still opts in with `fleet: true`). */
+  fleet: ResolvedFleet | false;
   defaults: ResolvedPolicy;
   /** In file order; the first whose `match` glob matches a target key wins. */
   targets: Array<{ match: string; policy: ResolvedPolicy }>;

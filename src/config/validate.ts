@@ -1,6 +1,6 @@
 import type { ClassificationRule } from '../classify/rule-types.js';
 import { formatValue } from './errors.js';
-import { FIELDS, SECTION_OFF, checkValue, describeField } from './fields.js';
+import { FIELDS, SECTION_OFF, checkValue, describeField, shownValue } from './fields.js';
 import type { Field } from './fields.js';
 import { isMapping, rejectUnknownKeys, unknownKey } from './file.js';
 import type { FileContext, ParsedFile, Path } from './file.js';
@@ -16,19 +16,32 @@ export interface FileSettings {
   readonly rules: ClassificationRule[];
 }
 
-const TOP_FIELDS = new Map(FIELDS.filter((f) => f.scope === 'top').map((f) => [f.key, f]));
-const TOP_KEYS = [...TOP_FIELDS.keys(), 'defaults', 'targets', 'classification'];
-
-/** Policy fields written directly in a policy (`timeoutMs`), and those inside a section (`retry.maxAttempts`). */
-const DIRECT_FIELDS = new Map(FIELDS.filter((f) => f.scope === 'policy' && !f.key.includes('.')).map((f) => [f.key, f]));
-const SECTIONS = new Map<string, Map<string, Field>>();
-for (const field of FIELDS) {
-  if (field.scope !== 'policy' || !field.key.includes('.')) continue;
-  const [section, name] = field.key.split('.') as [string, string];
-  if (!SECTIONS.has(section)) SECTIONS.set(section, new Map());
-  SECTIONS.get(section)!.set(name, field);
+/** The fields of one scope written directly (`timeoutMs`), and those inside a section (`retry.maxAttempts`), by section. */
+interface ScopeKeys {
+  readonly direct: ReadonlyMap<string, Field>;
+  readonly sections: ReadonlyMap<string, ReadonlyMap<string, Field>>;
 }
-const POLICY_KEYS = [...DIRECT_FIELDS.keys(), ...SECTIONS.keys()];
+
+function keysOf(scope: Field['scope']): ScopeKeys {
+  const direct = new Map<string, Field>();
+  const sections = new Map<string, Map<string, Field>>();
+  for (const field of FIELDS) {
+    if (field.scope !== scope) continue;
+    if (!field.key.includes('.')) {
+      direct.set(field.key, field);
+      continue;
+    }
+    const [section, name] = field.key.split('.') as [string, string];
+    if (!sections.has(section)) sections.set(section, new Map());
+    sections.get(section)!.set(name, field);
+  }
+  return { direct, sections };
+}
+
+const TOP = keysOf('top');
+const TOP_KEYS = [...TOP.direct.keys(), ...TOP.sections.keys(), 'defaults', 'targets', 'classification'];
+const POLICY = keysOf('policy');
+const POLICY_KEYS = [...POLICY.direct.keys(), ...POLICY.sections.keys()];
 
 /**
  * Checks the parsed file against the schema (every key known, every value within the
@@ -47,8 +60,10 @@ export function validateFile(parsed: ParsedFile, problems: string[]): FileSettin
     return settings;
   }
   for (const [key, value] of Object.entries(root)) {
-    const field = TOP_FIELDS.get(key);
+    const field = TOP.direct.get(key);
+    const section = TOP.sections.get(key);
     if (field !== undefined) setField(settings.top, field, value, [key], RANK.fileDefaults, file, problems);
+    else if (section !== undefined) readSection(key, section, value, [key], settings.top, RANK.fileDefaults, file, problems);
     else if (key === 'defaults') readPolicy(value, [key], settings.defaults, RANK.fileDefaults, file, problems);
     else if (key === 'targets') settings.targets.push(...readTargets(value, file, problems));
     else if (key === 'classification') settings.rules.push(...readClassification(value, file, problems));
@@ -110,8 +125,8 @@ function readPolicy(value: unknown, path: Path, layer: Layer, rank: Rank, file: 
     return;
   }
   for (const [key, keyValue] of Object.entries(value)) {
-    const direct = DIRECT_FIELDS.get(key);
-    const fields = SECTIONS.get(key);
+    const direct = POLICY.direct.get(key);
+    const fields = POLICY.sections.get(key);
     if (direct !== undefined) setField(layer, direct, keyValue, [...path, key], rank, file, problems);
     else if (fields !== undefined) readSection(key, fields, keyValue, [...path, key], layer, rank, file, problems);
     else problems.push(unknownKey(key, POLICY_KEYS, path, file));
@@ -137,7 +152,9 @@ function readSection(
   const names = [...fields.keys()];
   if (!isMapping(value)) {
     const expected = `a mapping with any of ${names.join(', ')}${off === undefined ? '' : ', or false'}`;
-    problems.push(file.at(path, `${formatValue(value)} is not accepted: expected ${expected}`));
+    // A section holding a secret is not quoted whole either (`fleet: "redis://:pw@host"`).
+    const shown = [...fields.values()].some((f) => f.secret === true) ? kindOf(value) : formatValue(value);
+    problems.push(file.at(path, `${shown} is not accepted: expected ${expected}`));
     return;
   }
   for (const [key, fieldValue] of Object.entries(value)) {
@@ -150,13 +167,14 @@ function readSection(
 function setField(layer: Layer, field: Field, value: unknown, path: Path, rank: Rank, file: FileContext, problems: string[]): void {
   const where = file.where(path);
   const checked = checkValue(field, value);
+  const shown = shownValue(field, value);
   if (checked.ok) {
-    layer.values.set(field.key, { value: checked.value, rank, from: where, blame: `${where}: ${formatValue(value)}` });
+    layer.values.set(field.key, { value: checked.value, rank, from: where, blame: field.secret === true ? where : `${where}: ${shown}` });
     return;
   }
   layer.invalid.add(field.key);
   const hint = checked.hint === undefined ? '' : ` (${checked.hint})`;
-  problems.push(`${where}: ${formatValue(value)} is not accepted: expected ${describeField(field, 'file')}${hint}`);
+  problems.push(`${where}: ${shown} is not accepted: expected ${describeField(field, 'file')}${hint}`);
 }
 
 /** What a top-level value is, without its content. */

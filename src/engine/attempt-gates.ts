@@ -5,7 +5,8 @@ import type { Clock } from './clock.js';
 import { ConcurrencyGate } from './concurrency-gate.js';
 import { GradientLimit, type GradientLimitSettings } from './gradient-limit.js';
 import { parseRateLimitHeaders, RATE_LIMIT_MAX_WAIT_MS, type HeaderGetter } from './rate-limit-headers.js';
-import { RateGate, type RateGateSettings } from './rate-limit.js';
+import { RateGate, type RateGateSettings, type RateGateSnapshot } from './rate-limit.js';
+import type { DecisionSource, SharedRate } from './shared-state.js';
 import { SlotWait } from './slot-wait.js';
 import type { TimerQueue } from './timer-queue.js';
 
@@ -28,6 +29,12 @@ export interface GateSettings {
   readonly rate: RateLimitSettings | undefined;
 }
 
+/** A target's rate state as the status endpoint and CircuitHandle.stats show it. */
+export interface RateSnapshot extends RateGateSnapshot {
+  /** Whose rate admits attempts now: the fleet's shared one, or this process's. */
+  readonly decision: DecisionSource;
+}
+
 /** A rate gate's waits loop at most this often: each wake-up may find the token taken by a newcomer. */
 const MAX_RATE_WAITS = 8;
 
@@ -42,30 +49,52 @@ export function isOverloadSignal(classification: Classification): boolean {
  * every attempt, RateLimit headers pace them), then the adaptive concurrency limit.
  * Every attempt passes them, retries and hedges included; a hedge only when both let
  * it through at once.
+ *
+ * With a SharedRate (fleet mode, shared-state.ts) the hand-set bucket is the fleet's:
+ * the shared rate takes the place of the local bucket, and what the dependency says
+ * (fromHeaders) still pauses and paces this process's attempts first.
  */
 export class AttemptGates {
   readonly concurrency: ConcurrencyGate | undefined;
+  /** The local gate: the hand-set bucket (none with a shared rate) and the dependency's say. */
   readonly rate: RateGate | undefined;
+  private readonly shared: SharedRate | undefined;
   private readonly rateFromHeaders: boolean;
 
   constructor(
     private readonly settings: GateSettings,
     now: number,
     random: () => number,
+    shared?: SharedRate,
   ) {
     this.concurrency = settings.concurrency ? new ConcurrencyGate(new GradientLimit(settings.concurrency.gradient, now, random), settings.concurrency.maxQueue) : undefined;
+    this.shared = settings.rate ? shared : undefined;
+    this.rateFromHeaders = settings.rate?.fromHeaders === true;
     // The gate's own cap is on what a dependency may impose (a Retry-After of minutes is
     // honoured); the policy's maxWaitMs is how long one attempt may wait, checked in admit().
-    this.rate = settings.rate ? new RateGate({ ...settings.rate, maxWaitMs: RATE_LIMIT_MAX_WAIT_MS }) : undefined;
-    this.rateFromHeaders = settings.rate?.fromHeaders === true;
+    const local = settings.rate && (this.shared === undefined || this.rateFromHeaders);
+    this.rate = local ? new RateGate({ ...settings.rate!, ...(this.shared ? { ratePerSecond: 0 } : {}), maxWaitMs: RATE_LIMIT_MAX_WAIT_MS }) : undefined;
+  }
+
+  /** Whose rate decides this target's attempts now; undefined without a rate limit. */
+  get rateSource(): DecisionSource | undefined {
+    return this.shared !== undefined ? this.shared.source : this.rate !== undefined ? 'local' : undefined;
+  }
+
+  /** Ms before an attempt may go by the rate, taking nothing (a shared rate cannot be asked without taking: 0). */
+  rateWait(now: number): number {
+    return this.rate === undefined ? 0 : this.rate.waitFor(now);
   }
 
   /** For a hedge: a token and a slot now, or nothing taken and the reason. */
   tryAdmitNow(now: number): LimitReason | undefined {
-    const rate = this.rate;
-    if (rate !== undefined && rate.waitFor(now) > 0) return 'rate';
-    if (this.concurrency !== undefined && !this.concurrency.tryEnter()) return 'concurrency';
-    if (rate !== undefined) rate.reserve(now);
+    if (this.rateWait(now) > 0) return 'rate';
+    const concurrency = this.concurrency;
+    if (concurrency !== undefined && !concurrency.tryEnter()) return 'concurrency';
+    if (this.reserveRate(now) > 0) {
+      concurrency?.release(); // only a shared rate can say no here: nothing local was taken
+      return 'rate';
+    }
     return undefined;
   }
 
@@ -77,10 +106,9 @@ export class AttemptGates {
    */
   async admit(clock: Clock, timers: TimerQueue, now: number, deadlineAt: number, signal: AbortSignal | undefined, target: string): Promise<number> {
     const start = now;
-    const rate = this.rate;
-    if (rate !== undefined) {
+    if (this.rate !== undefined || this.shared !== undefined) {
       for (let i = 0; ; i++) {
-        const wait = rate.reserve(now);
+        const wait = this.reserveRate(now);
         if (wait === 0) break;
         if (now + wait > deadlineAt || now + wait - start > this.settings.rate!.maxWaitMs || i >= MAX_RATE_WAITS) throw new LimitedError(target, 'rate', wait);
         await sleep(wait, clock, signal);
@@ -95,6 +123,28 @@ export class AttemptGates {
       now = clock.now();
     }
     return now - start;
+  }
+
+  /** A token now, or the ms to wait: the dependency's say first (nothing taken while it pauses), then the bucket. */
+  private reserveRate(now: number): number {
+    const shared = this.shared;
+    const rate = this.rate;
+    if (shared === undefined) return rate === undefined ? 0 : rate.reserve(now);
+    const paused = rate === undefined ? 0 : rate.waitFor(now);
+    if (paused > 0) return paused;
+    const wait = shared.reserve(now);
+    // The local gate's pacing counts the attempt; it let it through above, in this same tick.
+    if (wait === 0 && rate !== undefined) rate.reserve(now);
+    return wait;
+  }
+
+  /** The rate state for stats; undefined without a rate limit. */
+  rateSnapshot(now: number): RateSnapshot | undefined {
+    const decision = this.rateSource;
+    if (decision === undefined) return undefined;
+    const local = this.rate?.snapshot(now) ?? { tokens: Number.POSITIVE_INFINITY, source: 'configured' };
+    // A shared rate's tokens are the fleet's: the local gate only knows the dependency's pauses.
+    return this.shared !== undefined && local.source === 'none' ? { ...local, source: 'configured', decision } : { ...local, decision };
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Classification, ErrorCategory } from '../classify/types.js';
 import type { Clock } from './clock.js';
 import type { GradientLimitSettings } from './gradient-limit.js';
+import type { SharedState } from './shared-state.js';
 
 export const JITTER_MODES = ['none', 'full', 'equal', 'decorrelated'] as const;
 export type JitterMode = (typeof JITTER_MODES)[number];
@@ -137,6 +138,11 @@ export interface PolicyOptions<T = unknown> {
   targetIdleMs?: number;
   /** Replace the built-in classifier (for instance one built with user rules by createClassifier). */
   classifier?: Classifier;
+  /**
+   * Per-target state shared with the other instances of the service (fleet mode: the
+   * runtime injects src/fleet's, built on Redis); every decision is local without it.
+   */
+  shared?: SharedState;
   /** Injected time, for tests. */
   clock?: Clock;
   /** Injected randomness in [0, 1), for tests. */

@@ -8,12 +8,12 @@ import type { HedgeResult, Outcome } from '../telemetry/names.js';
 import { OperationTelemetry, type AttemptRecord, type AttemptSpanOptions } from '../telemetry/operation.js';
 import { AttemptContext, AttemptRace, sleep, type Attempt } from './attempt.js';
 import { INITIAL_BACKOFF, nextBackoff, type BackoffSettings, type BackoffState } from './backoff.js';
-import { ADMITTED, Circuit, REJECTED, type Admission, type CircuitState, type CircuitStats } from './breaker/circuit.js';
+import { ADMITTED, BY_FLEET, Circuit, REJECTED, type Admission, type CircuitState, type CircuitStats } from './breaker/circuit.js';
 import { ConsecutiveRule } from './breaker/consecutive-rule.js';
 import { RateRule } from './breaker/rate-rule.js';
 import type { BreakerRule } from './breaker/rule.js';
 import { Bulkhead } from './bulkhead.js';
-import { AttemptGates, isOverloadSignal, type GateSettings } from './attempt-gates.js';
+import { AttemptGates, isOverloadSignal, type GateSettings, type RateSnapshot } from './attempt-gates.js';
 import { BREAKER_DEFAULTS, LIMIT_DEFAULTS, MAX_TARGETS_DEFAULT, RETRY_DEFAULTS } from './defaults.js';
 import { resolveGradientSettings } from './gradient-limit.js';
 import { resolveHedge, TargetLatency, type HedgeSettings, type HedgeSkipReason } from './hedge.js';
@@ -21,8 +21,8 @@ import { HedgedRound, type RoundHost, type RunningAttempt, type SettledAttempt }
 import { PolicyEmitter, type PolicyEventName, type PolicyListener } from './events.js';
 import { systemClock, type Clock } from './clock.js';
 import type { BreakerOptions, Classifier, Fallback, HedgeOptions, PolicyOptions, SuppressReason } from './options.js';
-import type { RateGateSnapshot } from './rate-limit.js';
 import { RetryBudget, type RetryBudgetSettings } from './retry-budget.js';
+import type { BreakerControl, SharedRate, SharedState } from './shared-state.js';
 import { SlotWait } from './slot-wait.js';
 import { EXPIRABLE, FREE, PINNED, TargetRegistry, type Hold } from './target-registry.js';
 import { timerQueueFor, type TimerQueue } from './timer-queue.js';
@@ -70,7 +70,7 @@ export interface CircuitHandle {
   readonly state: CircuitState;
   readonly stats: CircuitStats & { bulkhead?: { running: number; queued: number }; retryBudget?: { firstAttempts: number; retries: number; hedges: number };
     concurrency?: { limit: number; inFlight: number; queued: number; probing: boolean };
-    rate?: RateGateSnapshot;
+    rate?: RateSnapshot;
   };
   /** Forces the breaker open (every call rejected) until reset(). */
   isolate(): void;
@@ -220,6 +220,8 @@ class ResiliencePolicy implements Policy {
   /** Whether a successful attempt's end is read without telemetry: only a rule counting over time uses it. */
   private readonly successEndTimed: boolean;
   private readonly timers: TimerQueue;
+  /** State shared with other processes (fleet mode), per target; undefined: every decision is local. */
+  private readonly shared: SharedState | undefined;
   private readonly events = new PolicyEmitter();
   private lastClockRead = NaN;
   private callsSinceClockRead = 0;
@@ -262,6 +264,7 @@ class ResiliencePolicy implements Policy {
     this.successEndTimed = (this.breakerOptions.mode ?? BREAKER_DEFAULTS.mode) === 'rate';
     this.alwaysTimed = this.deadlineMs !== Infinity || this.timeoutMs !== Infinity || this.successEndTimed || this.gateSettings !== undefined;
     this.timers = timerQueueFor(this.clock);
+    this.shared = options.shared;
     const bulkhead = options.bulkhead || undefined;
     this.registry = new TargetRegistry<TargetState>({
       maxEntries: options.maxTargets ?? MAX_TARGETS_DEFAULT,
@@ -269,19 +272,11 @@ class ResiliencePolicy implements Policy {
       holdOf: targetHold,
       clock: () => this.clock.now(),
       create: (target) => ({
-        circuit: new Circuit(
-          breakerRule(this.breakerOptions),
-          {
-            openMs: this.breakerOptions.openMs ?? BREAKER_DEFAULTS.openMs,
-            maxOpenMs: this.breakerOptions.maxOpenMs ?? BREAKER_DEFAULTS.maxOpenMs,
-            halfOpenProbes: this.breakerOptions.halfOpenProbes ?? BREAKER_DEFAULTS.halfOpenProbes,
-          },
-          (from, to) => this.onTransition(target, from, to),
-        ),
-        budget: this.budgetSettings ? new RetryBudget(this.budgetSettings) : undefined,
+        circuit: this.createCircuit(target),
+        budget: this.budgetSettings ? new RetryBudget(this.budgetSettings, this.shared?.budget?.(target)) : undefined,
         bulkhead: bulkhead ? new Bulkhead(bulkhead.maxConcurrent, bulkhead.maxQueue ?? 0) : undefined,
         latency: undefined,
-        gates: this.gateSettings ? new AttemptGates(this.gateSettings, this.clock.now(), this.random) : undefined,
+        gates: this.gateSettings ? new AttemptGates(this.gateSettings, this.clock.now(), this.random, this.sharedRate(target)) : undefined,
       }),
     });
     if (this.telemetryOn) {
@@ -300,6 +295,34 @@ class ResiliencePolicy implements Policy {
     }
   }
 
+  /** A target's breaker; in fleet mode it reports to the shared breaker and follows it through a BreakerControl. */
+  private createCircuit(target: string): Circuit {
+    let circuit: Circuit | undefined;
+    // Bound before the circuit exists: the shared breaker acts on it from the background, later.
+    const control: BreakerControl = {
+      open: () => circuit?.fleetOpened(this.clock.now()),
+      close: () => circuit?.fleetClosed(),
+    };
+    circuit = new Circuit(
+      breakerRule(this.breakerOptions),
+      {
+        openMs: this.breakerOptions.openMs ?? BREAKER_DEFAULTS.openMs,
+        maxOpenMs: this.breakerOptions.maxOpenMs ?? BREAKER_DEFAULTS.maxOpenMs,
+        halfOpenProbes: this.breakerOptions.halfOpenProbes ?? BREAKER_DEFAULTS.halfOpenProbes,
+      },
+      (from, to, cause) => this.onTransition(target, from, to, cause === BY_FLEET),
+      this.shared?.breaker?.(target, control),
+    );
+    return circuit;
+  }
+
+  /** The fleet's rate for a target, when the policy has a hand-set rate and shared state to take it from. */
+  private sharedRate(target: string): SharedRate | undefined {
+    const rate = this.gateSettings?.rate;
+    if (this.shared?.rate === undefined || rate === undefined || !(rate.ratePerSecond > 0)) return undefined;
+    return this.shared.rate(target, { ratePerSecond: rate.ratePerSecond, burst: rate.burst });
+  }
+
   circuit(target: string): CircuitHandle {
     const state = this.registry.get(target);
     const clock = this.clock;
@@ -310,7 +333,7 @@ class ResiliencePolicy implements Policy {
       },
       get stats() {
         const now = clock.now();
-        return { ...state.circuit.stats(now), bulkhead: state.bulkhead?.stats(), retryBudget: state.budget?.stats(now), concurrency: state.gates?.concurrency?.stats(), rate: state.gates?.rate?.snapshot(now) };
+        return { ...state.circuit.stats(now), bulkhead: state.bulkhead?.stats(), retryBudget: state.budget?.stats(now), concurrency: state.gates?.concurrency?.stats(), rate: state.gates?.rateSnapshot(now) };
       },
       isolate: () => state.circuit.isolate(),
       reset: () => state.circuit.reset(),
@@ -427,7 +450,7 @@ class ResiliencePolicy implements Policy {
           circuit.release(admission, circuit.generation); // a probe the breaker admitted never ran
           if (callerSignal?.aborted) return this.cancelled(callerSignal, telemetry, startedAt, attempt - 1, options);
           const limited = reason instanceof LimitedError ? reason : new LimitedError(target, 'concurrency');
-          telemetry?.limited(limited.reason);
+          telemetry?.limited(limited.reason, limited.reason === 'rate' ? gates.rateSource : 'local');
           if (attempt === 1) return this.rejected(limited, options, telemetry, startedAt, false);
           const classification = this.classifier(limited, { client: options.client ?? 'custom', target });
           telemetry?.rejected(classification, false, attempt);
@@ -444,7 +467,7 @@ class ResiliencePolicy implements Policy {
       let classification: Classification | undefined;
       lastResult = undefined;
       if (hedge === undefined) {
-        record = telemetry?.attemptStarted(attempt, delayBefore, circuit.state, undefined, limitWaitMs);
+        record = telemetry?.attemptStarted(attempt, delayBefore, circuit.state, undefined, limitWaitMs, gates?.rateSource);
         const attemptContext = new AttemptContext(attempt, target, record);
         if (gates?.wantsHeaders) attemptContext.rateSink = (headers, status) => gates.feedHeaders(clock.now(), headers, status);
         const timeoutMs = deadlineAt === Infinity ? this.timeoutMs : Math.min(this.timeoutMs, deadlineAt - attemptStart);
@@ -544,7 +567,7 @@ class ResiliencePolicy implements Policy {
     if ((options.hedgeable ?? (options.idempotent === true && options.canReplay === undefined)) === false) return undefined;
     const settings = perCall === undefined ? this.hedge! : resolveHedge(perCall, this.hedge);
     state.latency ??= new TargetLatency();
-    state.budget ??= new RetryBudget(this.budgetSettings ?? { ratio: Infinity, minPerSecond: 0, windowMs: RETRY_DEFAULTS.budgetWindowMs });
+    state.budget ??= new RetryBudget(this.budgetSettings ?? { ratio: Infinity, minPerSecond: 0, windowMs: RETRY_DEFAULTS.budgetWindowMs }, this.shared?.budget?.(options.target));
     return settings;
   }
 
@@ -602,7 +625,7 @@ class ResiliencePolicy implements Policy {
 
   /** The budget, then the rate and concurrency limits: a hedge goes only when all let it through now (and then it is counted in each). */
   private hedgeAdmission(state: TargetState, budget: RetryBudget, hedge: HedgeSettings, now: number): HedgeSkipReason | undefined {
-    if (state.gates !== undefined && state.gates.rate?.waitFor(now)) return 'limited';
+    if (state.gates !== undefined && state.gates.rateWait(now) > 0) return 'limited';
     if (state.gates?.concurrency !== undefined && state.gates.concurrency.inFlight >= state.gates.concurrency.limit) return 'limited';
     if (!budget.tryAcquireHedge(now, hedge.budgetRatio)) return 'budget';
     return state.gates?.tryAdmitNow(now) === undefined ? undefined : 'limited';
@@ -632,7 +655,7 @@ class ResiliencePolicy implements Policy {
     hedgeDelayMs: number | undefined,
     limitWaitMs: number,
   ): RunningAttempt<T> {
-    const record = telemetry?.attemptStarted(number, delayBefore, state.circuit.state, hedgeDelayMs, limitWaitMs);
+    const record = telemetry?.attemptStarted(number, delayBefore, state.circuit.state, hedgeDelayMs, limitWaitMs, state.gates?.rateSource);
     const attemptContext = new AttemptContext(number, options.target, record, hedgeDelayMs !== undefined);
     const gates = state.gates;
     if (gates?.wantsHeaders) attemptContext.rateSink = (headers, status) => gates.feedHeaders(this.clock.now(), headers, status);
@@ -744,9 +767,14 @@ class ResiliencePolicy implements Policy {
     this.causeAttempt = undefined;
   }
 
-  private onTransition(target: string, from: CircuitState, to: CircuitState): void {
+  /** `byFleet`: the fleet's shared breaker decided it (no call of this process caused it). */
+  private onTransition(target: string, from: CircuitState, to: CircuitState, byFleet: boolean): void {
     this.events.emit('transition', { target, from, to });
     if (!this.telemetryOn) return;
+    if (byFleet) {
+      recordCircuitTransition(this.name, target, from, to, undefined, 'fleet');
+      return;
+    }
     const telemetry = this.causeTelemetry;
     const attempt = this.causeAttempt;
     telemetry?.circuitTransition(attempt, from, to);

@@ -1,3 +1,4 @@
+import type { SharedBudget } from './shared-state.js';
 import { WindowCounter } from './window-counter.js';
 
 const FIRST_ATTEMPTS = 0;
@@ -23,24 +24,36 @@ export interface RetryBudgetSettings {
  * hedges together stay within the hedge share of first attempts, with no floor (a hedge
  * is an optimisation, never owed). A failing target's retries therefore use up the room
  * hedges would need, and hedging stops before it can add to a storm.
+ *
+ * With a SharedBudget (fleet mode, shared-state.ts) first attempts are reported to the
+ * fleet and a retry is the fleet's decision while it can give one; hedges stay local.
  */
 export class RetryBudget {
   private readonly window: WindowCounter;
   private readonly floor: number;
 
-  constructor(private readonly settings: RetryBudgetSettings) {
+  constructor(
+    private readonly settings: RetryBudgetSettings,
+    private readonly shared?: SharedBudget,
+  ) {
     this.window = new WindowCounter(settings.windowMs, 10, 3);
     this.floor = settings.minPerSecond * (settings.windowMs / 1000);
   }
 
   recordFirstAttempt(now: number): void {
     this.window.add(now, FIRST_ATTEMPTS);
+    this.shared?.recordFirstAttempt(now);
   }
 
   /** Takes one retry from the budget if there is room; false means the retry must not happen. */
   tryAcquireRetry(now: number): boolean {
-    const allowed = this.settings.ratio * this.window.total(now, FIRST_ATTEMPTS) + this.floor;
-    if (this.extraAttempts(now) + 1 > allowed) return false;
+    const fleet = this.shared?.tryAcquireRetry(now);
+    if (fleet === false) return false;
+    if (fleet === undefined) {
+      const allowed = this.settings.ratio * this.window.total(now, FIRST_ATTEMPTS) + this.floor;
+      if (this.extraAttempts(now) + 1 > allowed) return false;
+    }
+    // Counted here too, the fleet's retries included: hedges draw on the same window.
     this.window.add(now, RETRIES);
     return true;
   }

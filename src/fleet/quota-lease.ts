@@ -1,6 +1,7 @@
 import type { Clock } from '../engine/clock.js';
 import { systemClock } from '../engine/clock.js';
 import { RateGate } from '../engine/rate-limit.js';
+import type { DecisionSource, SharedRate } from '../engine/shared-state.js';
 import type { LeaseGrant } from './gcra.js';
 import { numberOption as option } from './option.js';
 
@@ -42,7 +43,7 @@ export interface FleetRateSource {
   lease(key: string, ratePerSecond: number, burst: number, want: number): Promise<LeaseGrant>;
 }
 
-export type QuotaMode = 'fleet' | 'local';
+export type QuotaMode = DecisionSource;
 
 export interface QuotaLeaseOptions {
   readonly source: FleetRateSource;
@@ -87,7 +88,8 @@ const DEFAULTS = { expectedInstances: 1, horizonMs: 100, leaseTtlMs: 1000, retry
 /** Weight of the newest demand sample. */
 const DEMAND_SMOOTHING = 0.5;
 
-export class QuotaLease {
+/** The engine's SharedRate (src/engine/shared-state.ts): a fleet-mode policy's rate for one target. */
+export class QuotaLease implements SharedRate {
   readonly #source: FleetRateSource;
   readonly #key: string;
   readonly #rate: number;
@@ -133,6 +135,11 @@ export class QuotaLease {
 
   /** Whose decision reserve() gives now: the fleet's (leased tokens) or this instance's alone. */
   get mode(): QuotaMode {
+    return this.#mode;
+  }
+
+  /** The mode, as the engine reads it (SharedRate). */
+  get source(): DecisionSource {
     return this.#mode;
   }
 

@@ -26,9 +26,18 @@ export interface RedisCredentials {
   readonly password: string;
 }
 
+/** The form parseRedisUrl reads, for messages. */
+export const REDIS_URL_FORM = 'redis://[user[:password]@]host[:port][/db] or rediss://…';
+
 /** A URL that could not be read; the message never repeats the URL (it may hold a password). */
 export class RedisUrlError extends TypeError {
   override readonly name = 'RedisUrlError';
+  /** What is wrong, in a few words (`the port must be 1 to 65535`), for messages of their own. */
+  readonly reason: string;
+  constructor(reason: string) {
+    super(`invalid Redis URL: ${reason} (expected ${REDIS_URL_FORM})`);
+    this.reason = reason;
+  }
 }
 
 const DEFAULT_PORT = 6379;
@@ -44,7 +53,7 @@ export function credentialsOf(endpoint: RedisEndpoint): RedisCredentials | undef
 
 function fail(what: string): never {
   // No `cause`: Node's ERR_INVALID_URL carries the whole input, password included.
-  throw new RedisUrlError(`invalid Redis URL: ${what} (expected redis://[user[:password]@]host[:port][/db] or rediss://…)`);
+  throw new RedisUrlError(what);
 }
 
 function decode(part: string, what: string): string {

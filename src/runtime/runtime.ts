@@ -1,5 +1,5 @@
 import { createClassifier } from '../classify/classify.js';
-import { policyForTarget } from '../config/index.js';
+import { fleetEndpoint, policyForTarget } from '../config/index.js';
 import type { EffectiveConfig, Instrumentation, ResolvedPolicy } from '../config/index.js';
 import { createPolicy } from '../engine/policy.js';
 import type { Attempt } from '../engine/attempt.js';
@@ -9,6 +9,10 @@ import { lookAlikes, operatorTargetKey } from './operator-target.js';
 import { setTargetLabelLimit } from '../telemetry/target-label.js';
 import { configureTelemetry } from '../telemetry/settings.js';
 import { DEFAULT_MAX_SERIES, feedPolicy, PatternDetector, reportDetection } from '../patterns/index.js';
+import { Fleet } from '../fleet/fleet.js';
+import { fleetStatus, type FleetStatus } from '../fleet/status.js';
+
+export type { FleetStatus } from '../fleet/status.js';
 
 /** One breaker as the status endpoint shows it. */
 export interface CircuitStatus {
@@ -33,6 +37,8 @@ export class Runtime {
   readonly patterns: PatternDetector | undefined;
   /** Whether any policy of the configuration hedges: when none does, adapters skip every hedge check. */
   readonly hedging: boolean;
+  /** Fleet mode's shared state, when a policy uses it: one Redis connection for the process, made on first use. */
+  private readonly fleet: Fleet | undefined;
 
   constructor(
     readonly config: EffectiveConfig,
@@ -44,6 +50,17 @@ export class Runtime {
     setTargetLabelLimit(config.maxTargets);
     configureTelemetry({ callSpans: config.callSpans });
     this.hedging = [config.defaults, ...config.targets.map((t) => t.policy)].some((p) => p.hedge !== false);
+    const endpoint = fleetEndpoint(config);
+    this.fleet =
+      config.fleet !== false && endpoint !== undefined && config.fleet.policies.length > 0
+        ? new Fleet({
+            endpoint,
+            service: config.fleet.service,
+            expectedInstances: config.fleet.expectedInstances,
+            syncMs: config.fleet.syncMs,
+            log: (line) => process.stderr.write(`${line}\n`),
+          })
+        : undefined;
     this.patterns = config.patterns ? new PatternDetector({ maxSeries: Math.min(config.maxTargets, DEFAULT_MAX_SERIES), timeScale: config.patternsTimeScale, onDetection: (d) => reportDetection(d) }) : undefined;
   }
 
@@ -56,7 +73,8 @@ export class Runtime {
     const resolved = policyForTarget(this.config, target);
     let policy = this.policies.get(resolved);
     if (policy === undefined) {
-      policy = createPolicy({ ...resolved, classifier: this.classifier, maxTargets: this.config.maxTargetStates, targetIdleMs: this.config.targetIdleMs });
+      const shared = resolved.fleet ? this.fleet : undefined;
+      policy = createPolicy({ ...resolved, classifier: this.classifier, maxTargets: this.config.maxTargetStates, targetIdleMs: this.config.targetIdleMs, shared });
       this.policies.set(resolved, policy);
       if (this.patterns !== undefined) feedPolicy(policy, this.patterns);
     }
@@ -99,6 +117,16 @@ export class Runtime {
       }
     }
     return out;
+  }
+
+  /** Fleet mode's state, or undefined when no Redis is configured for it. */
+  fleetStatus(): FleetStatus | undefined {
+    return this.config.fleet === false ? undefined : fleetStatus(this.config.fleet, this.fleet?.status());
+  }
+
+  /** Releases what the runtime holds beyond calls (the fleet's Redis connection): at shutdown. */
+  async close(): Promise<void> {
+    await this.fleet?.close();
   }
 
   /** The breaker of a target (under the policy the configuration gives it). */

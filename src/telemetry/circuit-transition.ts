@@ -1,22 +1,25 @@
 import { context, SpanKind, trace, type Context } from '@opentelemetry/api';
 import type { CircuitState } from '../engine/breaker/circuit.js';
 import { activeInstruments } from './instruments.js';
-import { ATTR_CIRCUIT_FROM, ATTR_CIRCUIT_TO, ATTR_POLICY, ATTR_TARGET, EVENT_CIRCUIT_TRANSITION } from './names.js';
+import type { DecisionSource } from '../engine/shared-state.js';
+import { ATTR_CIRCUIT_FROM, ATTR_CIRCUIT_TO, ATTR_DECISION_SOURCE, ATTR_POLICY, ATTR_TARGET, EVENT_CIRCUIT_TRANSITION } from './names.js';
 import { activeTracer } from './providers.js';
 import { targetLabel } from './target-label.js';
 
 /**
  * A breaker state change as a metric and as a span of its own (so it can be found in a
  * trace search even when no call's trace was kept), under the attempt that caused it
- * when there was one. The event on that attempt is added by OperationTelemetry.
+ * when there was one. The event on that attempt is added by OperationTelemetry. One the
+ * fleet decided (`source` fleet: no call of this process caused it) says so on its span.
  */
-export function recordCircuitTransition(policy: string, target: string, from: CircuitState, to: CircuitState, cause?: Context): void {
+export function recordCircuitTransition(policy: string, target: string, from: CircuitState, to: CircuitState, cause?: Context, source?: DecisionSource): void {
   try {
     const attributes = { [ATTR_TARGET]: targetLabel(target), [ATTR_POLICY]: policy, [ATTR_CIRCUIT_FROM]: from, [ATTR_CIRCUIT_TO]: to };
     activeInstruments()?.circuitTransitions.add(1, attributes);
     const tracer = activeTracer();
     if (tracer) {
-      const span = tracer.startSpan(EVENT_CIRCUIT_TRANSITION, { kind: SpanKind.INTERNAL, attributes }, cause ?? trace.deleteSpan(context.active()));
+      const spanAttributes = source === undefined ? attributes : { ...attributes, [ATTR_DECISION_SOURCE]: source };
+      const span = tracer.startSpan(EVENT_CIRCUIT_TRANSITION, { kind: SpanKind.INTERNAL, attributes: spanAttributes }, cause ?? trace.deleteSpan(context.active()));
       span.end();
     }
   } catch {

@@ -3,6 +3,7 @@
  * rules and dashboards read exactly these, and a test checks them against this file.
  */
 import type { LimitReason } from '../errors.js';
+import type { DecisionSource } from '../engine/shared-state.js';
 
 export const INSTRUMENTATION_SCOPE = 'breakwater';
 
@@ -32,6 +33,11 @@ export const ATTR_HEDGE_SKIPPED = 'resilience.hedge.skipped';
 export const ATTR_LIMIT_WAIT_MS = 'resilience.limit.wait_ms';
 /** Which limit turned an attempt away (`resilience.limited`): concurrency or rate. */
 export const ATTR_LIMIT_REASON = 'resilience.limit.reason';
+/**
+ * Whose state decided (DECISION_SOURCES): on `resilience.limited`, on an attempt span of
+ * a target with a rate limit (its rate), on a transition the fleet's breaker decided.
+ */
+export const ATTR_DECISION_SOURCE = 'resilience.decision.source';
 export const ATTR_PATTERN = 'resilience.pattern';
 /** On the pattern-detected span event only: the Prometheus alert it mirrors, and what was seen. */
 export const ATTR_PATTERN_ALERT = 'resilience.pattern.alert';
@@ -84,6 +90,9 @@ export const EVENT_PATTERN_DETECTED = 'resilience.pattern.detected';
 /** won: its answer was the call's; lost: it failed; cancelled: another attempt answered first. */
 export const HEDGE_RESULTS = ['won', 'lost', 'cancelled'] as const;
 export type HedgeResult = (typeof HEDGE_RESULTS)[number];
+
+/** `resilience.decision.source`: the fleet's shared state (fleet mode), or this process's alone. */
+export const DECISION_SOURCES = ['fleet', 'local'] as const satisfies readonly DecisionSource[];
 
 /** `resilience.limit.reason`: which limit turned an attempt away (LimitedError's reason). */
 export const LIMIT_REASONS = ['concurrency', 'rate'] as const satisfies readonly LimitReason[];

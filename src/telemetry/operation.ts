@@ -2,6 +2,7 @@ import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context
 import type { Classification } from '../classify/types.js';
 import type { CircuitState } from '../engine/breaker/circuit.js';
 import type { SuppressReason } from '../engine/options.js';
+import type { DecisionSource } from '../engine/shared-state.js';
 import { activeInstruments, type Instruments } from './instruments.js';
 import {
   ATTR_ATTEMPT,
@@ -9,6 +10,7 @@ import {
   ATTR_CIRCUIT_STATE,
   ATTR_CIRCUIT_TO,
   ATTR_CLIENT,
+  ATTR_DECISION_SOURCE,
   ATTR_ERROR_CATEGORY,
   ATTR_ERROR_RULE,
   ATTR_ERROR_SEVERITY,
@@ -164,14 +166,16 @@ export class OperationTelemetry {
   /**
    * `hedgeDelayMs`: a backup attempt, sent after the attempt before it went this long
    * unanswered. `limitWaitMs`: how long it waited for a rate token or a concurrency slot.
+   * `rateSource`: whose rate let it through, when the target has a rate limit.
    */
-  attemptStarted(number: number, delayMs: number, circuitState: CircuitState | undefined, hedgeDelayMs?: number, limitWaitMs?: number): AttemptRecord {
+  attemptStarted(number: number, delayMs: number, circuitState: CircuitState | undefined, hedgeDelayMs?: number, limitWaitMs?: number, rateSource?: DecisionSource): AttemptRecord {
     if (this.tracer === undefined) return { span: undefined, context: this.parentContext, number, metricAttributes: undefined };
     try {
       const custom = this.info.attemptSpan;
       const attributes: Attributes = { ...this.shared.base, ...custom?.attributes, [ATTR_ATTEMPT]: number };
       if (delayMs > 0) attributes[ATTR_RETRY_DELAY_MS] = delayMs;
       if (limitWaitMs !== undefined && limitWaitMs > 0) attributes[ATTR_LIMIT_WAIT_MS] = limitWaitMs;
+      if (rateSource !== undefined) attributes[ATTR_DECISION_SOURCE] = rateSource;
       if (hedgeDelayMs !== undefined) {
         attributes[ATTR_HEDGE] = true;
         attributes[ATTR_HEDGE_DELAY_MS] = hedgeDelayMs;
@@ -229,10 +233,10 @@ export class OperationTelemetry {
     }
   }
 
-  /** An attempt turned away by the target's rate or concurrency limit (its rejection is recorded as well). */
-  limited(reason: string): void {
+  /** An attempt turned away by the target's rate or concurrency limit, `source`'s (its rejection is recorded as well). */
+  limited(reason: string, source: DecisionSource = 'local'): void {
     try {
-      this.instruments?.limited.add(1, { ...this.shared.base, [ATTR_LIMIT_REASON]: reason });
+      this.instruments?.limited.add(1, { ...this.shared.base, [ATTR_LIMIT_REASON]: reason, [ATTR_DECISION_SOURCE]: source });
     } catch {
       // telemetry never throws into the caller
     }

@@ -257,32 +257,32 @@ describe('cli: breakwater config', () => {
 });
 
 describe('cli: main (in process)', () => {
-  function run(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+  async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
     let stdout = '';
     let stderr = '';
-    const code = main(args, { env, stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+    const code = await main(args, { env, stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
     return { code, stdout, stderr };
   }
 
-  it('prints usage on stdout and exits 0 for -h, --help, help, config --help', () => {
+  it('prints usage on stdout and exits 0 for -h, --help, help, config --help', async () => {
     for (const args of [['-h'], ['help'], ['config', '--help']]) {
-      const result = run(args);
+      const result = await run(args);
       expect(result.code, args.join(' ')).to.equal(0);
       expect(result.stdout).to.equal(USAGE);
     }
   });
 
-  it('prints usage on stderr and exits 2 for no command, extra words, unknown options and formats', () => {
-    for (const args of [[], ['config', 'extra'], ['config', '--frmat', 'yaml'], ['config', '--format', 'toml'], ['config', '--format']]) {
-      const result = run(args);
+  it('prints usage on stderr and exits 2 for no command, extra words, unknown options and formats', async () => {
+    for (const args of [[], ['config', 'extra'], ['config', '--frmat', 'yaml'], ['config', '--format', 'toml'], ['config', '--format'], ['fleet', 'extra']]) {
+      const result = await run(args);
       expect(result.code, args.join(' ')).to.equal(2);
       expect(result.stdout).to.equal('');
       expect(result.stderr).to.match(/^breakwater: .+\n\nUsage: breakwater <command>/);
     }
   });
 
-  it('reads the environment it is given', () => {
-    const result = run(['config', '--format=json'], { BREAKWATER_BREAKER: 'off' });
+  it('reads the environment it is given', async () => {
+    const result = await run(['config', '--format=json'], { BREAKWATER_BREAKER: 'off' });
     expect(result.code).to.equal(0);
     expect(JSON.parse(result.stdout).defaults.breaker.mode).to.equal('off');
   });

@@ -40,6 +40,9 @@ const ADAPTIVE_ON = { ...BUILT_IN_DEFAULTS.policy.concurrencyLimit, mode: 'adapt
 const FROM_HEADERS = { BREAKWATER_RATE_LIMIT_FROM_HEADERS: 'true' };
 const FROM_HEADERS_ON = { ...BUILT_IN_DEFAULTS.policy.rateLimit, fromHeaders: true };
 
+const FLEET_URL = { BREAKWATER_FLEET_REDIS_URL: 'redis://127.0.0.1:6379' };
+const FLEET_SERVICE = { BREAKWATER_FLEET_SERVICE: 'svc' };
+
 const INT_NOT_INT = ['abc', '1.5', '1e3', '0x10', 'Infinity', '99999999999999999999'];
 
 const VARIABLES: Record<string, VariableCase> = {
@@ -386,6 +389,42 @@ const VARIABLES: Record<string, VariableCase> = {
     good: [['1', 1], ['60', 60], ['3600', 3600]],
     bad: ['0', '3601', '-1', ...INT_NOT_INT],
     accepts: 'an integer from 1 to 3600',
+  },
+  BREAKWATER_FLEET_REDIS_URL: {
+    path: 'fleet.redisUrl',
+    // Printed without its credentials; bad values are tested in fleet.test.ts (their message never quotes them).
+    good: [['redis://:pw@127.0.0.1:6379/1', 'redis://127.0.0.1:6379/1'], [' rediss://user:pw@Cache.Internal ', 'rediss://cache.internal:6379/0']],
+    bad: [],
+    accepts: 'a Redis URL',
+    with: FLEET_SERVICE,
+  },
+  BREAKWATER_FLEET_SERVICE: {
+    path: 'fleet.service',
+    good: [['checkout', 'checkout'], [' checkout ', 'checkout']],
+    bad: [],
+    accepts: 'a non-empty string',
+    with: FLEET_URL,
+  },
+  BREAKWATER_FLEET_EXPECTED_INSTANCES: {
+    path: 'fleet.expectedInstances',
+    good: [['1', 1], ['12', 12], ['1000000', 1_000_000]],
+    bad: ['0', '1000001', ...INT_NOT_INT],
+    accepts: 'an integer from 1 to 1000000',
+    with: { ...FLEET_URL, ...FLEET_SERVICE },
+  },
+  BREAKWATER_FLEET_SYNC_MS: {
+    path: 'fleet.syncMs',
+    good: [['10', 10], ['250', 250], ['60000', 60_000]],
+    bad: ['9', '60001', ...INT_NOT_INT],
+    accepts: 'an integer from 10 to 60000',
+    with: { ...FLEET_URL, ...FLEET_SERVICE },
+  },
+  BREAKWATER_FLEET: {
+    path: 'defaults.fleet',
+    good: [['true', true], ['false', false], ['1', true], ['0', false]],
+    bad: ['yes', 'on'],
+    accepts: 'true, false, 1 or 0',
+    with: { ...FLEET_URL, ...FLEET_SERVICE },
   },
   BREAKWATER_INSTRUMENTATIONS: {
     path: 'instrumentations',

@@ -215,7 +215,7 @@ describe('config: file', () => {
 
   it('reports the top level must be a mapping; an empty file sets nothing', () => {
     expect(problemsOf('f.yaml', '- a\n- b\n')[0]).to.equal(
-      'f.yaml:1: (top level): a list is not accepted: expected a mapping with any of enabled, instrumentations, maxTargets, maxTargetStates, targetIdleMs, shutdownTimeoutMs, statusPort, statusHost, statusAllowedHosts, callSpans, patterns, patternsTimeScale, defaults, targets, classification (the file is read as YAML or JSON)',
+      'f.yaml:1: (top level): a list is not accepted: expected a mapping with any of enabled, instrumentations, maxTargets, maxTargetStates, targetIdleMs, shutdownTimeoutMs, statusPort, statusHost, statusAllowedHosts, callSpans, patterns, patternsTimeScale, fleet, defaults, targets, classification (the file is read as YAML or JSON)',
     );
     expect(problemsOf('f.yaml', '42\n')[0]).to.include('(top level): a number is not accepted');
     expect(loadFile('f.yaml', '').defaults.retry.maxAttempts).to.equal(3);
@@ -276,7 +276,7 @@ describe('config: file', () => {
 
   it('takes a __proto__ key as an unknown key, never as a prototype', () => {
     expect(problemsOf('f.yaml', 'defaults:\n  __proto__: { timeoutMs: 1 }\n')).to.deep.equal([
-      'f.yaml:2: defaults.__proto__: unknown key (expected one of name, telemetry, timeoutMs, deadlineMs, retry, breaker, bulkhead, concurrencyLimit, rateLimit, hedge)',
+      'f.yaml:2: defaults.__proto__: unknown key (expected one of name, telemetry, timeoutMs, deadlineMs, fleet, retry, breaker, bulkhead, concurrencyLimit, rateLimit, hedge)',
     ]);
     expect(({} as Record<string, unknown>)['timeoutMs']).to.equal(undefined);
   });

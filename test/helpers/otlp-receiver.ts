@@ -96,3 +96,40 @@ export class OtlpReceiver {
     return this.server.close();
   }
 }
+
+/** One data point of a metric the app exported over OTLP/HTTP JSON, with the scope that recorded it. */
+export interface MetricPoint {
+  scope: string;
+  metric: string;
+  attributes: Record<string, unknown>;
+  /** A histogram's count, or a sum's value. */
+  value: number;
+}
+
+/**
+ * Every data point in the metric exports received. Points are cumulative (the SDK's
+ * default), so a series exported twice (a periodic export, then the one at shutdown)
+ * counts once, with its latest value: the largest.
+ */
+export function metricPoints(rawBodies: readonly string[]): MetricPoint[] {
+  const latest = new Map<string, MetricPoint>();
+  for (const body of rawBodies) {
+    const json = JSON.parse(body) as { resourceMetrics?: Array<Record<string, any>> };
+    for (const rm of json.resourceMetrics ?? []) {
+      for (const sm of rm.scopeMetrics ?? []) {
+        for (const m of sm.metrics ?? []) {
+          const points = (m.histogram?.dataPoints ?? m.sum?.dataPoints ?? m.gauge?.dataPoints ?? []) as Array<Record<string, any>>;
+          for (const p of points) {
+            const attributes: Record<string, unknown> = {};
+            for (const a of (p.attributes ?? []) as Array<{ key: string; value: Record<string, unknown> }>) attributes[a.key] = attributeValue(a.value);
+            const value = Number(m.histogram !== undefined ? p.count : (p.asInt ?? p.asDouble));
+            const point: MetricPoint = { scope: String(sm.scope?.name), metric: String(m.name), attributes, value };
+            const key = JSON.stringify([point.scope, point.metric, Object.entries(attributes).sort()]);
+            if (!(value <= (latest.get(key)?.value ?? -1))) latest.set(key, point);
+          }
+        }
+      }
+    }
+  }
+  return [...latest.values()];
+}

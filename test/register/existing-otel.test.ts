@@ -4,45 +4,17 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { compatDir } from '../compat/modules.js';
-import { REPO_ROOT, startChild, type ChildResult } from '../helpers/child.js';
-import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
+import { startChild, type ChildResult } from '../helpers/child.js';
+import { appDir, SDK3_RUNS_HERE, type SdkSet } from '../helpers/existing-otel-app.js';
+import { metricPoints, OtlpReceiver, type MetricPoint, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 import { httpServer, type HttpTestServer } from '../integration/http-server.js';
 import { postgres, redis, type PgServer, type RedisServer } from '../integration/servers.js';
 
 const SPAN_KIND = { INTERNAL: 1, SERVER: 2, CLIENT: 3 } as const;
 const IITM_WARNING = "The 'import-in-the-middle' hook has already been initialized";
 
-type SdkSet = 'otel-sdk2' | 'otel-sdk3';
-
-/** SDK 3 (sdk-node 0.30x, auto-instrumentations 0.82) declares `engines: node >= 22.15`: its cases exist only where Node can run it. */
-const SDK3_RUNS_HERE = (() => {
-  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  return major > 22 || (major === 22 && minor >= 15);
-})();
 const SDK_SETS: readonly SdkSet[] = SDK3_RUNS_HERE ? ['otel-sdk2', 'otel-sdk3'] : ['otel-sdk2'];
-
-/**
- * An application directory as npm would lay it out: the fixture files, and a node_modules
- * holding the SDK packages of the compatibility set (whose import-in-the-middle is the
- * project's, as npm dedupes it) and the project's pg, ioredis and redis.
- */
-function appDir(set: SdkSet): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `breakwater-existing-otel-${set}-`));
-  const fixtures = path.join(REPO_ROOT, 'test', 'fixtures', 'existing-otel');
-  for (const file of fs.readdirSync(fixtures)) fs.copyFileSync(path.join(fixtures, file), path.join(dir, file));
-  const modules = path.join(dir, 'node_modules');
-  fs.mkdirSync(modules);
-  const setModules = path.join(compatDir(set), 'node_modules');
-  if (!fs.existsSync(path.join(setModules, '@opentelemetry', 'sdk-node'))) {
-    throw new Error(`test/compat/${set} is not installed: run \`npm ci --prefix test/compat/${set}\` (scripts/test.sh does)`);
-  }
-  fs.symlinkSync(path.join(setModules, '@opentelemetry'), path.join(modules, '@opentelemetry'));
-  for (const client of ['pg', 'ioredis', 'redis']) fs.symlinkSync(path.join(REPO_ROOT, 'node_modules', client), path.join(modules, client));
-  return dir;
-}
 
 /**
  * The app's HTTP dependency: records each request's traceparent headers; the first GET
@@ -246,49 +218,6 @@ describe('breakwater/register with an existing OpenTelemetry set-up', function (
     if (!(run.breakwaterFirst && run.kind === 'esm')) expect(run.stderr).not.to.include(IITM_WARNING);
   }
 });
-
-/** One data point of a metric the app exported over OTLP/HTTP JSON, with the scope that recorded it. */
-interface MetricPoint {
-  scope: string;
-  metric: string;
-  attributes: Record<string, unknown>;
-  /** A histogram's count, or a sum's value. */
-  value: number;
-}
-
-function attributeValue(value: Record<string, unknown>): unknown {
-  if ('intValue' in value) return Number(value.intValue);
-  for (const key of ['stringValue', 'boolValue', 'doubleValue']) if (key in value) return value[key];
-  return value;
-}
-
-/**
- * Every data point in the metric exports received. Points are cumulative (the SDK's
- * default), so a series exported twice (a periodic export, then the one at shutdown)
- * counts once, with its latest value: the largest.
- */
-function metricPoints(rawBodies: readonly string[]): MetricPoint[] {
-  const latest = new Map<string, MetricPoint>();
-  for (const body of rawBodies) {
-    const json = JSON.parse(body) as { resourceMetrics?: Array<Record<string, any>> };
-    for (const rm of json.resourceMetrics ?? []) {
-      for (const sm of rm.scopeMetrics ?? []) {
-        for (const m of sm.metrics ?? []) {
-          const points = (m.histogram?.dataPoints ?? m.sum?.dataPoints ?? m.gauge?.dataPoints ?? []) as Array<Record<string, any>>;
-          for (const p of points) {
-            const attributes: Record<string, unknown> = {};
-            for (const a of (p.attributes ?? []) as Array<{ key: string; value: Record<string, unknown> }>) attributes[a.key] = attributeValue(a.value);
-            const value = Number(m.histogram !== undefined ? p.count : (p.asInt ?? p.asDouble));
-            const point: MetricPoint = { scope: String(sm.scope?.name), metric: String(m.name), attributes, value };
-            const key = JSON.stringify([point.scope, point.metric, Object.entries(attributes).sort()]);
-            if (!(value <= (latest.get(key)?.value ?? -1))) latest.set(key, point);
-          }
-        }
-      }
-    }
-  }
-  return [...latest.values()];
-}
 
 /**
  * The conventions' HTTP duration metric counts each attempt once, whoever records it:

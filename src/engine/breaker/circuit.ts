@@ -1,3 +1,4 @@
+import type { SharedBreaker } from '../shared-state.js';
 import type { BreakerRule, BreakerRuleSnapshot } from './rule.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
@@ -15,8 +16,11 @@ export interface CircuitSettings {
   readonly halfOpenProbes: number;
 }
 
-/** Called synchronously on every state change; `cause` is whatever the caller passed in (the attempt that caused it). */
+/** Called synchronously on every state change; `cause` is whatever the caller passed in (the attempt that caused it), or BY_FLEET. */
 export type TransitionListener = (from: CircuitState, to: CircuitState, cause: unknown) => void;
+
+/** The cause of a transition the fleet's shared breaker asked for (fleetOpened, fleetClosed). */
+export const BY_FLEET: unique symbol = Symbol('breakwater.byFleet');
 
 export interface CircuitStats {
   readonly state: CircuitState;
@@ -40,6 +44,10 @@ export interface CircuitStats {
  * until reset(). No timers: time-based changes happen when someone next looks.
  * Results of attempts admitted before the last transition are ignored, so a slow
  * straggler from the closed period cannot close a breaker that has since opened.
+ *
+ * With a SharedBreaker (fleet mode, shared-state.ts) it also reports every result and
+ * transition to the fleet, asks it before letting a half-open probe through, and
+ * follows what the fleet decided (fleetOpened, fleetClosed).
  */
 export class Circuit {
   state: CircuitState = 'closed';
@@ -58,6 +66,7 @@ export class Circuit {
     private readonly rule: BreakerRule,
     private readonly settings: CircuitSettings,
     private readonly onTransition?: TransitionListener,
+    private readonly shared?: SharedBreaker,
   ) {}
 
   /** Applies the time-based open -> half_open change if it is due. */
@@ -73,7 +82,7 @@ export class Circuit {
   tryAcquire(now: number, cause?: unknown): Admission {
     if (this.state === 'closed') return ADMITTED;
     this.refresh(now, cause);
-    if (this.state === 'half_open' && this.probesInFlight < this.settings.halfOpenProbes) {
+    if (this.state === 'half_open' && this.probesInFlight < this.settings.halfOpenProbes && (this.shared === undefined || this.shared.allowProbe(now))) {
       this.probesInFlight++;
       return PROBE;
     }
@@ -85,6 +94,7 @@ export class Circuit {
   record(now: number, admission: Admission, generation: number, failed: boolean, durationMs: number, cause?: unknown): void {
     if (failed) this.failures++;
     else this.successes++;
+    this.shared?.record(now, failed, durationMs);
     if (generation !== this.generation) return;
     if (admission === PROBE) {
       this.probesInFlight--;
@@ -113,6 +123,16 @@ export class Circuit {
     this.consecutiveOpens = 0;
     if (this.state !== 'closed') this.close(cause);
     else this.rule.reset();
+  }
+
+  /** The fleet says the target is down: opens (the open period doubling as any re-open's) unless open already. */
+  fleetOpened(now: number): void {
+    if (this.state !== 'open') this.open(now, BY_FLEET);
+  }
+
+  /** The fleet closed the target's breaker: closes, unless closed already or isolated here. */
+  fleetClosed(): void {
+    if (this.state !== 'closed' && !this.isolated) this.close(BY_FLEET);
   }
 
   /** How long until a probe may pass; undefined when isolated or not open. */
@@ -155,6 +175,7 @@ export class Circuit {
     const from = this.state;
     this.state = to;
     this.generation++;
+    this.shared?.transitioned(from, to, cause === BY_FLEET);
     if (this.onTransition) {
       try {
         this.onTransition(from, to, cause);

@@ -1,0 +1,43 @@
+import type { ResolvedFleet } from '../config/types.js';
+import type { FleetConnection, FleetConnectionStatus } from './fleet.js';
+import type { RedisEndpoint } from './redis-url.js';
+import { RespClient } from './resp-client.js';
+
+/**
+ * Fleet mode as an operator sees it, from the status endpoint (a running process's
+ * connection) or `npx breakwater fleet` (a connection tried there and then). Nothing in
+ * it holds the URL's credentials.
+ */
+export interface FleetStatus {
+  /** `redis://host:port/db`: never the URL's user name or password. */
+  redis: string;
+  service: string;
+  expectedInstances: number;
+  /** The policies in fleet mode. */
+  policies: string[];
+  /** `unused` when no policy is in fleet mode (nothing dials Redis). */
+  connection: FleetConnection | 'unused';
+  since?: string;
+  lastError?: string;
+}
+
+export function fleetStatus(fleet: ResolvedFleet, connection: FleetConnectionStatus | undefined): FleetStatus {
+  const base = { redis: fleet.redisUrl, service: fleet.service, expectedInstances: fleet.expectedInstances, policies: [...fleet.policies] };
+  return connection === undefined ? { ...base, connection: 'unused' } : { ...base, ...connection };
+}
+
+/** Dials the fleet's Redis (AUTH, SELECT, PING) within `timeoutMs`: up, or down and why. */
+export async function probeConnection(endpoint: RedisEndpoint, timeoutMs: number): Promise<FleetConnectionStatus> {
+  const client = new RespClient(endpoint, { connectTimeoutMs: timeoutMs });
+  // The client never holds the process up; someone waits for this answer (the CLI), so this does.
+  const hold = setTimeout(() => undefined, timeoutMs + 1000);
+  try {
+    await client.command(['PING'], timeoutMs);
+    return { connection: 'up' };
+  } catch (error) {
+    return { connection: 'down', lastError: client.lastError !== '' ? client.lastError : (error as Error).message };
+  } finally {
+    clearTimeout(hold);
+    await client.close();
+  }
+}

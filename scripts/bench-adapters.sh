@@ -5,17 +5,8 @@
 # shorten a run (defaults 5000, 20000, 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 npm run --silent build:test
 mapfile -t nodes < <(bash scripts/node-versions.sh)
-started=$SECONDS
-model=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
-echo "Command: \`npm run bench:adapters${*:+ -- $*}\`, $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo
-echo "Machine: ${model:-unknown CPU}, $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r)"
-echo
-for node in "${nodes[@]}"; do
-  "$node" build/bench/adapters/run.js "$@"
-  echo
-done
-elapsed=$((SECONDS - started))
-echo "Elapsed (all Node versions, build excluded): $((elapsed / 60)) min $((elapsed % 60)) s"
+bench_header bench:adapters "$@"
+bench_each_node build/bench/adapters/run.js "$@"

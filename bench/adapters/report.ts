@@ -2,21 +2,9 @@
 // and the CPU time per call of every variant, and the target ratios on both statistics.
 import { CLIENT_LABELS, RATIOS, VARIANTS, VARIANT_LABELS } from './cases.js';
 import type { Client, Measurement, Variant } from './cases.js';
+import { summarise } from '../stats.js';
 
 type Clock = 'wall' | 'cpu';
-
-interface Summary {
-  min: number;
-  median: number;
-}
-
-function summarise(values: number[]): Summary {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  // An even count (a shortened run) takes the mean of the two middle rounds.
-  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  return { min: sorted[0]!, median };
-}
 
 function perCall(rounds: Measurement[], clock: Clock): number[] {
   return rounds.map((m) => (clock === 'wall' ? m.wallNsPerCall : m.cpuNsPerCall));

@@ -5,7 +5,6 @@
 // take turns (A B C D E, A B C D E, ...) so a drifting machine affects them alike.
 // Markdown goes to stdout, progress to stderr.
 import { execFile } from 'node:child_process';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { httpServer } from '../../test/integration/http-server.js';
@@ -13,14 +12,7 @@ import { postgres, redis, stopAllServers } from '../../test/integration/servers.
 import { CLIENTS, VARIANTS } from './cases.js';
 import type { Client, Measurement, Variant } from './cases.js';
 import { tableHeader, tableRows } from './report.js';
-
-function countFromEnv(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(text)}`);
-  return value;
-}
+import { chosenFromArgs, countFromEnv, loadAverage } from '../run-info.js';
 
 // Long enough that the JIT's compile threads, which count in the process's CPU time,
 // are done before the measured part: at 5,000 measured calls they made the variant
@@ -39,22 +31,8 @@ async function runVariant(client: Client, variant: Variant, target: string): Pro
   return JSON.parse(stdout.trim().split('\n').pop()!) as Measurement;
 }
 
-function loadAverage(): string {
-  return os
-    .loadavg()
-    .map((load) => load.toFixed(2))
-    .join(', ');
-}
-
-function chosenClients(): Client[] {
-  const asked = process.argv.slice(2);
-  const unknown = asked.filter((name) => !CLIENTS.includes(name as Client));
-  if (unknown.length > 0) throw new Error(`unknown client ${unknown.join(', ')}: one of ${CLIENTS.join(', ')}`);
-  return asked.length === 0 ? [...CLIENTS] : CLIENTS.filter((client) => asked.includes(client));
-}
-
 async function main(): Promise<void> {
-  const clients = chosenClients();
+  const clients = chosenFromArgs(CLIENTS, 'client');
   const started = process.hrtime.bigint();
   const http = await httpServer((_req, res) => res.end('ok'));
   const targetOf: Record<Client, () => Promise<string>> = {

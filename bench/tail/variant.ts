@@ -31,8 +31,9 @@ const SETTLE_MS = 2 * SLOW_MS + 100;
 function enableBreakwater(client: Client, hedge: boolean): void {
   // The caller's BREAKWATER_* variables pass through (BREAKWATER_HEDGE_PERCENTILE=0.97
   // measures another setting); the variant decides only whether hedging is on.
-  const env = { ...process.env, BREAKWATER_INSTRUMENTATIONS: client === 'http' ? 'fetch' : 'pg', BREAKWATER_HEDGE: String(hedge) };
-  ADAPTERS[client === 'http' ? 'fetch' : 'pg'](new Runtime(loadConfig(env))).enable();
+  const adapter = client === 'http' ? 'fetch' : 'pg';
+  const env = { ...process.env, BREAKWATER_INSTRUMENTATIONS: adapter, BREAKWATER_HEDGE: String(hedge) };
+  ADAPTERS[adapter](new Runtime(loadConfig(env))).enable();
 }
 
 async function fetchText(url: string, signal?: AbortSignal): Promise<string> {

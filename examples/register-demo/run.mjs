@@ -115,6 +115,9 @@ const app = spawn(process.execPath, ['--import', 'breakwater/register', 'example
     BREAKWATER_BREAKER: 'consecutive',
     BREAKWATER_BREAKER_THRESHOLD: '4',
     BREAKWATER_BREAKER_OPEN_MS: '1000',
+    // The open period doubles on each failed probe; capped so the breakers close within
+    // seconds of the recovery, whatever the timing of the outage's probes.
+    BREAKWATER_BREAKER_MAX_OPEN_MS: '2000',
     // The in-process pattern detector (docs/patterns.md): off by default, on here, its
     // minutes lasting a second (the rules' windows would outlast the demo otherwise).
     BREAKWATER_PATTERNS: 'true',

@@ -2,6 +2,8 @@ import { context, SpanKind } from '@opentelemetry/api';
 import type { Attempt } from '../../src/engine/attempt.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
+import type { HedgeTwins } from '../kit/hedge-twins.js';
+import { redisHedgeable } from '../redis/hedging.js';
 import { redisReplayDecision } from '../redis/replay.js';
 import { annotatingFailure, redisQueryText } from '../redis/telemetry.js';
 import { operationName } from '../redis/utils.js';
@@ -60,6 +62,8 @@ export interface CommandCallDeps {
   send: (client: IoredisClient, command: IoredisCommand) => unknown;
   /** Whether another instrumentation wrapped ioredis over breakwater (its span is the CLIENT one). */
   wrappedByOthers: () => boolean;
+  /** The second connections hedged reads go over. */
+  twins: HedgeTwins<IoredisClient, IoredisClient>;
 }
 
 /**
@@ -76,11 +80,15 @@ export function runCommand(deps: CommandCallDeps, client: IoredisClient, origina
   const inMulti = noteTransactionCommand(client, name);
   const kind = deps.wrappedByOthers() ? SpanKind.INTERNAL : attemptSpanKind(context.active());
   const attempts: IoredisCommand[] = [];
+  const hedgeable = redisHedgeable(deps.twins, client, name, args, inMulti, markedIdempotent);
 
   const operation = (attempt: Attempt): Promise<unknown> => {
+    // A backup behind the stalled reply on the same connection could never be faster.
+    // (The engine asks `hedgeable` right before, so the twin is ready; if not, the main connection still answers right.)
+    const via = attempt.hedge ? (deps.twins.twinOf(client) ?? client) : client;
     const fresh = attemptCommandFrom(original, deps.Command);
     attempts[attempt.attempt - 1] = fresh;
-    callOriginal(() => sendAttemptCommand(client, () => deps.send(client, fresh), fresh));
+    callOriginal(() => sendAttemptCommand(via, () => deps.send(via, fresh), fresh));
     // A written command is never written again (resend-guard); only one still waiting in
     // the offline queue must be dropped if the attempt ends first.
     if (wasSent(fresh) !== true) abandonOnAbort(attempt, [fresh]);
@@ -94,6 +102,7 @@ export function runCommand(deps: CommandCallDeps, client: IoredisClient, origina
       method: name.toUpperCase(),
       canReplay: (failure, _classification, attempt) =>
         redisReplayDecision({ command: name, args, inMulti, markedIdempotent, sent: wasSent(attempts[attempt - 1]), failure }),
+      hedgeable,
       attemptSpan: attemptSpanOf(client, name.toUpperCase(), operationNameAsGiven, redisQueryText(operationNameAsGiven, args), kind),
     })
     .then(

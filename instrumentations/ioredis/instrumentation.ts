@@ -4,6 +4,8 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opent
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { shouldPassThrough } from '../kit/calls.js';
 import { runCommand, type CommandCallDeps } from './command-call.js';
+import { HedgeTwins } from '../kit/hedge-twins.js';
+import { ioredisTwins } from './hedge-twin.js';
 import { keepOutermost, scheduleOutermostCheck, type OutermostHandle } from '../kit/outermost.js';
 import { isOurs, makeLayer, unwrapMethod, wrapMethod, type LayerFactory } from './layer.js';
 import { isAttemptPipeline, isTransaction, runPipeline, runTransaction, type PipelineCallDeps } from './pipeline-call.js';
@@ -45,10 +47,13 @@ export class IoredisInstrumentation extends InstrumentationBase {
   private readonly patchedLate = new Set<IoredisExports>();
   /** The methods patched per module, kept outermost (kit/outermost.ts) until unpatched. */
   private readonly outermost = new Map<IoredisExports, OutermostHandle[]>();
+  /** Hedged reads' second connections, shared by every ioredis module patched. */
+  private readonly twins: HedgeTwins<IoredisClient, IoredisClient>;
 
   constructor(runtime: Runtime) {
     super(INSTRUMENTATION_NAME, VERSION, { enabled: false });
     this.runtime = runtime;
+    this.twins = new HedgeTwins(runtime, ioredisTwins);
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
@@ -80,6 +85,7 @@ export class IoredisInstrumentation extends InstrumentationBase {
     super.disable();
     for (const exports of this.patchedLate) this.unpatch(exports);
     this.patchedLate.clear();
+    this.twins.closeAll();
   }
 
   /**
@@ -124,7 +130,7 @@ export class IoredisInstrumentation extends InstrumentationBase {
     this.keepOutermost(exports, proto, 'sendCommand', (original, isActive) => {
       const send = (client: IoredisClient, command: IoredisCommand, stream?: unknown, node?: unknown): unknown =>
         original.call(client, command, stream, node);
-      const deps: CommandCallDeps = { runtime, Command, send: (client, command) => original.call(client, command), wrappedByOthers };
+      const deps: CommandCallDeps = { runtime, Command, send: (client, command) => original.call(client, command), wrappedByOthers, twins: this.twins };
       sendCommandLayer = function sendCommand(this: IoredisClient, command: unknown, stream?: unknown, node?: unknown): unknown {
         if (isAttemptCommand(command)) return sendAttemptCommand(this, () => send(this, command, stream, node), command);
         if (

@@ -36,17 +36,24 @@ export type CommandConstructor = new (name: string, args?: unknown[], options?: 
 export interface RedisStream {
   once(event: 'close', listener: () => void): unknown;
   readonly errored?: unknown;
+  unref?(): unknown;
 }
 
 /** ioredis's `Redis` (a standalone or Sentinel connection, or one node of a Cluster). */
 export interface IoredisClient {
   options: Record<string, unknown> & { host?: unknown; port?: unknown; path?: unknown; db?: unknown; sentinels?: unknown };
   status: string;
-  condition?: { select?: unknown } | null;
+  condition?: { select?: unknown; subscriber?: unknown } | null;
   stream?: RedisStream;
   commandQueue?: CommandDeque;
   offlineQueue?: CommandDeque;
   sendCommand(command: IoredisCommand, stream?: unknown, node?: unknown): unknown;
+  /** A new client with these options over the client's own (a hedge twin, ./hedge-twin.ts). */
+  duplicate?(override?: Record<string, unknown>): IoredisClient;
+  disconnect?(): void;
+  on?(event: string, listener: (...args: unknown[]) => void): unknown;
+  once?(event: string, listener: (...args: unknown[]) => void): unknown;
+  removeListener?(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 /** ioredis's `Pipeline` (also what `multi()` returns). */

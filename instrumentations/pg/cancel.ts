@@ -61,18 +61,32 @@ function cancelRequestBytes(key: BackendKey): Buffer {
 /**
  * Sends the cancel request for the client's backend. `stillWanted` is asked once the
  * cancel connection is up: the query may have finished meanwhile, and a cancel arriving
- * then would hit the next statement on that backend.
+ * then would hit the next statement on that backend. `onClosed` runs once the cancel
+ * connection is closed (the server closes it after acting on the request) or when no
+ * request could be sent: from then on the backend can take another statement safely.
  */
-export function sendCancelRequest(client: CancellableClient, stillWanted: () => boolean = () => true): void {
+export function sendCancelRequest(client: CancellableClient, stillWanted: () => boolean = () => true, onClosed?: () => void): void {
+  // Once: the server has read the request (it closes the connection then), or none was sent.
+  let closed = false;
+  const done = (): void => {
+    if (closed) return;
+    closed = true;
+    try {
+      onClosed?.();
+    } catch {
+      // the caller's callback is not ours to fail on
+    }
+  };
   try {
     const key = backendKeyOf(client);
-    if (key === undefined) return;
+    if (key === undefined) return done();
     context.with(suppressTracing(context.active()), () => {
       // Same addressing as pg: a host starting with '/' is a Unix socket directory.
       const socket: Socket = key.host.startsWith('/') ? connect(`${key.host}/.s.PGSQL.${key.port}`) : connect(key.port, key.host);
       socket.unref();
       socket.setTimeout(CANCEL_CONNECTION_TIMEOUT_MS, () => socket.destroy());
       socket.on('error', () => socket.destroy());
+      socket.once('close', done);
       socket.once('connect', () => {
         let wanted = false;
         try {
@@ -86,6 +100,7 @@ export function sendCancelRequest(client: CancellableClient, stillWanted: () => 
     });
   } catch {
     // never into the caller's code
+    done();
   }
 }
 

@@ -3,6 +3,7 @@ import type { Attempt } from '../../src/engine/attempt.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { attemptSpanKind, callOriginal } from '../kit/calls.js';
+import { HEDGE_CANCELLED_CODE } from '../../src/errors.js';
 import { sendCancelRequest, type CancellableClient } from './cancel.js';
 import { deliver } from './deliver.js';
 import type { QueryCall } from './query-args.js';
@@ -162,10 +163,25 @@ function checkOut(pool: PgPoolLike, signal: AbortSignal): Promise<PooledClient> 
   });
 }
 
-/** The query on a checked-out client, and its release exactly once (pg-pool throws on a second). */
+/** The abort reason of an attempt that lost a hedged race (src/errors.ts HedgeCancelledError). */
+function lostHedgeRace(reason: unknown): boolean {
+  return typeof reason === 'object' && reason !== null && (reason as { code?: unknown }).code === HEDGE_CANCELLED_CODE;
+}
+
+/**
+ * The query on a checked-out client, and its release exactly once (pg-pool throws on a
+ * second). An attempt that timed out (or whose caller aborted) has its statement
+ * cancelled and its connection discarded. An attempt that lost a hedged race keeps its
+ * connection: the statement is cancelled and the client goes back to the pool once both
+ * the statement and the cancel connection are over, so no later statement on that
+ * backend can be hit by the cancel; closing it instead would make every hedge cost a new
+ * connection (measured: it undid what hedging gained, BENCHMARKS.md).
+ */
 function runOnClient(client: PooledClient, call: QueryCall, signal: AbortSignal): Promise<unknown> {
   return new Promise<unknown>((resolve, reject) => {
     let released = false;
+    /** Lost a hedged race: the outcome is no longer the caller's, only the connection's. */
+    let draining = false;
     const release = (error?: unknown): boolean => {
       if (released) return false;
       released = true;
@@ -181,11 +197,30 @@ function runOnClient(client: PooledClient, call: QueryCall, signal: AbortSignal)
     // A checked-out client has no 'error' listener of the pool's: without this one, a
     // connection error while the query runs would be an unhandled 'error' event.
     const onClientError = (error: unknown): void => {
-      if (release(error)) reject(error);
+      if (release(error) && !draining) reject(error);
+    };
+    let queryOver = false;
+    let queryError: unknown;
+    let cancelOver = false;
+    const drained = (): void => {
+      if (!queryOver || !cancelOver) return;
+      // 57014 query_canceled: the cancel worked and the session is as it was; anything else but success, discard it.
+      const sqlstate = (queryError as { code?: unknown } | undefined)?.code;
+      release(queryError === undefined || sqlstate === '57014' ? undefined : queryError);
     };
     const onAbort = (): void => {
+      if (released) return;
+      if (lostHedgeRace(signal.reason) && client.pipeline !== true) {
+        draining = true;
+        sendCancelRequest(client, () => !queryOver, () => {
+          cancelOver = true;
+          drained();
+        });
+        reject(signal.reason);
+        return;
+      }
       // The connection is discarded, so no later statement can share its backend: the cancel needs no re-check.
-      if (!released) sendCancelRequest(client);
+      sendCancelRequest(client);
       if (release(new Error(ABANDONED_MESSAGE))) reject(signal.reason);
     };
     client.once('error', onClientError);
@@ -200,10 +235,15 @@ function runOnClient(client: PooledClient, call: QueryCall, signal: AbortSignal)
     }
     pending.then(
       (result) => {
-        if (release()) resolve(result);
+        queryOver = true;
+        if (draining) drained();
+        else if (release()) resolve(result);
       },
       (error: unknown) => {
-        if (release(error)) reject(error);
+        queryOver = true;
+        queryError = error;
+        if (draining) drained();
+        else if (release(error)) reject(error);
       },
     );
   });

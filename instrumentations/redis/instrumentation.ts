@@ -11,6 +11,9 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 import { attemptSpanKind, callOriginal, shouldPassThrough } from '../kit/calls.js';
 import { keepOutermost, scheduleOutermostCheck, type OutermostHandle } from '../kit/outermost.js';
 import { forEachLoadedModule } from '../kit/preloaded.js';
+import { HedgeTwins } from '../kit/hedge-twins.js';
+import { changesSession, redisHedgeable } from './hedging.js';
+import { nodeRedisTwins, type NodeRedisSession } from './hedge-twin.js';
 import { wrapLegacyClient, type LegacyCommandRunner } from './legacy-v4.js';
 import { redisPipelineReplayDecision, redisReplayDecision } from './replay.js';
 import { ATTR_DB_OPERATION_BATCH_SIZE } from '../kit/semconv.js';
@@ -66,9 +69,12 @@ export class RedisClientInstrumentation extends InstrumentationBase {
   private readonly outermost = new Map<Record<string, unknown>, Map<string, OutermostHandle>>();
   /** Prototypes patched from the require cache (loaded before enable()), unpatched by disable(). */
   private readonly preloaded: Array<{ proto: Record<string, unknown>; names: string[] }> = [];
+  /** Hedged reads' second connections. */
+  private readonly twins: HedgeTwins<NodeRedisSession, NodeRedisSession>;
 
   constructor(private readonly runtime: Runtime) {
     super('breakwater-redis', VERSION, { enabled: false });
+    this.twins = new HedgeTwins(runtime, nodeRedisTwins);
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
@@ -122,6 +128,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     this.active = false;
     super.disable();
     for (const { proto, names } of this.preloaded.splice(0)) this.unpatch(proto, names);
+    this.twins.closeAll();
   }
 
   // ---- patching ---------------------------------------------------------------
@@ -162,6 +169,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     this.wrapOnce(proto, 'multiExecutor', (original) => this.multiExecutorWrapper(original));
     this.wrapOnce(proto, 'executeScript', (original) => this.namedExecutorWrapper(original, 'EVALSHA'));
     this.wrapOnce(proto, 'executeFunction', (original) => this.namedExecutorWrapper(original, 'FCALL'));
+    this.wrapOnce(proto, 'SELECT', (original) => this.selectWrapperV4(original));
   }
 
   private patchMulti(proto: Record<string, unknown> | undefined): void {
@@ -262,11 +270,15 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       if (!adapter.active || !Array.isArray(args) || args.length === 0 || shouldPassThrough()) return original.apply(this, callArgs);
       const client = this as RedisClientLike;
       const asCalled = () => original.apply(client, callArgs) as Promise<unknown>;
-      if (!withAttemptSignal) return adapter.command(client, args, { attempt: asCalled, unprotected: asCalled });
+      if (!withAttemptSignal) {
+        return adapter.command(client, args, { attempt: asCalled, unprotected: asCalled, onTwin: (twin) => original.apply(twin, callArgs) as Promise<unknown> });
+      }
       const callerSignal = abortSignalOf(options) ?? abortSignalOf(client._commandOptions);
       return adapter.command(client, args, {
         attempt: (signal) => original.call(client, args, withAbortSignal(options, callerSignal, signal)) as Promise<unknown>,
         unprotected: asCalled,
+        // With the options a per-call proxy (withTypeMapping...) adds, which the twin lacks.
+        onTwin: (twin, signal) => original.call(twin, args, { ...client._commandOptions, ...withAbortSignal(options, callerSignal, signal) }) as Promise<unknown>,
       });
     };
   }
@@ -288,7 +300,20 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       const redisArgs = redisArgsOf(command, withoutCommandOptions(jsArgs));
       if (redisArgs === undefined) return original.apply(this, callArgs);
       const run = () => original.apply(this, callArgs) as Promise<unknown>;
-      return adapter.command(this as RedisClientLike, redisArgs, { attempt: run, unprotected: run });
+      return adapter.command(this as RedisClientLike, redisArgs, { attempt: run, unprotected: run, onTwin: (twin) => original.apply(twin, callArgs) as Promise<unknown> });
+    };
+  }
+
+  /**
+   * node-redis 4 `SELECT` (and `select`, copied from it onto each client when built): it
+   * sends through a private method no other wrapper sees, and the client's hedge twin
+   * would then read another database.
+   */
+  private selectWrapperV4(original: Method): Method {
+    const adapter = this;
+    return function SELECT(this: unknown) {
+      if (adapter.twins.active && typeof this === 'object' && this !== null) adapter.twins.stop(this as NodeRedisSession);
+      return original.apply(this, arguments as unknown as unknown[]);
     };
   }
 
@@ -361,13 +386,15 @@ export class RedisClientInstrumentation extends InstrumentationBase {
 
   // ---- one logical call -----------------------------------------------------------
 
-  /** One command: a logical call under the target's policy, each attempt sent by `send.attempt`. */
+  /** One command: a logical call under the target's policy, each attempt sent by `send.attempt` (a hedge by `send.onTwin`). */
   private command(client: RedisClientLike, args: unknown[], send: CommandSend): Promise<unknown> {
     let execute: ExecuteOptions<unknown>;
+    let session: NodeRedisSession;
     try {
       const connection = connectionOf(client.options);
       const name = commandName(args[0]);
-      const session = client._self ?? client;
+      session = (client._self ?? client) as NodeRedisSession;
+      if (this.twins.active && this.twins.isTwin(session)) return send.unprotected(); // a twin's own command (a keep-alive PING)
       const inMulti = this.transactions.isOpen(session);
       this.transactions.sending(session, name);
       const markedIdempotent = idempotencyMark();
@@ -383,11 +410,20 @@ export class RedisClientInstrumentation extends InstrumentationBase {
           duration: redisDuration(connection.attributes, operation),
         },
         canReplay: (failure) => redisReplayDecision({ command: args[0], args: args.slice(1), inMulti, markedIdempotent, failure }),
+        // Legacy mode (no onTwin) is ruled out by the twin driver, so never hedged.
+        hedgeable: this.twins.active ? redisHedgeable(this.twins, session, name, args.slice(1), inMulti, markedIdempotent) : undefined,
       };
     } catch {
       return send.unprotected(); // never fail the caller's call for our bookkeeping
     }
-    return this.runtime.execute((attempt) => annotatingFailure(attempt, callOriginal(() => send.attempt(attempt.signal))), execute);
+    const onTwin = send.onTwin;
+    return this.runtime.execute((attempt) => {
+      // A backup behind the stalled reply on the same connection could never be faster.
+      // (The engine asks `hedgeable` right before, so the twin is ready; if not, the client's own connection still answers right.)
+      const twin = attempt.hedge && onTwin !== undefined ? this.twins.twinOf(session) : undefined;
+      const sent = twin === undefined ? () => send.attempt(attempt.signal) : () => onTwin!(twin, attempt.signal);
+      return annotatingFailure(attempt, callOriginal(sent));
+    }, execute);
   }
 
   /** `multi().exec()` or `execAsPipeline()`: one logical call for the whole batch. */
@@ -398,6 +434,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       const markedIdempotent = idempotencyMark();
       // A pipeline sent inside a raw MULTI is queued in that transaction.
       const inMulti = this.transactions.isOpen(client._self ?? client);
+      if (this.twins.active && commands.some((entry) => changesSession(commandName(argsOf(entry)[0])))) this.twins.stop((client._self ?? client) as NodeRedisSession);
       const extra = commands.length >= 2 ? { [ATTR_DB_OPERATION_BATCH_SIZE]: commands.length } : undefined;
       const queryText = redisBatchQueryText(commands.length, (i) => {
         const entryArgs = argsOf(commands[i]!);
@@ -439,7 +476,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
 }
 
 const CLIENT_METHODS = ['sendCommand', '_executeMulti', '_executePipeline'];
-const CLIENT_METHODS_V4 = ['commandsExecutor', 'sendCommand', 'multiExecutor', 'executeScript', 'executeFunction', 'connect'];
+const CLIENT_METHODS_V4 = ['commandsExecutor', 'sendCommand', 'multiExecutor', 'executeScript', 'executeFunction', 'connect', 'SELECT'];
 /** Marks a node-redis 4 prototype whose typed commands were re-attached. */
 const REATTACHED = Symbol.for('breakwater.redis.v4.reattached');
 
@@ -479,6 +516,8 @@ function argsOf(entry: BatchEntry | undefined): readonly unknown[] {
 interface CommandSend {
   attempt(signal: AbortSignal): Promise<unknown>;
   unprotected(): Promise<unknown>;
+  /** A backup attempt, over the client's hedge twin; without it the command is never hedged (node-redis 4 legacy mode). */
+  onTwin?(twin: NodeRedisSession, signal: AbortSignal): Promise<unknown>;
 }
 
 function abortSignalOf(options: unknown): AbortSignal | undefined {

@@ -80,6 +80,11 @@ export interface CircuitHandle {
 
 export interface Policy {
   readonly name: string;
+  /**
+   * Whether the policy hedges (it has hedge settings): a call that allows it may get a
+   * backup attempt. Adapters read it to prepare what a hedge needs (a second connection).
+   */
+  readonly hedging: boolean;
   execute<T>(operation: (attempt: Attempt) => T | PromiseLike<T>, options: ExecuteOptions<T>): Promise<T>;
   circuit(target: string): CircuitHandle;
   /** Listens to retries, give-ups, rejections, fallbacks and breaker transitions; returns a function that stops listening. */
@@ -188,6 +193,7 @@ export function createPolicy<P = unknown>(options: PolicyOptions<P> = {}): Polic
 
 class ResiliencePolicy implements Policy {
   readonly name: string;
+  readonly hedging: boolean;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly classifier: Classifier;
@@ -250,6 +256,7 @@ class ResiliencePolicy implements Policy {
     this.countsAsBreakerFailure = breakerFailurePredicate(this.breakerOptions);
     this.fallback = options.fallback;
     this.hedge = options.hedge ? resolveHedge(options.hedge) : undefined;
+    this.hedging = this.hedge !== undefined;
     this.gateSettings = resolveGates(options);
     this.telemetryOn = options.telemetry !== false;
     this.successEndTimed = (this.breakerOptions.mode ?? BREAKER_DEFAULTS.mode) === 'rate';

@@ -31,6 +31,8 @@ export class Runtime {
   private beforeFirstCall: (() => void) | undefined;
   /** The in-process pattern detector (config.patterns), fed by every policy of this runtime. */
   readonly patterns: PatternDetector | undefined;
+  /** Whether any policy of the configuration hedges: when none does, adapters skip every hedge check. */
+  readonly hedging: boolean;
 
   constructor(
     readonly config: EffectiveConfig,
@@ -41,6 +43,7 @@ export class Runtime {
     this.beforeFirstCall = options.beforeFirstCall;
     setTargetLabelLimit(config.maxTargets);
     configureTelemetry({ callSpans: config.callSpans });
+    this.hedging = [config.defaults, ...config.targets.map((t) => t.policy)].some((p) => p.hedge !== false);
     this.patterns = config.patterns ? new PatternDetector({ maxSeries: Math.min(config.maxTargets, DEFAULT_MAX_SERIES), timeScale: config.patternsTimeScale, onDetection: (d) => reportDetection(d) }) : undefined;
   }
 
@@ -58,6 +61,14 @@ export class Runtime {
       if (this.patterns !== undefined) feedPolicy(policy, this.patterns);
     }
     return policy;
+  }
+
+  /**
+   * Whether calls to this target may be hedged (its policy has hedge settings): an
+   * adapter asks once per client, to open what a hedge needs before one is due.
+   */
+  hedges(target: string): boolean {
+    return this.policyFor(target).hedging;
   }
 
   /**

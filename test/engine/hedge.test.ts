@@ -160,6 +160,12 @@ describe('hedging', () => {
       expect(resolveHedge({})).to.include({ percentile: 0.95, maxHedges: 1, budgetRatio: 0.1 });
       expect(resolveHedge({ delayMs: 20 }, resolveHedge({ maxHedges: 3 }))).to.include({ fixedDelayMs: 20, maxHedges: 3 });
     });
+
+    it('Policy.hedging says whether the policy has hedge settings (adapters prepare a second connection when it does)', () => {
+      expect(createPolicy({ telemetry: false }).hedging).to.equal(false);
+      expect(createPolicy({ telemetry: false, hedge: false }).hedging).to.equal(false);
+      expect(createPolicy({ telemetry: false, hedge: {} }).hedging).to.equal(true);
+    });
   });
 
   describe('a hedged call', () => {

@@ -66,6 +66,8 @@ describe('pg adapter: hedging on a real PostgreSQL', function () {
 
   it('a SELECT the server stalls returns the backup\'s answer; the stalled statement is cancelled; extra executions within 10%', async () => {
     const pool = new h.pg.Pool({ connectionString: server.url, max: 4 });
+    let opened = 0;
+    pool.on('connect', () => opened++);
     try {
       const calls = 100;
       let slowest = 0;
@@ -79,6 +81,10 @@ describe('pg adapter: hedging on a real PostgreSQL', function () {
       expect(extra, 'backup executions').to.be.within(4, 0.1 * calls);
       expect(slowest).to.be.below((STALL_S * 1000) / 2);
       expect(await stalledStillRunning(2000), 'stalled statements still running').to.equal(0);
+      // The losers' connections went back to the pool once their statements were cancelled:
+      // a new connection per hedge would be at least one per stall.
+      expect(opened, 'connections the pool opened').to.be.at.most(3);
+      expect(pool.totalCount).to.be.at.most(3);
       const m = await h.otel.collect();
       expect(pointValue(m.get('resilience.hedges'), { 'resilience.hedge.result': 'won' })).to.equal(extra);
       const hedgeSpans = h.otel.spans().filter((s) => s.attributes['resilience.hedge'] === true);

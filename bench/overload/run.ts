@@ -1,7 +1,7 @@
 // `npm run bench:overload` (scripts/bench-overload.sh runs this): overload protection
 // against dependencies of fixed capacity. For each dependency, the offered load steps up
 // from half its capacity to three times it, open-loop; at each step the variants (no
-// limit, a static bulkhead, the adaptive limit) take turns, each in a fresh process
+// limit, a static bulkhead, the adaptive limit with and without its queue) take turns, each in a fresh process
 // after the dependency has drained. Then the rate-limit experiment: a server with a
 // stated rate is offered three times it, with fromHeaders off and on. Markdown goes to
 // stdout, progress to stderr, the charts to bench/results/ (or BENCH_OVERLOAD_CHARTS),

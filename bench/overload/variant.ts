@@ -1,5 +1,5 @@
 // One overload-benchmark process: one client with breakwater in one setting (no limit, a
-// static bulkhead, the adaptive limit; or, against the rate-limited server, fromHeaders
+// static bulkhead, the adaptive limit with or without its queue; or, against the rate-limited server, fromHeaders
 // off or on) makes calls at a constant rate through a warm-up and a measured part, and
 // prints the measured part's figures as JSON. Each setting runs in its own process
 // because the adapters patch modules globally, and each starts with no state (no

@@ -25,3 +25,9 @@ export function chosenFromArgs<T extends string>(all: readonly T[], what: string
   if (unknown.length > 0) throw new Error(`unknown ${what} ${unknown.join(', ')}: one of ${all.join(', ')}`);
   return asked.length === 0 ? [...all] : all.filter((item) => asked.includes(item));
 }
+
+/** The harness's closing line: how long it ran on this Node since `started` (process.hrtime.bigint()), and the load then. */
+export function elapsedLine(started: bigint): string {
+  const minutes = Number(process.hrtime.bigint() - started) / 60e9;
+  return `Elapsed on Node ${process.version}: ${minutes.toFixed(1)} min. Load average at end: ${loadAverage()}.`;
+}

@@ -4,6 +4,7 @@ import * as zlib from 'node:zlib';
 import { cdfPoints } from '../../bench/chart/cdf.js';
 import { GLYPH_HEIGHT, GLYPH_WIDTH, glyphColumns } from '../../bench/chart/font.js';
 import { DEFAULT_COLORS, LineChartSpec, drawLineChart, renderLineChart } from '../../bench/chart/line-chart.js';
+import { renderPanels } from '../../bench/chart/panels.js';
 import { crc32, encodePng } from '../../bench/chart/png.js';
 import { Raster, Rgb, WHITE, textHeight, textWidth } from '../../bench/chart/raster.js';
 import { ScaleKind, axisScale, makeAxis } from '../../bench/chart/scale.js';
@@ -383,6 +384,39 @@ describe('bench chart', () => {
     it('refuses a size that is not a positive integer', () => {
       expect(() => renderLineChart({ ...spec, width: 0 })).to.throw(RangeError);
       expect(() => renderLineChart({ ...spec, height: 10.5 })).to.throw(RangeError);
+    });
+  });
+
+  describe('renderPanels', () => {
+    const chart = (title: string, height: number, color: string): LineChartSpec => ({
+      title,
+      width: 320,
+      height,
+      xLabel: 'x',
+      yLabel: 'y',
+      xScale: 'linear',
+      yScale: 'linear',
+      legend: 'none',
+      series: [{ name: title, points: [[0, 0], [1, 1]], color }],
+    });
+
+    it('stacks the charts top to bottom, each as drawn alone', () => {
+      const top = chart('top', 200, '#ff0000');
+      const bottom = chart('bottom', 150, '#0000ff');
+      const image = decodePng(renderPanels([top, bottom]));
+      expect(image).to.deep.include({ width: 320, height: 350, channels: 3 });
+      const alone = decodePng(renderLineChart(bottom));
+      expect(Buffer.from(image.pixels.subarray(200 * 320 * 3)).equals(Buffer.from(alone.pixels))).to.equal(true);
+      // countColor counts outside the region it is given.
+      const band = (y0: number, y1: number) => ({ x: 0, y: y0, width: 320, height: y1 - y0 });
+      expect(countColor(image, [255, 0, 0], band(200, 350))).to.be.greaterThan(50);
+      expect(countColor(image, [255, 0, 0], band(0, 200)), 'the top series below its panel').to.equal(0);
+      expect(countColor(image, [0, 0, 255], band(200, 350)), 'the bottom series above its panel').to.equal(0);
+    });
+
+    it('refuses no charts, or charts of different widths', () => {
+      expect(() => renderPanels([])).to.throw(RangeError);
+      expect(() => renderPanels([chart('a', 100, '#000000'), { ...chart('b', 100, '#000000'), width: 321 }])).to.throw(RangeError);
     });
   });
 });

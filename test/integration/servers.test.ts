@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import net from 'node:net';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { postgres, redis, type PgServer, type RedisServer } from './servers.js';
+import { postgres, postgresWith, redis, type PgServer, type RedisServer } from './servers.js';
 
 async function pgSelect1(config: pg.ClientConfig): Promise<unknown> {
   const client = new pg.Client({ connectionTimeoutMillis: 5000, ...config });
@@ -151,6 +151,39 @@ describe('integration servers (real PostgreSQL and Redis)', function () {
       await pgServer.restart();
       expect(pgServer.port).to.equal(port);
       expect(await pgSelect1({ connectionString: pgServer.url })).to.equal(1);
+    });
+  });
+
+  describe('postgresWith()', () => {
+    it('starts a server of its own with the settings given: max_connections 5 turns the 3rd connection of a non-superuser away with 53300', async function () {
+      this.timeout(60_000);
+      const small = await postgresWith({ max_connections: 5 });
+      expect(small.port).to.not.equal(pgServer.port);
+      const clients: pg.Client[] = [];
+      try {
+        // 5 slots, 3 of them kept for superusers (superuser_reserved_connections): 2 for
+        // the test user, while no superuser holds one (a superuser's session counts too).
+        for (let i = 0; i < 2; i++) {
+          const client = new pg.Client({ connectionString: small.url });
+          clients.push(client);
+          await client.connect();
+        }
+        expect((await pgError({ connectionString: small.url })).code).to.equal('53300');
+        const admin = new pg.Client({ connectionString: small.admin.url });
+        clients.push(admin);
+        await admin.connect();
+        expect((await admin.query<{ max_connections: string }>('show max_connections')).rows[0]?.max_connections).to.equal('5');
+      } finally {
+        await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+      }
+      // The shared server keeps its own settings.
+      expect(await pgSelect1({ connectionString: pgServer.url })).to.equal(1);
+    });
+
+    it('refuses a setting postgres would read as something else', async () => {
+      let error: unknown;
+      await postgresWith({ 'max_connections=5 -c x': 1 }).catch((e: unknown) => (error = e));
+      expect(String(error)).to.match(/not a PostgreSQL setting/);
     });
   });
 

@@ -327,7 +327,25 @@ async function pgQueryOnce(config: pg.ClientConfig, sql: string): Promise<void> 
   }
 }
 
-async function startPgServer(): Promise<PgServer> {
+/**
+ * Server settings passed as `-c name=value` on top of the harness's own (`max_connections`:
+ * 20 for a dependency that runs out of connections). Values are numbers or plain words.
+ */
+export type PgSettings = Readonly<Record<string, number | string>>;
+
+/** A setting name or value postgres would read as something else (a space, a quote, an `=`) is refused. */
+const PG_SETTING_NAME = /^[a-z_][a-z0-9_.]*$/;
+const PG_SETTING_VALUE = /^[A-Za-z0-9_.:+-]+$/;
+
+function settingArgs(settings: PgSettings): string[] {
+  return Object.entries(settings).flatMap(([name, value]) => {
+    if (!PG_SETTING_NAME.test(name) || !PG_SETTING_VALUE.test(String(value))) throw new Error(`not a PostgreSQL setting this harness passes on: ${name}=${String(value)}`);
+    return ['-c', `${name}=${value}`];
+  });
+}
+
+async function startPgServer(settings: PgSettings = {}): Promise<PgServer> {
+  const extraArgs = settingArgs(settings);
   const bin = await ensureInstalled('PostgreSQL server', 'postgresql', findPgBin);
   const { uid, gid } = await pgIdentity();
   const base = await fsp.mkdtemp(path.join(os.tmpdir(), 'breakwater-pg-'));
@@ -381,6 +399,8 @@ async function startPgServer(): Promise<PgServer> {
     '-c', 'dynamic_shared_memory_type=mmap', // containers often have a tiny /dev/shm
     '-c', 'max_parallel_workers_per_gather=0',
     '-c', 'shared_buffers=32MB',
+    // Last: a caller's setting overrides the harness's own.
+    ...extraArgs,
   ];
   const adminConfig: pg.ClientConfig = { host: HOST, port, user: adminUser, password: adminPassword, database: 'postgres' };
 
@@ -580,6 +600,7 @@ function serializer(): <T>(op: () => Promise<T>) => Promise<T> {
 const registry = new Map<object, { destroy(): Promise<void> }>();
 let pgPromise: Promise<PgServer> | undefined;
 let redisPromise: Promise<RedisServer> | undefined;
+const dedicatedPg = new Set<Promise<PgServer>>();
 
 /** The shared PostgreSQL server (started on first use). Give the calling hook a long timeout on a fresh machine: it may install packages. */
 export function postgres(): Promise<PgServer> {
@@ -591,6 +612,19 @@ export function postgres(): Promise<PgServer> {
     });
   }
   return pgPromise;
+}
+
+/**
+ * A PostgreSQL of the caller's own, started with `settings` (the shared one's settings
+ * are fixed, so a test that changes them gets a server no other test sees): for example
+ * `{ max_connections: 20 }` for a dependency that runs out of connections. Each call
+ * starts another; stopAllServers() stops them with the shared ones.
+ */
+export function postgresWith(settings: PgSettings): Promise<PgServer> {
+  const p = startPgServer(settings);
+  dedicatedPg.add(p);
+  p.catch(() => dedicatedPg.delete(p));
+  return p;
 }
 
 /** The shared Redis server (started on first use), with requirepass set. */
@@ -607,9 +641,10 @@ export function redis(): Promise<RedisServer> {
 
 /** Stops every server this process started and removes their temp dirs. */
 export async function stopAllServers(): Promise<void> {
-  const pending = [pgPromise, redisPromise];
+  const pending = [pgPromise, redisPromise, ...dedicatedPg];
   pgPromise = undefined;
   redisPromise = undefined;
+  dedicatedPg.clear();
   const servers = (await Promise.allSettled(pending)).flatMap((r) =>
     r.status === 'fulfilled' && r.value ? [r.value] : [],
   );

@@ -35,8 +35,13 @@ export interface RateSnapshot extends RateGateSnapshot {
   readonly decision: DecisionSource;
 }
 
-/** A rate gate's waits loop at most this often: each wake-up may find the token taken by a newcomer. */
-const MAX_RATE_WAITS = 8;
+/**
+ * A rate gate's waits loop at most this often: each wake-up may find the token taken by
+ * another waiter (waiters hold nothing, so n of them take up to n wake-ups for the last
+ * one: ten calls held by a pause and then paced need nine). The wait allowed bounds the
+ * loop too; this only caps the wake-ups of a large herd.
+ */
+const MAX_RATE_WAITS = 64;
 
 /** What the dependency says when it is overloaded, or an attempt that timed out: samples that pull the limit down. */
 export function isOverloadSignal(classification: Classification): boolean {

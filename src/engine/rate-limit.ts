@@ -27,6 +27,30 @@ export interface RateGateSnapshot {
 /** 31,000 years per token: keeps the bucket's arithmetic finite for any positive rate. */
 const MAX_INTERVAL_MS = 1e15;
 
+/**
+ * The rate learnt from throttling (a 429, or a 503 with Retry-After), additive increase
+ * and multiplicative decrease as TCP's congestion control and the AWS SDKs' adaptive
+ * retry mode do: a throttle sets the rate to THROTTLE_BACKOFF of what this process was
+ * sending (or of the learnt rate, if lower); then it grows by THROTTLE_GROWTH of itself
+ * per second until the next throttle, and is dropped once it has grown to
+ * THROTTLE_RELEASE times its level (that long without a throttle: the dependency no
+ * longer limits). Throttles closer together than THROTTLE_GAP_MS cut once: the answers
+ * to attempts already sent at the old rate say nothing new.
+ */
+const THROTTLE_BACKOFF = 0.7;
+const THROTTLE_GROWTH = 0.2;
+const THROTTLE_RELEASE = 4;
+const THROTTLE_GAP_MS = 250;
+/**
+ * Never learn a rate under this (attempts/s). Below it a throttle's pause (Retry-After)
+ * already bounds what reaches the dependency, and a rate measured from a handful of
+ * attempts is noise: a process that sent one request, was told 429, and then has ten
+ * calls to make would otherwise send them one every few hundred ms.
+ */
+const MIN_LEARNT_RATE = 10;
+/** The sending rate is measured over windows this long, the newest full one and the one under way. */
+const SEND_WINDOW_MS = 250;
+
 /** Statuses whose Retry-After pauses the whole target, not only the one call's retry. */
 function pausesTarget(status: number | undefined): boolean {
   return status === 429 || status === 503;
@@ -69,6 +93,14 @@ export class RateGate {
   private spacing = 0;
   private paceUntil = Number.NEGATIVE_INFINITY;
   private lastTakeAt = Number.NEGATIVE_INFINITY;
+  /** Throttle learning (see THROTTLE_BACKOFF): the rate set at the last throttle, 0 when none is in force. */
+  private learnt = 0;
+  private learntAt = Number.NEGATIVE_INFINITY;
+  private learntTat = Number.NEGATIVE_INFINITY;
+  /** Attempts taken in the window under way, and the rate of the last full window (attempts/s). */
+  private windowStart = Number.NEGATIVE_INFINITY;
+  private windowTakes = 0;
+  private lastWindowRate = 0;
 
   constructor(settings: RateGateSettings) {
     const rate = settings.ratePerSecond;
@@ -93,6 +125,9 @@ export class RateGate {
     if (wait > 0) return Math.min(Math.ceil(wait), this.maxWaitMs);
     if (this.interval > 0) this.tat = Math.max(this.tat, now) + this.interval;
     this.lastTakeAt = Math.max(this.lastTakeAt, now);
+    const learnt = this.learntRate(now);
+    if (learnt > 0) this.learntTat = Math.max(this.learntTat, now) + 1000 / learnt;
+    this.countTake(now);
     return 0;
   }
 
@@ -108,6 +143,7 @@ export class RateGate {
     if (!Number.isFinite(now) || typeof info !== 'object' || info === null) return;
     const retryAfter = validWait(info.retryAfterMs);
     if (retryAfter !== undefined && pausesTarget(status)) this.pause(now + Math.min(retryAfter, this.maxWaitMs));
+    if (status === 429 || (status === 503 && retryAfter !== undefined)) this.throttled(now);
     const remaining = validCount(info.remaining);
     const reset = validWait(info.resetMs);
     if (remaining === undefined || reset === undefined) return;
@@ -126,8 +162,49 @@ export class RateGate {
     let tokens = this.interval > 0 ? Math.min(this.burst, Math.max(0, (now - this.tat) / this.interval + this.burst)) : Number.POSITIVE_INFINITY;
     if (paused) tokens = 0;
     else if (pacing) tokens = Math.min(tokens, this.paceWait(now) > 0 ? 0 : 1);
-    const source: RateSource = paused || pacing ? 'dependency' : this.interval > 0 ? 'configured' : 'none';
+    const learnt = this.learntRate(now);
+    if (learnt > 0 && !paused) tokens = Math.min(tokens, this.learntTat <= now ? 1 : 0);
+    const source: RateSource = paused || pacing || learnt > 0 ? 'dependency' : this.interval > 0 ? 'configured' : 'none';
     return paused ? { pausedUntil: this.pausedUntil, tokens, source } : { tokens, source };
+  }
+
+  /** The rate learnt from throttling now (attempts/s), 0 when none is in force. */
+  private learntRate(now: number): number {
+    if (this.learnt === 0) return 0;
+    const rate = this.learnt * (1 + (THROTTLE_GROWTH * Math.max(0, now - this.learntAt)) / 1000);
+    if (rate >= THROTTLE_RELEASE * this.learnt) {
+      this.learnt = 0;
+      return 0;
+    }
+    return rate;
+  }
+
+  private throttled(now: number): void {
+    if (now - this.learntAt < THROTTLE_GAP_MS) return;
+    const sending = this.sendingRate(now);
+    const current = this.learntRate(now);
+    const base = current > 0 ? Math.min(current, sending) : sending;
+    this.learnt = Math.max(MIN_LEARNT_RATE, THROTTLE_BACKOFF * base);
+    this.learntAt = now;
+    // Spaced from the last attempt: no burst when a pause ends.
+    this.learntTat = Math.max(this.learntTat, this.lastTakeAt + 1000 / this.learnt);
+  }
+
+  private countTake(now: number): void {
+    if (now - this.windowStart >= SEND_WINDOW_MS) {
+      // A window with no take after it reads as 0: a quiet spell is not a sending rate.
+      this.lastWindowRate = now - this.windowStart < 2 * SEND_WINDOW_MS ? (this.windowTakes * 1000) / SEND_WINDOW_MS : 0;
+      this.windowStart = now;
+      this.windowTakes = 0;
+    }
+    this.windowTakes++;
+  }
+
+  /** Attempts per second this process sends the target: the larger of the last full window and the one under way. */
+  private sendingRate(now: number): number {
+    const elapsed = now - this.windowStart;
+    const current = elapsed >= 0 && elapsed < 2 * SEND_WINDOW_MS ? (this.windowTakes * 1000) / Math.max(elapsed, SEND_WINDOW_MS) : 0;
+    return Math.max(this.lastWindowRate, current);
   }
 
   private pause(until: number): void {
@@ -140,6 +217,7 @@ export class RateGate {
     if (!Number.isFinite(now)) return Number.POSITIVE_INFINITY;
     let wait = this.interval > 0 ? this.tat - this.tolerance - now : 0;
     if (now < this.pausedUntil) wait = Math.max(wait, this.pausedUntil - now);
+    if (this.learntRate(now) > 0) wait = Math.max(wait, this.learntTat - now);
     return Math.max(wait, this.paceWait(now));
   }
 

@@ -95,14 +95,18 @@ describe('RateGate', () => {
   });
 
   describe('Retry-After', () => {
-    it('a 429 or 503 pauses every attempt until its end, then lets them through', () => {
+    it('a 429 or 503 pauses every attempt until its end; then they go one at a time, spaced by the rate learnt from the throttle', () => {
       for (const status of [429, 503]) {
         const g = gate();
         g.feed(1000, { retryAfterMs: 5000 }, status);
         expect(g.snapshot(1000)).to.deep.equal({ pausedUntil: 6000, tokens: 0, source: 'dependency' });
         for (const now of [1000, 2000, 5999]) expect(g.reserve(now), String(now)).to.equal(6000 - now);
-        for (let i = 0; i < 50; i++) expect(g.reserve(6000)).to.equal(0);
-        expect(g.snapshot(6000)).to.deep.equal({ tokens: Number.POSITIVE_INFINITY, source: 'none' });
+        // Nothing was sent before: the learnt rate starts at its floor (10/s) and has grown 20%/s during the pause.
+        expect(g.reserve(6000)).to.equal(0);
+        expect(g.reserve(6000), 'no burst when the pause ends').to.equal(50);
+        expect(g.snapshot(6000)).to.deep.equal({ tokens: 0, source: 'dependency' });
+        // Left alone, the learnt rate grows until it lets go (4 times its level: 15 s).
+        expect(g.snapshot(16_000).source).to.equal('none');
       }
     });
 
@@ -130,7 +134,9 @@ describe('RateGate', () => {
       g.reserve(0);
       g.feed(0, { retryAfterMs: 3000 }, 429);
       expect(g.waitFor(0)).to.equal(3000);
-      expect([g.reserve(3000), g.reserve(3000), g.reserve(3000)]).to.deep.equal([0, 0, 1000]);
+      // The bucket refilled to its burst of 2; the learnt rate (0.7 x the 8/s sent, raised
+      // to the 10/s floor, grown 20%/s since: 16/s) spaces the two; the third waits for the bucket.
+      expect([g.reserve(3000), g.reserve(3000), g.reserve(3200), g.reserve(3200)]).to.deep.equal([0, 63, 0, 800]);
     });
   });
 
@@ -213,7 +219,8 @@ describe('RateGate', () => {
       const g = gate(10, 2);
       g.reserve(0);
       const before = { wait: g.waitFor(50), snapshot: g.snapshot(50) };
-      for (const status of [429, 503, 200, undefined]) g.feed(50, info as RateLimitInfo, status);
+      // (A 429 is a throttle whatever its headers say: its learning has its own tests.)
+      for (const status of [503, 200, undefined]) g.feed(50, info as RateLimitInfo, status);
       g.feed(NaN, { retryAfterMs: 1000, remaining: 0, resetMs: 1000 }, 429);
       expect({ wait: g.waitFor(50), snapshot: g.snapshot(50) }, JSON.stringify(info)).to.deep.equal(before);
     }
@@ -254,5 +261,107 @@ describe('RateGate', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+/**
+ * A dependency that states a rate only by answering 429 with Retry-After (a token bucket
+ * of `rate`/s and `burst`), offered 3 times that rate for `seconds` by callers that wait
+ * as the gate tells them, up to 2 s each, then give up. Fake time: events in order.
+ */
+function throttledDependency(rate: number, burst: number, retryAfterMs: number, seconds: number): { sentPerSecond: number[]; firstThrottleAt: number; throttles: number } {
+  const g = new RateGate({ ratePerSecond: 0, burst: 0, maxWaitMs: MAX_WAIT });
+  // Calls by due time: a binary heap, as the retries of waiting calls keep arriving.
+  const heap: { at: number; due: number }[] = [];
+  const push = (call: { at: number; due: number }): void => {
+    let i = heap.push(call) - 1;
+    while (i > 0 && heap[(i - 1) >> 1]!.due > call.due) {
+      heap[i] = heap[(i - 1) >> 1]!;
+      i = (i - 1) >> 1;
+    }
+    heap[i] = call;
+  };
+  const pop = (): { at: number; due: number } => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      let i = 0;
+      for (;;) {
+        let child = 2 * i + 1;
+        if (child >= heap.length) break;
+        if (child + 1 < heap.length && heap[child + 1]!.due < heap[child]!.due) child++;
+        if (heap[child]!.due >= last.due) break;
+        heap[i] = heap[child]!;
+        i = child;
+      }
+      heap[i] = last;
+    }
+    return top;
+  };
+  const spacing = 1000 / (3 * rate);
+  for (let at = 0; at < seconds * 1000; at += spacing) push({ at, due: at });
+  let tokens = burst;
+  let refilledAt = 0;
+  let firstThrottleAt = Infinity;
+  let throttles = 0;
+  const sentPerSecond = new Array<number>(seconds + 3).fill(0);
+  while (heap.length > 0) {
+    const call = pop();
+    const now = call.due;
+    const wait = g.reserve(now);
+    if (wait > 0) {
+      if (now + wait - call.at <= 2000) push({ at: call.at, due: now + wait });
+      continue;
+    }
+    sentPerSecond[Math.floor(now / 1000)]!++;
+    tokens = Math.min(burst, tokens + ((now - refilledAt) * rate) / 1000);
+    refilledAt = now;
+    if (tokens >= 1) {
+      tokens--;
+      g.feed(now, {}, 200);
+    } else {
+      throttles++;
+      firstThrottleAt = Math.min(firstThrottleAt, now);
+      g.feed(now, { retryAfterMs }, 429);
+    }
+  }
+  return { sentPerSecond, firstThrottleAt, throttles };
+}
+
+describe('RateGate: the rate learnt from throttling', () => {
+  it('a dependency stating 100/s by 429 + Retry-After only, offered 300/s: after the first 429 the attempts stay within its rate, with no burst when a pause ends', () => {
+    const { sentPerSecond, firstThrottleAt, throttles } = throttledDependency(100, 10, 1000, 20);
+    const after = sentPerSecond.slice(Math.ceil(firstThrottleAt / 1000), 20);
+    const mean = after.reduce((a, b) => a + b, 0) / after.length;
+    expect(firstThrottleAt).to.be.below(1000);
+    expect(mean, `attempts/s after the first 429: ${after.join(' ')}`).to.be.within(50, 110);
+    expect(Math.max(...after), `attempts/s after the first 429: ${after.join(' ')}`).to.be.at.most(150);
+    expect(throttles, 'the 429s: the gate keeps probing for more').to.be.within(1, 40);
+  });
+
+  it('a 503 without Retry-After is no throttle; a 429 without one is', () => {
+    const g = new RateGate({ ratePerSecond: 0, burst: 0, maxWaitMs: MAX_WAIT });
+    for (let t = 0; t < 100; t += 10) g.reserve(t);
+    g.feed(100, {}, 503);
+    expect(g.snapshot(100).source).to.equal('none');
+    g.feed(100, {}, 429);
+    expect(g.snapshot(100).source).to.equal('dependency');
+    // 10 sent in 100 ms, read over a 250 ms window: 40/s; learnt 28/s: one every 36 ms after the last (at 90)
+    expect([g.reserve(100), g.reserve(100)]).to.deep.equal([26, 26]);
+  });
+
+  it('throttles closer together than 250 ms cut the rate once; a later one cuts again; never below 10/s', () => {
+    const g = new RateGate({ ratePerSecond: 0, burst: 0, maxWaitMs: 100_000 });
+    for (let t = 0; t < 250; t += 5) g.reserve(t);
+    for (let t = 250; t < 300; t += 10) g.feed(t, {}, 429);
+    const spacingAt = (now: number): number => {
+      g.reserve(now);
+      return g.waitFor(now);
+    };
+    const first = spacingAt(300);
+    for (let i = 0; i < 60; i++) g.feed(600 + i * 300, {}, 429);
+    const floor = spacingAt(18_600 + 1000);
+    expect(first).to.be.within(5, 15);
+    expect(floor).to.be.within(50, 100);
   });
 });

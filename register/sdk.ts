@@ -121,7 +121,9 @@ class ExportAgents {
         const socket = createConnection(...args);
         socket?.unref();
         // A retry timer the exporter armed before the deadline still sends when it fires.
-        if (this.stopped) socket?.destroy(new ExportsStoppedError());
+        // Ended on a later turn: the request attaches its 'error' listener on a tick after
+        // this returns, and an error emitted before that would be an uncaught exception.
+        if (this.stopped && socket !== undefined) setImmediate(() => socket.destroy(new ExportsStoppedError())).unref();
         return socket;
       };
       const reuseSocket = internals.reuseSocket.bind(agent);

@@ -27,3 +27,14 @@ export function requireCompat<T = unknown>(set: CompatSet, name: string): T {
 export function compatVersion(set: CompatSet, name: string): string {
   return requireCompat<{ version: string }>(set, `${name}/package.json`).version;
 }
+
+/**
+ * Whether the Redis clients' older majors (ioredis 5, node-redis 4) run beside the
+ * project's own. scripts/test.sh runs them on the newest Node only
+ * (TEST_OLDER_REDIS_MAJORS=0 on the others): what they add is the client's API, which
+ * the Node version does not change, and on every Node they were the slowest part of the
+ * suite. Run by hand, the suite includes them.
+ */
+export function olderRedisMajors(): boolean {
+  return process.env.TEST_OLDER_REDIS_MAJORS !== '0';
+}

@@ -173,7 +173,7 @@ describe('fleet mode end to end (child processes, a real redis-server)', functio
         expect(final!.ok).to.be.above(0);
         expect(final!.limited, 'each instance wanted more than its share').to.be.above(0);
         expect(stderr, 'the outage and the recovery, each told once').to.match(/fleet mode: Redis redis:\/\/127\.0\.0\.1:\d+\/0 is unreachable/);
-        expect(stderr).to.match(/is back; rate limits are the fleet's again/);
+        expect(stderr).to.match(/is back; rate limits, breakers and retry budgets are the fleet's again/);
         expect(stderr).not.to.include(server.password);
       }
     } finally {

@@ -22,7 +22,7 @@ import { PolicyEmitter, type PolicyEventName, type PolicyListener } from './even
 import { systemClock, type Clock } from './clock.js';
 import type { BreakerOptions, Classifier, Fallback, HedgeOptions, PolicyOptions, SuppressReason } from './options.js';
 import { RetryBudget, type RetryBudgetSettings } from './retry-budget.js';
-import type { BreakerControl, SharedRate, SharedState } from './shared-state.js';
+import type { BreakerControl, DecisionSource, SharedBreaker, SharedBreakerSettings, SharedRate, SharedState } from './shared-state.js';
 import { SlotWait } from './slot-wait.js';
 import { EXPIRABLE, FREE, PINNED, TargetRegistry, type Hold } from './target-registry.js';
 import { timerQueueFor, type TimerQueue } from './timer-queue.js';
@@ -131,21 +131,28 @@ function breakerFailurePredicate(options: BreakerOptions): (c: Classification) =
   return (c) => (c.transient || c.category === 'external_service') && !NEVER_BREAKER_FAILURES.has(c.category);
 }
 
-function breakerRule(options: BreakerOptions): BreakerRule {
+/** The breaker's counting rule with its defaults filled in; undefined: the breaker is off. */
+function resolveBreakerRule(options: BreakerOptions): SharedBreakerSettings['rule'] | undefined {
   switch (options.mode ?? BREAKER_DEFAULTS.mode) {
     case 'consecutive':
-      return new ConsecutiveRule(options.threshold ?? BREAKER_DEFAULTS.threshold);
+      return { mode: 'consecutive', threshold: options.threshold ?? BREAKER_DEFAULTS.threshold };
     case 'rate':
-      return new RateRule({
+      return {
+        mode: 'rate',
         failureRate: options.failureRate ?? BREAKER_DEFAULTS.failureRate,
         minCalls: options.minCalls ?? BREAKER_DEFAULTS.minCalls,
         windowMs: options.windowMs ?? BREAKER_DEFAULTS.windowMs,
         slowCallMs: options.slowCallMs ?? BREAKER_DEFAULTS.slowCallMs,
         slowCallRate: options.slowCallRate ?? BREAKER_DEFAULTS.slowCallRate,
-      });
+      };
     case 'off':
-      return { timeBased: false, record: () => false, reset: () => {}, snapshot: () => ({ calls: 0, failures: 0, slowCalls: 0, consecutiveFailures: 0 }) };
+      return undefined;
   }
+}
+
+function breakerRule(rule: SharedBreakerSettings['rule'] | undefined): BreakerRule {
+  if (rule === undefined) return { timeBased: false, record: () => false, reset: () => {}, snapshot: () => ({ calls: 0, failures: 0, slowCalls: 0, consecutiveFailures: 0 }) };
+  return rule.mode === 'consecutive' ? new ConsecutiveRule(rule.threshold) : new RateRule(rule);
 }
 
 /** What a target's state holds now (src/engine/target-registry.ts): an open breaker or calls in its bulkhead pin it. */
@@ -273,7 +280,7 @@ class ResiliencePolicy implements Policy {
       clock: () => this.clock.now(),
       create: (target) => ({
         circuit: this.createCircuit(target),
-        budget: this.budgetSettings ? new RetryBudget(this.budgetSettings, this.shared?.budget?.(target)) : undefined,
+        budget: this.budgetSettings ? new RetryBudget(this.budgetSettings, this.shared?.budget?.(target, this.budgetSettings)) : undefined,
         bulkhead: bulkhead ? new Bulkhead(bulkhead.maxConcurrent, bulkhead.maxQueue ?? 0) : undefined,
         latency: undefined,
         gates: this.gateSettings ? new AttemptGates(this.gateSettings, this.clock.now(), this.random, this.sharedRate(target)) : undefined,
@@ -300,20 +307,28 @@ class ResiliencePolicy implements Policy {
     let circuit: Circuit | undefined;
     // Bound before the circuit exists: the shared breaker acts on it from the background, later.
     const control: BreakerControl = {
-      open: () => circuit?.fleetOpened(this.clock.now()),
+      open: (remainingMs) => circuit?.fleetOpened(this.clock.now(), remainingMs),
       close: () => circuit?.fleetClosed(),
     };
+    const rule = resolveBreakerRule(this.breakerOptions);
     circuit = new Circuit(
-      breakerRule(this.breakerOptions),
+      breakerRule(rule),
       {
         openMs: this.breakerOptions.openMs ?? BREAKER_DEFAULTS.openMs,
         maxOpenMs: this.breakerOptions.maxOpenMs ?? BREAKER_DEFAULTS.maxOpenMs,
         halfOpenProbes: this.breakerOptions.halfOpenProbes ?? BREAKER_DEFAULTS.halfOpenProbes,
       },
-      (from, to, cause) => this.onTransition(target, from, to, cause === BY_FLEET),
-      this.shared?.breaker?.(target, control),
+      (from, to, cause) => this.onTransition(target, from, to, cause === BY_FLEET, circuit),
+      this.sharedBreaker(target, rule, control),
     );
     return circuit;
+  }
+
+  /** The fleet's breaker for a target, counting with this policy's rule (none when the breaker is off). */
+  private sharedBreaker(target: string, rule: SharedBreakerSettings['rule'] | undefined, control: BreakerControl): SharedBreaker | undefined {
+    if (this.shared?.breaker === undefined || rule === undefined) return undefined;
+    const o = this.breakerOptions;
+    return this.shared.breaker(target, { rule, openMs: o.openMs ?? BREAKER_DEFAULTS.openMs, maxOpenMs: o.maxOpenMs ?? BREAKER_DEFAULTS.maxOpenMs }, control);
   }
 
   /** The fleet's rate for a target, when the policy has a hand-set rate and shared state to take it from. */
@@ -545,7 +560,8 @@ class ResiliencePolicy implements Policy {
       const waitMs = Math.max(delay, Math.min(classification.retryAfterMs ?? 0, this.backoff.maxDelayMs));
       const suppressed = this.suppressReason(failure, classification, round, options, circuit, attemptEnd, waitMs, deadlineAt, state.budget);
       if (suppressed !== undefined) {
-        return this.giveUp(options, suppressed, failure, classification, lastResult, telemetry, startedAt, attempt);
+        const source = suppressed === 'budget' ? state.budget!.source : 'local';
+        return this.giveUp(options, suppressed, failure, classification, lastResult, telemetry, startedAt, attempt, source);
       }
       backoff = nextState;
       delayBefore = waitMs;
@@ -567,7 +583,10 @@ class ResiliencePolicy implements Policy {
     if ((options.hedgeable ?? (options.idempotent === true && options.canReplay === undefined)) === false) return undefined;
     const settings = perCall === undefined ? this.hedge! : resolveHedge(perCall, this.hedge);
     state.latency ??= new TargetLatency();
-    state.budget ??= new RetryBudget(this.budgetSettings ?? { ratio: Infinity, minPerSecond: 0, windowMs: RETRY_DEFAULTS.budgetWindowMs }, this.shared?.budget?.(options.target));
+    if (state.budget === undefined) {
+      const settings = this.budgetSettings ?? { ratio: Infinity, minPerSecond: 0, windowMs: RETRY_DEFAULTS.budgetWindowMs };
+      state.budget = new RetryBudget(settings, this.shared?.budget?.(options.target, settings));
+    }
     return settings;
   }
 
@@ -768,11 +787,12 @@ class ResiliencePolicy implements Policy {
   }
 
   /** `byFleet`: the fleet's shared breaker decided it (no call of this process caused it). */
-  private onTransition(target: string, from: CircuitState, to: CircuitState, byFleet: boolean): void {
+  private onTransition(target: string, from: CircuitState, to: CircuitState, byFleet: boolean, circuit: Circuit | undefined): void {
     this.events.emit('transition', { target, from, to });
     if (!this.telemetryOn) return;
     if (byFleet) {
-      recordCircuitTransition(this.name, target, from, to, undefined, 'fleet');
+      const openMs = to === 'open' ? circuit?.retryAfterMs(this.clock.now()) : undefined;
+      recordCircuitTransition(this.name, target, from, to, undefined, 'fleet', openMs);
       return;
     }
     const telemetry = this.causeTelemetry;
@@ -798,8 +818,9 @@ class ResiliencePolicy implements Policy {
     telemetry: OperationTelemetry | undefined,
     startedAt: number,
     attempts: number,
+    source: DecisionSource = 'local',
   ): Promise<T> {
-    telemetry?.retrySuppressed(attempts, reason);
+    telemetry?.retrySuppressed(attempts, reason, source);
     attachClassification(failure, classification);
     this.events.emit('giveUp', { target: options.target, attempts, reason, error: failure, classification });
     if (this.fallback) return this.useFallback<T>(options, failure, classification, telemetry, startedAt, attempts);

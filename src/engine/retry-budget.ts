@@ -1,4 +1,4 @@
-import type { SharedBudget } from './shared-state.js';
+import type { DecisionSource, SharedBudget } from './shared-state.js';
 import { WindowCounter } from './window-counter.js';
 
 const FIRST_ATTEMPTS = 0;
@@ -25,12 +25,16 @@ export interface RetryBudgetSettings {
  * is an optimisation, never owed). A failing target's retries therefore use up the room
  * hedges would need, and hedging stops before it can add to a storm.
  *
- * With a SharedBudget (fleet mode, shared-state.ts) first attempts are reported to the
- * fleet and a retry is the fleet's decision while it can give one; hedges stay local.
+ * With a SharedBudget (fleet mode, shared-state.ts) every first attempt, retry and hedge
+ * allowed is reported to the fleet, and a retry or hedge is the fleet's decision while
+ * it can give one (the same rule over the whole fleet's counts); when it cannot (Redis
+ * down, not synced yet) this window decides, as without fleet mode.
  */
 export class RetryBudget {
   private readonly window: WindowCounter;
   private readonly floor: number;
+  /** Whose answer the last tryAcquireRetry/tryAcquireHedge was (for the suppressed-retry metric). */
+  source: DecisionSource = 'local';
 
   constructor(
     private readonly settings: RetryBudgetSettings,
@@ -47,21 +51,22 @@ export class RetryBudget {
 
   /** Takes one retry from the budget if there is room; false means the retry must not happen. */
   tryAcquireRetry(now: number): boolean {
-    const fleet = this.shared?.tryAcquireRetry(now);
-    if (fleet === false) return false;
-    if (fleet === undefined) {
-      const allowed = this.settings.ratio * this.window.total(now, FIRST_ATTEMPTS) + this.floor;
-      if (this.extraAttempts(now) + 1 > allowed) return false;
-    }
+    const fleet = this.shared?.allowsRetry(now);
+    this.source = fleet === undefined ? 'local' : 'fleet';
+    if (!(fleet ?? this.extraAttempts(now) + 1 <= this.settings.ratio * this.window.total(now, FIRST_ATTEMPTS) + this.floor)) return false;
     // Counted here too, the fleet's retries included: hedges draw on the same window.
     this.window.add(now, RETRIES);
+    this.shared?.recordRetry(now);
     return true;
   }
 
   /** Takes one hedge if retries and hedges together stay within `ratio` of first attempts. */
   tryAcquireHedge(now: number, ratio: number): boolean {
-    if (this.extraAttempts(now) + 1 > ratio * this.window.total(now, FIRST_ATTEMPTS)) return false;
+    const fleet = this.shared?.allowsHedge(now, ratio);
+    this.source = fleet === undefined ? 'local' : 'fleet';
+    if (!(fleet ?? this.extraAttempts(now) + 1 <= ratio * this.window.total(now, FIRST_ATTEMPTS))) return false;
     this.window.add(now, HEDGES);
+    this.shared?.recordHedge(now);
     return true;
   }
 

@@ -32,10 +32,22 @@ export interface SharedRateSettings {
 
 /** What a shared breaker may do to the local one (state learnt from the fleet). */
 export interface BreakerControl {
-  /** The fleet says the target is down: the local breaker opens now (if it is not open). */
-  open(): void;
+  /**
+   * The fleet says the target is down for `remainingMs` more: the local breaker opens
+   * until then (or stays open at least that long), so every instance probes when the fleet's period ends.
+   */
+  open(remainingMs: number): void;
   /** The fleet closed the target's breaker: the local one closes (if it is not closed or isolated). */
   close(): void;
+}
+
+/** A target's breaker settings as the engine resolved them: the fleet counts with the same rule. */
+export interface SharedBreakerSettings {
+  readonly rule:
+    | { readonly mode: 'consecutive'; readonly threshold: number }
+    | { readonly mode: 'rate'; readonly failureRate: number; readonly minCalls: number; readonly windowMs: number; readonly slowCallMs: number; readonly slowCallRate: number };
+  readonly openMs: number;
+  readonly maxOpenMs: number;
 }
 
 /**
@@ -44,7 +56,7 @@ export interface BreakerControl {
  * BreakerControl it was given.
  */
 export interface SharedBreaker {
-  /** An attempt's result, as the local breaker counted it (fleet-wide failure counting). */
+  /** An attempt's result, as the closed local breaker counted it (fleet-wide failure counting; not probes). */
   record(now: number, failed: boolean, durationMs: number): void;
   /** The local breaker changed state; `byFleet`: because of BreakerControl (not to be told back). */
   transitioned(from: CircuitState, to: CircuitState, byFleet: boolean): void;
@@ -55,22 +67,34 @@ export interface SharedBreaker {
   allowProbe(now: number): boolean;
 }
 
-/** A target's retry budget as the fleet shares it (RetryBudget reports to it and consults it). */
-export interface SharedBudget {
-  recordFirstAttempt(now: number): void;
-  /**
-   * Whether the fleet's budget has room for one more retry (taking it when it has);
-   * undefined: no fleet-wide answer now, the local budget decides.
-   */
-  tryAcquireRetry(now: number): boolean | undefined;
+/** A target's retry budget settings (engine/retry-budget.ts); ratio Infinity: retries unbounded, only hedges are limited. */
+export interface SharedBudgetSettings {
+  readonly ratio: number;
+  readonly minPerSecond: number;
+  readonly windowMs: number;
 }
 
 /**
- * Where a policy's shared state comes from, per target: each is asked once, when the
- * target's state is made, and undefined keeps that part local.
+ * A target's retry budget as the fleet shares it: RetryBudget reports every first
+ * attempt, retry and hedge it allowed, and asks it before allowing one.
+ */
+export interface SharedBudget {
+  recordFirstAttempt(now: number): void;
+  recordRetry(now: number): void;
+  recordHedge(now: number): void;
+  /** Whether the fleet's budget has room for one more retry; undefined: no fleet-wide answer now, the local budget decides. */
+  allowsRetry(now: number): boolean | undefined;
+  /** Whether one more hedge stays within `ratio` of the fleet's first attempts; undefined: the local budget decides. */
+  allowsHedge(now: number, ratio: number): boolean | undefined;
+}
+
+/**
+ * Where a policy's shared state comes from, per target: each is asked when the target's
+ * state is made (again, if the engine forgot the target meanwhile: it may hand back the
+ * same object, now bound to the new BreakerControl), and undefined keeps that part local.
  */
 export interface SharedState {
   rate?(target: string, settings: SharedRateSettings): SharedRate | undefined;
-  breaker?(target: string, control: BreakerControl): SharedBreaker | undefined;
-  budget?(target: string): SharedBudget | undefined;
+  breaker?(target: string, settings: SharedBreakerSettings, control: BreakerControl): SharedBreaker | undefined;
+  budget?(target: string, settings: SharedBudgetSettings): SharedBudget | undefined;
 }

@@ -1,9 +1,15 @@
-import type { BreakerControl, SharedBreaker, SharedBudget, SharedRate, SharedRateSettings, SharedState } from '../engine/shared-state.js';
+import { systemClock } from '../engine/clock.js';
+import type { BreakerControl, SharedBreakerSettings, SharedBudgetSettings, SharedRate, SharedRateSettings, SharedState } from '../engine/shared-state.js';
+import { BreakerSync, type BreakerSyncOptions } from './breaker-sync.js';
+import { BudgetSync, type BudgetSyncOptions } from './budget-sync.js';
 import { GcraLimiter } from './gcra.js';
 import { fleetKey, fleetService } from './keys.js';
 import { QuotaLease } from './quota-lease.js';
 import type { RedisEndpoint } from './redis-url.js';
 import { RespClient, type RedisHealth, type RespClientOptions } from './resp-client.js';
+import { SharedFleetBreaker } from './shared-breaker.js';
+import { SharedFleetBudget } from './shared-budget.js';
+import type { FleetMode } from './sync-loop.js';
 
 /**
  * Fleet mode for one process: the engine's SharedState (src/engine/shared-state.ts),
@@ -14,7 +20,13 @@ import { RespClient, type RedisHealth, type RespClientOptions } from './resp-cli
  *   and closed by close() (at shutdown).
  * - rate(): a QuotaLease per target, leasing from the fleet's GCRA bucket at
  *   fleetKey(service, target, 'rate'): the policy's rate and burst are the fleet's.
- * - breaker(), budget(): not shared yet, see the TODOs below; the engine keeps them local.
+ * - breaker(): a FleetBreaker per target (breaker-sync.ts, one BreakerSync polling every
+ *   syncMs), behind the engine's SharedBreaker (shared-breaker.ts).
+ * - budget(): a FleetBudget per target (budget-sync.ts, one BudgetSync: rounds of 1 s),
+ *   behind the engine's SharedBudget (shared-budget.ts).
+ * - Breakers and budgets are kept per target key, at most MAX_SHARED_TARGETS of them
+ *   (later targets keep theirs local): a target the engine forgot and made again gets
+ *   the same ones back, so the syncs never hold more than that.
  * - Each change of the connection's health is logged as one line (`log`), naming the
  *   endpoint as redis://host:port/db and never its credentials.
  */
@@ -25,12 +37,30 @@ export interface FleetOptions {
   readonly service: string;
   /** Instances sharing each quota: an instance cut off from Redis takes 1/expectedInstances of it. */
   readonly expectedInstances: number;
-  /** Refresh period of the state shared beside the rate (the breaker's, breaker-sync.ts). */
+  /** Refresh period of the breakers' shared state (breaker-sync.ts); budgets sync every second (budget-sync.ts). */
   readonly syncMs: number;
   /** Where a change of the connection's health is told (one line each); default: nowhere. */
   readonly log?: (line: string) => void;
   /** Options of the client (tests). */
   readonly client?: Omit<RespClientOptions, 'onStateChange'>;
+  /** Options of the breakers' and budgets' syncs (tests). */
+  readonly breakerSync?: Partial<Omit<BreakerSyncOptions, 'client' | 'service'>>;
+  readonly budgetSync?: Partial<Omit<BudgetSyncOptions, 'client' | 'service'>>;
+}
+
+/** Breakers and budgets shared at most for this many targets per process: the bound on what the syncs hold. */
+export const MAX_SHARED_TARGETS = 1000;
+
+interface SharedTarget {
+  breaker?: SharedFleetBreaker;
+  budget?: SharedFleetBudget;
+}
+
+/** A target's shared breaker and budget on the status endpoint: whose view (fleet or local) and the fleet's state as last heard. */
+export interface FleetTargetStatus {
+  readonly target: string;
+  readonly breaker?: { readonly mode: FleetMode; readonly state: 'closed' | 'open' | 'half_open'; readonly epoch: number | null; readonly remainingMs: number };
+  readonly budget?: { readonly mode: FleetMode; readonly firstAttempts: number; readonly retries: number; readonly hedges: number };
 }
 
 /**
@@ -52,6 +82,9 @@ export class Fleet implements SharedState {
   readonly #service: string;
   #client: RespClient | undefined;
   #limiter: GcraLimiter | undefined;
+  #breakers: BreakerSync | undefined;
+  #budgets: BudgetSync | undefined;
+  readonly #targets = new Map<string, SharedTarget>();
   #health: RedisHealth | undefined;
   #since: number | undefined;
 
@@ -80,17 +113,36 @@ export class Fleet implements SharedState {
     });
   }
 
-  // TODO(breaker-sync.ts): shared breaker state (fleet-wide failure counting, opening and
-  // closing followed by every instance within syncMs, fleet-limited half-open probes) on
-  // this.#connection(); until then the engine keeps each breaker local.
-  breaker(_target: string, _control: BreakerControl): SharedBreaker | undefined {
-    return undefined;
+  breaker(target: string, settings: SharedBreakerSettings, control: BreakerControl): SharedFleetBreaker | undefined {
+    const entry = this.#entry(target);
+    if (entry === undefined) return undefined;
+    if (entry.breaker !== undefined) entry.breaker.bind(control);
+    else entry.breaker = new SharedFleetBreaker((listener) => this.#breakerSync().target(target, settings, listener), control);
+    return entry.breaker;
   }
 
-  // TODO(budget-sync.ts): the fleet-wide retry budget on this.#connection(); until then
-  // each instance's budget is its own.
-  budget(_target: string): SharedBudget | undefined {
-    return undefined;
+  budget(target: string, settings: SharedBudgetSettings): SharedFleetBudget | undefined {
+    const entry = this.#entry(target);
+    if (entry === undefined) return undefined;
+    const retriesBounded = Number.isFinite(settings.ratio);
+    // Unbounded retries: the fleet's budget only limits hedges, which bring their own ratio.
+    const fleetSettings = retriesBounded ? settings : { ratio: 0, minPerSecond: 0, windowMs: settings.windowMs };
+    entry.budget ??= new SharedFleetBudget(this.#budgetSync().target(target, fleetSettings), retriesBounded);
+    return entry.budget;
+  }
+
+  /** Per target, the fleet's breaker and budget as this process sees them (the status endpoint). */
+  targets(): FleetTargetStatus[] {
+    const now = systemClock.now();
+    return [...this.#targets].map(([target, { breaker, budget }]) => {
+      const b = breaker?.fleet.view(now);
+      const r = budget?.fleet.view(now);
+      return {
+        target,
+        ...(b === undefined ? {} : { breaker: { mode: b.mode, state: b.state, epoch: b.epoch ?? null, remainingMs: Math.round(b.remainingMs) } }),
+        ...(r === undefined ? {} : { budget: { mode: r.mode, ...r.fleet } }),
+      };
+    });
   }
 
   status(): FleetConnectionStatus {
@@ -104,9 +156,27 @@ export class Fleet implements SharedState {
     return connection === 'down' || connection === 'connecting' ? { connection, ...since, lastError: client!.lastError } : { connection, ...since };
   }
 
-  /** Closes the connection (pending leases fail, and decisions turn local); idempotent. */
+  /** Stops the syncs and closes the connection (pending leases fail, and decisions turn local); idempotent. */
   async close(): Promise<void> {
+    this.#breakers?.close();
+    this.#budgets?.close();
     await this.#client?.close();
+  }
+
+  #entry(target: string): SharedTarget | undefined {
+    let entry = this.#targets.get(target);
+    if (entry === undefined && this.#targets.size < MAX_SHARED_TARGETS) this.#targets.set(target, (entry = {}));
+    return entry;
+  }
+
+  #breakerSync(): BreakerSync {
+    this.#breakers ??= new BreakerSync({ client: this.#connection(), service: this.#service, syncMs: this.#options.syncMs, ...this.#options.breakerSync });
+    return this.#breakers;
+  }
+
+  #budgetSync(): BudgetSync {
+    this.#budgets ??= new BudgetSync({ client: this.#connection(), service: this.#service, expectedInstances: this.#options.expectedInstances, ...this.#options.budgetSync });
+    return this.#budgets;
   }
 
   #rateSource(): GcraLimiter {
@@ -129,7 +199,7 @@ export class Fleet implements SharedState {
     this.#since = Date.now();
     const log = this.#options.log;
     if (log === undefined) return;
-    if (health === 'down') log(`breakwater: fleet mode: Redis ${this.redis} is unreachable (${this.#client!.lastError}); rate limits are local until it is back`);
-    else if (!first) log(`breakwater: fleet mode: Redis ${this.redis} is back; rate limits are the fleet's again`);
+    if (health === 'down') log(`breakwater: fleet mode: Redis ${this.redis} is unreachable (${this.#client!.lastError}); rate limits, breakers and retry budgets are local until it is back`);
+    else if (!first) log(`breakwater: fleet mode: Redis ${this.redis} is back; rate limits, breakers and retry budgets are the fleet's again`);
   }
 }

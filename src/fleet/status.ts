@@ -1,5 +1,5 @@
 import type { ResolvedFleet } from '../config/types.js';
-import type { FleetConnection, FleetConnectionStatus } from './fleet.js';
+import type { FleetConnection, FleetConnectionStatus, FleetTargetStatus } from './fleet.js';
 import type { RedisEndpoint } from './redis-url.js';
 import { RespClient } from './resp-client.js';
 
@@ -19,11 +19,19 @@ export interface FleetStatus {
   connection: FleetConnection | 'unused';
   since?: string;
   lastError?: string;
+  /** What is shared per target in fleet mode. */
+  shared: readonly string[];
+  /** A running process's targets: their breaker's and budget's view (`fleet` or `local`) and the fleet's state as last heard. */
+  targets?: FleetTargetStatus[];
 }
 
-export function fleetStatus(fleet: ResolvedFleet, connection: FleetConnectionStatus | undefined): FleetStatus {
-  const base = { redis: fleet.redisUrl, service: fleet.service, expectedInstances: fleet.expectedInstances, policies: [...fleet.policies] };
-  return connection === undefined ? { ...base, connection: 'unused' } : { ...base, ...connection };
+/** The parts of a fleet-mode policy's state the fleet shares (the rate only when the policy sets one). */
+const SHARED = ['rate', 'breaker', 'budget'] as const;
+
+export function fleetStatus(fleet: ResolvedFleet, connection: FleetConnectionStatus | undefined, targets?: FleetTargetStatus[]): FleetStatus {
+  const base = { redis: fleet.redisUrl, service: fleet.service, expectedInstances: fleet.expectedInstances, policies: [...fleet.policies], shared: SHARED };
+  const withTargets = targets === undefined ? base : { ...base, targets };
+  return connection === undefined ? { ...withTargets, connection: 'unused' } : { ...withTargets, ...connection };
 }
 
 /** Dials the fleet's Redis (AUTH, SELECT, PING) within `timeoutMs`: up, or down and why. */

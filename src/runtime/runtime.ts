@@ -121,7 +121,7 @@ export class Runtime {
 
   /** Fleet mode's state, or undefined when no Redis is configured for it. */
   fleetStatus(): FleetStatus | undefined {
-    return this.config.fleet === false ? undefined : fleetStatus(this.config.fleet, this.fleet?.status());
+    return this.config.fleet === false ? undefined : fleetStatus(this.config.fleet, this.fleet?.status(), this.fleet?.targets());
   }
 
   /** Releases what the runtime holds beyond calls (the fleet's Redis connection): at shutdown. */

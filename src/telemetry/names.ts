@@ -21,6 +21,8 @@ export const ATTR_RETRY_SUPPRESSED = 'resilience.retry.suppressed';
 export const ATTR_CIRCUIT_STATE = 'resilience.circuit.state';
 export const ATTR_CIRCUIT_FROM = 'resilience.circuit.from';
 export const ATTR_CIRCUIT_TO = 'resilience.circuit.to';
+/** On the fleet-opened event: how long the fleet still holds the target open (ms). */
+export const ATTR_CIRCUIT_OPEN_MS = 'resilience.circuit.open_ms';
 /** On a backup attempt: true. */
 export const ATTR_HEDGE = 'resilience.hedge';
 /** On every attempt of a call that sent a hedge: what came of it (HEDGE_RESULTS). */
@@ -34,8 +36,9 @@ export const ATTR_LIMIT_WAIT_MS = 'resilience.limit.wait_ms';
 /** Which limit turned an attempt away (`resilience.limited`): concurrency or rate. */
 export const ATTR_LIMIT_REASON = 'resilience.limit.reason';
 /**
- * Whose state decided (DECISION_SOURCES): on `resilience.limited`, on an attempt span of
- * a target with a rate limit (its rate), on a transition the fleet's breaker decided.
+ * Whose state decided (DECISION_SOURCES): on `resilience.limited`,
+ * `resilience.circuit.transitions` and `resilience.retries.suppressed`, on an attempt
+ * span of a target with a rate limit (its rate), on a transition the fleet's breaker decided.
  */
 export const ATTR_DECISION_SOURCE = 'resilience.decision.source';
 export const ATTR_PATTERN = 'resilience.pattern';
@@ -79,6 +82,8 @@ export const DB_DURATION_BUCKETS_S = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 
 
 /** Span events. */
 export const EVENT_CIRCUIT_TRANSITION = 'resilience.circuit.transition';
+/** On a transition span: the breaker opened because the fleet's shared breaker said so (fleet mode). */
+export const EVENT_CIRCUIT_FLEET_OPENED = 'resilience.circuit.fleet_opened';
 export const EVENT_RETRY_SCHEDULED = 'resilience.retry.scheduled';
 export const EVENT_RETRY_SUPPRESSED = 'resilience.retry.suppressed';
 export const EVENT_REJECTED = 'resilience.rejected';

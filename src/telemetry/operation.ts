@@ -284,10 +284,10 @@ export class OperationTelemetry {
     }
   }
 
-  /** No retry follows the latest failure: the reason goes on its span (and the call span). */
-  retrySuppressed(attempt: number, reason: SuppressReason): void {
+  /** No retry follows the latest failure: the reason goes on its span (and the call span); `source`: whose budget said no. */
+  retrySuppressed(attempt: number, reason: SuppressReason, source: DecisionSource = 'local'): void {
     try {
-      this.instruments?.retriesSuppressed.add(1, { ...this.shared.base, [ATTR_RETRY_SUPPRESSED]: reason });
+      this.instruments?.retriesSuppressed.add(1, { ...this.shared.base, [ATTR_RETRY_SUPPRESSED]: reason, [ATTR_DECISION_SOURCE]: source });
       this.pending?.setAttribute(ATTR_RETRY_SUPPRESSED, reason);
       if (this.callSpan) {
         this.callSpan.setAttribute(ATTR_RETRY_SUPPRESSED, reason);

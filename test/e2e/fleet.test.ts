@@ -3,6 +3,10 @@
 // - 4 instances, each wanting twice its share, hold the fleet's quota within 10% over 30 s;
 // - Redis killed mid-run: every instance on its local share within 1 s, no call failing
 //   for it; Redis back: every instance on the fleet's quota again;
+// - a dependency dead for all 4: with fleet mode they send it about what one instance
+//   alone sends (without it, 4 times as much); an outage seen by one instance opens every
+//   instance's breaker within 1 s; Redis killed: breakers and budgets local within 1 s,
+//   no call failing for it, and back on the fleet when Redis is;
 // - beside an application's own OpenTelemetry NodeSDK and auto-instrumentations,
 //   breakwater's Redis connection records no span and no metric point.
 import { expect } from 'chai';
@@ -28,10 +32,22 @@ interface Report {
   t: number;
   ok: number;
   limited: number;
+  rejected: number;
   other: number;
   errors: Record<string, number>;
   decision: 'fleet' | 'local' | 'none';
+  /** The dependency's breaker, and whose view its breaker and budget follow. */
+  state: 'closed' | 'open' | 'half_open' | 'none';
+  breaker: 'fleet' | 'local' | 'none';
+  budget: 'fleet' | 'local' | 'none';
 }
+
+/**
+ * The breaker settings of the breaker and budget proofs, as a user would set them: the
+ * rate rule (half the calls failing, over 10 s, once 20 calls were made; the default's
+ * 30 s window shortened), the default 5 s open period.
+ */
+const BREAKER_ENV = { BREAKWATER_BREAKER: 'rate', BREAKWATER_BREAKER_FAILURE_RATE: '0.5', BREAKWATER_BREAKER_MIN_CALLS: '20', BREAKWATER_BREAKER_WINDOW_MS: '10000' };
 
 /** One instance: its reports as they arrive (with the time each arrived), and how it ended. */
 class Instance {
@@ -61,7 +77,12 @@ class Instance {
 
   /** When this instance first reported `decision` at or after `since`. */
   firstAt(decision: Report['decision'], since: number): number | undefined {
-    return this.reports.find((r) => r.at >= since && r.decision === decision)?.at;
+    return this.firstWhen((r) => r.decision === decision, since);
+  }
+
+  /** When this instance first reported something `holds` of, at or after `since`. */
+  firstWhen(holds: (report: Report) => boolean, since: number): number | undefined {
+    return this.reports.find((r) => r.at >= since && holds(r))?.at;
   }
 
   /** Ends its load (stdin closes) and waits for it to end by itself. */
@@ -74,6 +95,16 @@ class Instance {
       clearTimeout(timer);
     }
   }
+}
+
+function launch(env: Record<string, string>, perInstance: (i: number) => Record<string, string> = () => ({})): Instance[] {
+  return Array.from(
+    { length: INSTANCES },
+    (_, i) =>
+      new Instance(
+        spawn(process.execPath, ['--import', 'breakwater/register', APP], { cwd: REPO_ROOT, env: cleanEnv({ ...env, INSTANCE: String(i), ...perInstance(i) }), stdio: ['pipe', 'pipe', 'pipe'] }),
+      ),
+  );
 }
 
 async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -91,6 +122,11 @@ describe('fleet mode end to end (child processes, a real redis-server)', functio
   /** Arrival times of the requests the dependency answered. */
   const arrivals: number[] = [];
 
+  /** A dependency that can be killed (then it drops every connection it is sent), counting the calls each instance sent it. */
+  let dependency: HttpTestServer;
+  let dead = false;
+  const sent = new Map<string, number>();
+
   before(async function () {
     this.timeout(15 * 60_000); // may install redis-server
     server = await redis();
@@ -99,10 +135,17 @@ describe('fleet mode end to end (child processes, a real redis-server)', functio
       req.resume();
       res.writeHead(200).end('ok');
     });
+    dependency = await httpServer((req, res) => {
+      const instance = String(req.headers['x-instance']);
+      sent.set(instance, (sent.get(instance) ?? 0) + 1);
+      if (dead) req.socket.destroy();
+      else res.writeHead(200).end('ok');
+    });
   });
 
   after(async () => {
     await upstream?.close();
+    await dependency?.close();
   });
 
   function fleetEnv(service: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -173,9 +216,102 @@ describe('fleet mode end to end (child processes, a real redis-server)', functio
         expect(final!.ok).to.be.above(0);
         expect(final!.limited, 'each instance wanted more than its share').to.be.above(0);
         expect(stderr, 'the outage and the recovery, each told once').to.match(/fleet mode: Redis redis:\/\/127\.0\.0\.1:\d+\/0 is unreachable/);
-        expect(stderr).to.match(/is back; rate limits are the fleet's again/);
+        expect(stderr).to.match(/is back; rate limits, breakers and retry budgets are the fleet's again/);
         expect(stderr).not.to.include(server.password);
       }
+    } finally {
+      for (const i of instances) i.child.kill('SIGKILL');
+    }
+  });
+
+  /** The calls each instance sends a dependency dead from the start, over `runMs`, with the breaker and budget settings above. */
+  async function deadDependencyRun(fleetMode: boolean, runMs: number): Promise<number[]> {
+    dead = true;
+    sent.clear();
+    const service = `e2e-fleet-dead-${fleetMode}-${process.pid}`;
+    const instances = launch({ ...fleetEnv(service, { ...BREAKER_ENV, BREAKWATER_FLEET: String(fleetMode), UPSTREAM_URL: dependency.url }), OTEL_SDK_DISABLED: 'true', DEMAND: '20', RUN_MS: String(runMs) });
+    try {
+      const ended = await Promise.all(instances.map((i) => i.done));
+      for (const { code, final, stderr } of ended) {
+        expect(code, stderr).to.equal(0);
+        expect(final!.ok).to.equal(0);
+        expect(final!.rejected, 'the breaker turned calls away').to.be.above(0);
+      }
+      return Array.from({ length: INSTANCES }, (_, i) => sent.get(String(i)) ?? 0);
+    } finally {
+      for (const i of instances) i.child.kill('SIGKILL');
+    }
+  }
+
+  it(`a dependency dead for ${INSTANCES} instances: the fleet's calls to it, with and without fleet mode, against what one instance sends`, async () => {
+    const RUN_MS = 6000;
+    const local = await deadDependencyRun(false, RUN_MS);
+    const fleet = await deadDependencyRun(true, RUN_MS);
+    const sum = (ns: number[]) => ns.reduce((a, b) => a + b, 0);
+    // Without fleet mode each instance is on its own: what one sends alone is their mean.
+    const alone = sum(local) / INSTANCES;
+    const ratio = sum(fleet) / alone;
+    console.log(
+      `      dead dependency, ${RUN_MS} ms, ${INSTANCES} x 20 calls/s, rate rule (minCalls 20, 50%, 10 s), open 5 s: ` +
+        `one instance alone ${alone.toFixed(1)}; without fleet mode ${sum(local)} (${local.join(' + ')}, ${(sum(local) / alone).toFixed(2)}x); ` +
+        `with fleet mode ${sum(fleet)} (${fleet.join(' + ')}, ${ratio.toFixed(2)}x)`,
+    );
+    for (const n of local) expect(n, 'each instance alone trips after its minCalls').to.be.within(20, 40);
+    // The fleet's rule opens after minCalls fleet-wide; each other instance then sends what
+    // it has in flight until its next round's answer (its next failure asks for one at
+    // once): about one call each, so about 1 + (N - 1) / minCalls = 1.15x. The bound leaves
+    // a loaded machine two slow rounds per instance more.
+    expect(ratio, `fleet mode: the fleet's calls over one instance's alone (${sum(fleet)} / ${alone})`).to.be.at.most(1.5);
+    expect(sum(fleet), 'fleet mode sends far fewer than the fleet without it').to.be.below(sum(local) / 2);
+  });
+
+  it('an outage seen by one instance opens the breaker in every instance within 1 s', async () => {
+    dead = false;
+    const service = `e2e-fleet-outage-${process.pid}`;
+    // One busy instance sees the outage; the others call twice a second, far too rarely to open their own breakers soon.
+    const instances = launch({ ...fleetEnv(service, { ...BREAKER_ENV, UPSTREAM_URL: dependency.url }), OTEL_SDK_DISABLED: 'true', REPORT_MS: '20' }, (i) => ({ DEMAND: i === 0 ? '50' : '2' }));
+    try {
+      await until(() => instances.every((i) => i.reports.at(-1)?.breaker === 'fleet'), 15_000, 'every breaker synced with the fleet');
+      const killedAt = Date.now();
+      dead = true;
+      await until(() => instances.every((i) => i.firstWhen((r) => r.state === 'open', killedAt) !== undefined), 15_000, 'every breaker open');
+      const opened = instances.map((i) => i.firstWhen((r) => r.state === 'open', killedAt)! - killedAt);
+      const spread = Math.max(...opened) - Math.min(...opened);
+      console.log(`      outage: breakers open after ${opened.join(', ')} ms (the busy instance first); all within ${spread} ms of the first`);
+      expect(spread, `every breaker open within 1 s of the first (${opened.join(', ')} ms after the outage)`).to.be.below(1000);
+      await Promise.all(instances.map((i) => i.stop()));
+    } finally {
+      dead = false;
+      for (const i of instances) i.child.kill('SIGKILL');
+    }
+  });
+
+  it('Redis killed: breakers and budgets local within 1 s and no call fails for it; Redis back: they rejoin', async () => {
+    dead = false;
+    const service = `e2e-fleet-redis-${process.pid}`;
+    const instances = launch({ ...fleetEnv(service, { ...BREAKER_ENV, UPSTREAM_URL: dependency.url, BREAKWATER_RETRY_MAX_ATTEMPTS: '3' }), OTEL_SDK_DISABLED: 'true', DEMAND: '20', REPORT_MS: '20' });
+    const onFleet = (r: Report) => r.breaker === 'fleet' && r.budget === 'fleet';
+    const onLocal = (r: Report) => r.breaker === 'local' && r.budget === 'local';
+    try {
+      await until(() => instances.every((i) => i.reports.length > 0 && onFleet(i.reports.at(-1)!)), 15_000, 'every breaker and budget synced with the fleet');
+      const killedAt = Date.now();
+      await server.stop();
+      await until(() => instances.every((i) => i.firstWhen(onLocal, killedAt) !== undefined), 5000, 'every breaker and budget local');
+      const localAfter = instances.map((i) => i.firstWhen(onLocal, killedAt)! - killedAt);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const restartedAt = Date.now();
+      await server.start();
+      await until(() => instances.every((i) => i.firstWhen(onFleet, restartedAt) !== undefined), 15_000, 'every breaker and budget back on the fleet');
+      const rejoinedAfter = instances.map((i) => i.firstWhen(onFleet, restartedAt)! - restartedAt);
+      console.log(`      Redis killed: breakers and budgets local after ${localAfter.join(', ')} ms; back on the fleet after ${rejoinedAfter.join(', ')} ms of its restart`);
+      for (const ms of localAfter) expect(ms, `local after (ms): ${localAfter.join(', ')}`).to.be.below(1000);
+      const ended = await Promise.all(instances.map((i) => i.stop()));
+      for (const { code, final, stderr } of ended) {
+        expect(code, stderr).to.equal(0);
+        expect(final!.ok).to.be.above(0);
+        expect([final!.other, final!.rejected, final!.limited], `no call failed: ${JSON.stringify(final!.errors)}`).to.deep.equal([0, 0, 0]);
+      }
+      for (const i of instances) expect(i.reports.filter((r) => r.state === 'open' || r.state === 'half_open'), 'no breaker opened for Redis').to.deep.equal([]);
     } finally {
       for (const i of instances) i.child.kill('SIGKILL');
     }

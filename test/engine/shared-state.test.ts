@@ -3,7 +3,7 @@ import { systemClock } from '../../src/engine/clock.js';
 import { createPolicy, type ExecuteOptions } from '../../src/engine/policy.js';
 import type { PolicyOptions } from '../../src/engine/options.js';
 import type { CircuitState } from '../../src/engine/breaker/circuit.js';
-import type { BreakerControl, DecisionSource, SharedBreaker, SharedBudget, SharedRate, SharedRateSettings, SharedState } from '../../src/engine/shared-state.js';
+import type { BreakerControl, DecisionSource, SharedBreaker, SharedBreakerSettings, SharedBudget, SharedBudgetSettings, SharedRate, SharedRateSettings, SharedState } from '../../src/engine/shared-state.js';
 import { CircuitOpenError, LimitedError } from '../../src/errors.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { OtelHarness, pointValue } from '../helpers/otel.js';
@@ -39,35 +39,47 @@ class FakeBreaker implements SharedBreaker {
 
 class FakeBudget implements SharedBudget {
   firstAttempts = 0;
+  retries = 0;
+  hedges = 0;
   answer: boolean | undefined = undefined;
+  hedgeAnswer: boolean | undefined = undefined;
   asked = 0;
   recordFirstAttempt(): void {
     this.firstAttempts++;
   }
-  tryAcquireRetry(): boolean | undefined {
+  recordRetry(): void {
+    this.retries++;
+  }
+  recordHedge(): void {
+    this.hedges++;
+  }
+  allowsRetry(): boolean | undefined {
     this.asked++;
     return this.answer;
+  }
+  allowsHedge(): boolean | undefined {
+    return this.hedgeAnswer;
   }
 }
 
 /** One fake per kind, with what the policy asked for. */
 class FakeShared implements SharedState {
   readonly rates = new Map<string, { settings: SharedRateSettings; rate: FakeRate }>();
-  readonly breakers = new Map<string, { control: BreakerControl; breaker: FakeBreaker }>();
-  readonly budgets = new Map<string, FakeBudget>();
+  readonly breakers = new Map<string, { settings: SharedBreakerSettings; control: BreakerControl; breaker: FakeBreaker }>();
+  readonly budgets = new Map<string, { settings: SharedBudgetSettings; budget: FakeBudget }>();
   rate(target: string, settings: SharedRateSettings): SharedRate {
     const rate = new FakeRate();
     this.rates.set(target, { settings, rate });
     return rate;
   }
-  breaker(target: string, control: BreakerControl): SharedBreaker {
+  breaker(target: string, settings: SharedBreakerSettings, control: BreakerControl): SharedBreaker {
     const breaker = new FakeBreaker();
-    this.breakers.set(target, { control, breaker });
+    this.breakers.set(target, { settings, control, breaker });
     return breaker;
   }
-  budget(target: string): SharedBudget {
+  budget(target: string, settings: SharedBudgetSettings): SharedBudget {
     const budget = new FakeBudget();
-    this.budgets.set(target, budget);
+    this.budgets.set(target, { settings, budget });
     return budget;
   }
 }
@@ -187,12 +199,16 @@ describe('shared state seams in the engine (fleet mode, with fakes)', () => {
       const transitions: string[] = [];
       policy.on('transition', (e) => transitions.push(`${e.from}>${e.to}`));
       await policy.execute(() => 'ok', call());
-      const { control, breaker } = shared.breakers.get(TARGET)!;
+      const { settings, control, breaker } = shared.breakers.get(TARGET)!;
+      expect(settings, 'the fleet counts with the policy\'s rule').to.deep.equal({ rule: { mode: 'consecutive', threshold: 2 }, openMs: 1000, maxOpenMs: 60_000 });
       await policy.execute(reset, call()).catch(() => undefined);
       expect(breaker.results).to.deep.equal([false, true]);
-      // The fleet says the target is down: the local breaker opens without a local failure more.
-      control.open();
+      // The fleet says the target is down: the local breaker opens without a local failure more, for the fleet's remaining period.
+      control.open(300);
       expect(policy.circuit(TARGET).state).to.equal('open');
+      expect(policy.circuit(TARGET).stats.openRemainingMs).to.equal(300);
+      control.open(700);
+      expect(policy.circuit(TARGET).stats.openRemainingMs, 'open already: held at least as long as the fleet says').to.equal(700);
       expect(await policy.execute(() => 'no', call()).catch((e: unknown) => e)).to.be.instanceOf(CircuitOpenError);
       control.close();
       expect(policy.circuit(TARGET).state).to.equal('closed');
@@ -210,8 +226,22 @@ describe('shared state seams in the engine (fleet mode, with fakes)', () => {
       await clock.advance(1000);
       expect(await policy.execute(() => 'no', call()).catch((e: unknown) => e)).to.be.instanceOf(CircuitOpenError);
       breaker.probes = true;
+      const counted = breaker.results.length;
       expect(await policy.execute(() => 'probe', call())).to.equal('probe');
       expect(policy.circuit(TARGET).state).to.equal('closed');
+      expect(breaker.results.length, 'a probe\'s result is a transition, not a counted outcome').to.equal(counted);
+      expect(breaker.transitions.slice(-2)).to.deep.equal([
+        ['open', 'half_open', false],
+        ['half_open', 'closed', false],
+      ]);
+    });
+
+    it('a breaker that is off shares nothing; the rate rule is shared with its defaults filled in', async () => {
+      const { shared } = setup({ breaker: { mode: 'off' } });
+      const { shared: rated, policy } = setup({ breaker: { mode: 'rate', minCalls: 20 } });
+      await policy.execute(() => 'ok', call());
+      expect(shared.breakers.size).to.equal(0);
+      expect(rated.breakers.get(TARGET)!.settings.rule).to.deep.equal({ mode: 'rate', failureRate: 0.5, minCalls: 20, windowMs: 30_000, slowCallMs: 0, slowCallRate: 1 });
     });
 
     it('an isolated breaker stays open whatever the fleet says; telemetry marks a transition the fleet decided', async () => {
@@ -220,12 +250,17 @@ describe('shared state seams in the engine (fleet mode, with fakes)', () => {
         const { shared, policy } = setup({ breaker: { mode: 'consecutive', threshold: 5 } });
         await policy.execute(() => 'ok', call());
         const { control } = shared.breakers.get(TARGET)!;
-        control.open();
+        control.open(2500);
         const span = otel.spans().find((s) => s.name === 'resilience.circuit.transition')!;
         expect(span.attributes).to.include({ 'resilience.circuit.to': 'open', 'resilience.decision.source': 'fleet' });
+        expect(span.events.map((e) => [e.name, e.attributes])).to.deep.equal([['resilience.circuit.fleet_opened', { 'resilience.circuit.open_ms': 2500 }]]);
+        const metrics = await otel.collect();
+        expect(pointValue(metrics.get('resilience.circuit.transitions'), { 'resilience.circuit.to': 'open', 'resilience.decision.source': 'fleet' })).to.equal(1);
         policy.circuit(TARGET).isolate();
         control.close();
+        control.open(10);
         expect(policy.circuit(TARGET).state).to.equal('open');
+        expect(policy.circuit(TARGET).stats.openRemainingMs, 'isolated: the fleet shortens nothing').to.equal(Infinity);
       } finally {
         await otel.uninstall();
       }
@@ -233,25 +268,55 @@ describe('shared state seams in the engine (fleet mode, with fakes)', () => {
   });
 
   describe('retry budget', () => {
-    it('first attempts are reported; a retry is the fleet\'s decision when it gives one, the local budget\'s otherwise', async () => {
-      // The real clock: a backoff of 0 ms passes by itself.
-      const { shared, policy } = setup({ clock: systemClock, retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0, budgetRatio: 0, budgetMinPerSecond: 0 } });
-      const suppressed: string[] = [];
-      policy.on('giveUp', (e) => suppressed.push(e.reason));
-      const failing = reset;
-      await policy.execute(failing, call()).catch(() => undefined);
-      const budget = shared.budgets.get(TARGET)!;
-      expect(budget.firstAttempts).to.equal(1);
-      // undefined: the local budget (ratio 0, no floor) says no.
-      expect(suppressed).to.deep.equal(['budget']);
-      budget.answer = true;
-      let attempts = 0;
-      await policy.execute(() => (attempts++, failing()), call()).catch(() => undefined);
-      expect(attempts, 'the fleet had room: retried though the local budget had none').to.equal(2);
-      budget.answer = false;
-      await policy.execute(failing, call()).catch(() => undefined);
-      expect(suppressed).to.deep.equal(['budget', 'max_attempts', 'budget']);
-      expect(budget.firstAttempts).to.equal(3);
+    it('first attempts, retries and hedges are reported; a retry is the fleet\'s decision when it gives one, the local budget\'s otherwise', async () => {
+      const otel = new OtelHarness().install();
+      try {
+        // The real clock: a backoff of 0 ms passes by itself.
+        const { shared, policy } = setup({ clock: systemClock, retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0, budgetRatio: 0, budgetMinPerSecond: 0 } });
+        const suppressed: string[] = [];
+        policy.on('giveUp', (e) => suppressed.push(e.reason));
+        const failing = reset;
+        await policy.execute(failing, call()).catch(() => undefined);
+        const { settings, budget } = shared.budgets.get(TARGET)!;
+        expect(settings).to.deep.equal({ ratio: 0, minPerSecond: 0, windowMs: 10_000 });
+        expect(budget.firstAttempts).to.equal(1);
+        // undefined: the local budget (ratio 0, no floor) says no.
+        expect(suppressed).to.deep.equal(['budget']);
+        budget.answer = true;
+        let attempts = 0;
+        await policy.execute(() => (attempts++, failing()), call()).catch(() => undefined);
+        expect(attempts, 'the fleet had room: retried though the local budget had none').to.equal(2);
+        expect(budget.retries).to.equal(1);
+        budget.answer = false;
+        await policy.execute(failing, call()).catch(() => undefined);
+        expect(suppressed).to.deep.equal(['budget', 'max_attempts', 'budget']);
+        expect(budget.firstAttempts).to.equal(3);
+        const metrics = await otel.collect();
+        const point = (source: string) => pointValue(metrics.get('resilience.retries.suppressed'), { 'resilience.retry.suppressed': 'budget', 'resilience.decision.source': source });
+        expect([point('local'), point('fleet')], 'whose budget said no').to.deep.equal([1, 1]);
+      } finally {
+        await otel.uninstall();
+      }
+    });
+
+    it('a hedge is the fleet\'s decision when it gives one, and is reported', async () => {
+      const clock = new FakeClock();
+      const { shared, policy } = setup({ clock, hedge: { delayMs: 10, budgetRatio: 0.5 } });
+      const hedges: string[] = [];
+      policy.on('hedge', () => hedges.push('sent'));
+      const slow = () => policy.execute(() => new Promise((resolve) => clock.setTimeout(() => resolve('slow'), 50)), call({ hedgeable: true }));
+      let running = slow();
+      const { settings, budget } = shared.budgets.get(TARGET)!;
+      expect(settings.ratio, 'no retry budget: the fleet limits hedges only').to.equal(Infinity);
+      budget.hedgeAnswer = false;
+      await clock.advance(60);
+      await running;
+      expect([hedges.length, budget.hedges]).to.deep.equal([0, 0]);
+      budget.hedgeAnswer = true;
+      running = slow();
+      await clock.advance(60);
+      await running;
+      expect([hedges.length, budget.hedges], 'the fleet had room though this instance\'s window (one first attempt) had none').to.deep.equal([1, 1]);
     });
   });
 

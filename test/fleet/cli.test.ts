@@ -37,7 +37,7 @@ describe('cli: breakwater fleet (a real redis-server)', function () {
     const run = await cli(['fleet'], env(server.url));
     expect(run.code, run.stderr).to.equal(0);
     expect(JSON.parse(run.stdout)).to.deep.equal({
-      fleet: { redis: `redis://127.0.0.1:${server.port}/0`, service: 'checkout', expectedInstances: 1, policies: ['default'], connection: 'up' },
+      fleet: { redis: `redis://127.0.0.1:${server.port}/0`, service: 'checkout', expectedInstances: 1, policies: ['default'], shared: ['rate', 'breaker', 'budget'], connection: 'up' },
     });
     expect(run.stdout + run.stderr).not.to.include(server.password);
   });

@@ -60,8 +60,6 @@ describe('fleet: Fleet, the shared state of one process, on a real redis-server'
     } finally {
       await admin.close();
     }
-    expect(f.breaker(TARGET, { open: () => {}, close: () => {} }), 'the breaker stays local until breaker-sync.ts').to.equal(undefined);
-    expect(f.budget(TARGET), 'the budget stays local until budget-sync.ts').to.equal(undefined);
     await f.close();
     expect(f.status().connection).to.equal('closed');
   });
@@ -83,14 +81,43 @@ describe('fleet: Fleet, the shared state of one process, on a real redis-server'
       await proxy.setFault({ kind: 'none' });
       await eventually(() => (rate.reserve(performance.now()), rate.source === 'fleet'), 5000, 'back on the fleet');
       expect(lines).to.have.length(2);
-      expect(lines[0]).to.match(new RegExp(`^breakwater: fleet mode: Redis redis://127\\.0\\.0\\.1:${proxy.port}/0 is unreachable \\(.+\\); rate limits are local until it is back$`));
-      expect(lines[1]).to.equal(`breakwater: fleet mode: Redis redis://127.0.0.1:${proxy.port}/0 is back; rate limits are the fleet's again`);
+      expect(lines[0]).to.match(new RegExp(`^breakwater: fleet mode: Redis redis://127\\.0\\.0\\.1:${proxy.port}/0 is unreachable \\(.+\\); rate limits, breakers and retry budgets are local until it is back$`));
+      expect(lines[1]).to.equal(`breakwater: fleet mode: Redis redis://127.0.0.1:${proxy.port}/0 is back; rate limits, breakers and retry budgets are the fleet's again`);
       for (const shown of [...lines, JSON.stringify(down), JSON.stringify(f.status()), inspect(f, { showHidden: true, depth: 10 }), f.redis]) {
         expect(shown).not.to.include(server.password);
       }
     } finally {
       await proxy.close();
     }
+  });
+
+  it('breaker() and budget(): one instance\'s opening reaches the other through Redis; the status shows each target\'s view', async () => {
+    const service = `fleet-breaker ${process.pid}`;
+    const settings = { rule: { mode: 'consecutive' as const, threshold: 3 }, openMs: 2000, maxOpenMs: 8000 };
+    const told: string[] = [];
+    const control = (name: string) => ({ open: (ms: number) => void told.push(`${name} open ${ms > 1000 && ms <= 2000}`), close: () => void told.push(`${name} close`) });
+    const { fleet: a } = fleet(server.url, { service });
+    const { fleet: b } = fleet(server.url, { service });
+    const seen = a.breaker(TARGET, settings, control('a'))!;
+    const follower = b.breaker(TARGET, settings, control('b'))!;
+    expect(b.breaker(TARGET, settings, control('b2')), 'a target made again gets the same breaker, bound to its new control').to.equal(follower);
+    await eventually(() => a.targets()[0]?.breaker?.mode === 'fleet' && b.targets()[0]?.breaker?.mode === 'fleet', 5000, 'both synced');
+    for (let i = 0; i < 3; i++) seen.record(0, true, 1);
+    seen.transitioned('closed', 'open', false);
+    await eventually(() => told.includes('b2 open true'), 2000, 'the other instance told to open for the fleet\'s period');
+    expect(told, 'the instance that opened it is not told back').not.to.include('a open true');
+    const [shown] = b.targets();
+    expect(shown).to.deep.include({ target: TARGET });
+    expect(shown!.breaker).to.include({ mode: 'fleet', state: 'open' });
+    expect(shown!.breaker!.epoch).to.be.a('number');
+    expect(shown!.breaker!.remainingMs).to.be.within(1, 2000);
+    const budget = a.budget(TARGET, { ratio: 0.1, minPerSecond: 0, windowMs: 10_000 })!;
+    for (let i = 0; i < 20; i++) budget.recordFirstAttempt();
+    await eventually(() => a.targets()[0]?.budget?.mode === 'fleet' && a.targets()[0]!.budget!.firstAttempts === 20, 5000, 'the budget flushed');
+    expect(budget.allowsRetry(performance.now())).to.equal(true);
+    await a.close();
+    expect(a.targets()[0]!.breaker!.mode, 'closed: local').to.equal('local');
+    expect(budget.allowsRetry(performance.now()), 'closed: the local budget decides').to.equal(undefined);
   });
 
   it('a wrong password: down, and the reason never repeats it', async () => {

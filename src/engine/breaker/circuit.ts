@@ -94,7 +94,6 @@ export class Circuit {
   record(now: number, admission: Admission, generation: number, failed: boolean, durationMs: number, cause?: unknown): void {
     if (failed) this.failures++;
     else this.successes++;
-    this.shared?.record(now, failed, durationMs);
     if (generation !== this.generation) return;
     if (admission === PROBE) {
       this.probesInFlight--;
@@ -102,7 +101,10 @@ export class Circuit {
       else if (++this.probeSuccesses >= this.settings.halfOpenProbes) this.close(cause);
       return;
     }
-    if (this.state === 'closed' && this.rule.record(now, failed, durationMs)) this.open(now, cause);
+    if (this.state !== 'closed') return;
+    // The fleet counts what the closed breaker counts: a probe's result is a transition.
+    this.shared?.record(now, failed, durationMs);
+    if (this.rule.record(now, failed, durationMs)) this.open(now, cause);
   }
 
   /** Gives back an admission whose result says nothing about the dependency (the caller cancelled). */
@@ -125,9 +127,21 @@ export class Circuit {
     else this.rule.reset();
   }
 
-  /** The fleet says the target is down: opens (the open period doubling as any re-open's) unless open already. */
-  fleetOpened(now: number): void {
-    if (this.state !== 'open') this.open(now, BY_FLEET);
+  /**
+   * The fleet says the target is down for `remainingMs` more: opens until then, or, open
+   * already, stays open at least that long (the fleet's period is the one every instance
+   * follows, so they probe together when it ends, one of them by the fleet's permit).
+   */
+  fleetOpened(now: number, remainingMs: number): void {
+    if (this.isolated) return;
+    const until = now + Math.max(0, remainingMs);
+    if (this.state === 'open') {
+      this.openUntil = Math.max(this.openUntil, until);
+      return;
+    }
+    this.consecutiveOpens++;
+    this.openUntil = until;
+    this.transition('open', BY_FLEET);
   }
 
   /** The fleet closed the target's breaker: closes, unless closed already or isolated here. */

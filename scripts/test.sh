@@ -27,7 +27,7 @@ for i in "${!nodes[@]}"; do
     for dir in "${ONCE[@]}"; do ignore+=(--ignore "$dir/**"); done
     older_redis=0  # ioredis 5 and node-redis 4 beside the project's own: on the last Node only
   fi
-  echo "=== tests on Node $("$node" -v)${ignore:+ (without ${ONCE[*]} and the Redis clients' older majors: they run on the last Node)}"
+  echo "=== tests on Node $("$node" -v)${ignore:+ (without ${ONCE[*]} and the older Redis client majors: they run on the last Node)}"
   TEST_OLDER_REDIS_MAJORS=$older_redis "$node" node_modules/mocha/bin/mocha.js --config .mocharc.cjs "${ignore[@]}" "$@" 2>&1 | tee "$log" || status=1
   p=$(grep -Eo '^ +[0-9]+ passing' "$log" | grep -Eo '[0-9]+' || echo 0)
   f=$(grep -Eo '^ +[0-9]+ failing' "$log" | grep -Eo '[0-9]+' || echo 0)

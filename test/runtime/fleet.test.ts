@@ -100,19 +100,7 @@ describe('runtime: fleet mode wired from the configuration (real redis-server)',
 
   it('breakwater\'s own Redis connection records no span and no metric point, however much it leases', async () => {
     const otel = new OtelHarness().install();
-    /** Metric points naming a Redis target: the process's other tests leave circuits of their own Redis clients (same server) behind. */
-    const redisPoints = async (): Promise<Set<string>> => {
-      const keys = new Set<string>();
-      for (const metric of (await otel.collect()).values()) {
-        for (const point of metric.dataPoints) {
-          const target = String(point.attributes['resilience.target']);
-          if (/^rediss?:/.test(target)) keys.add(`${metric.descriptor.name} ${target}`);
-        }
-      }
-      return keys;
-    };
     try {
-      const before = await redisPoints();
       const rt = runtime(FILE);
       await eventually(async () => {
         await rt.execute(() => 'ok', { target: FLEET_TARGET }).catch(() => undefined);
@@ -126,8 +114,10 @@ describe('runtime: fleet mode wired from the configuration (real redis-server)',
       expect(otel.spans().filter((s) => s.attributes['db.system.name'] !== undefined || s.attributes['db.system'] !== undefined), 'database spans').to.deep.equal([]);
       const metrics = await otel.collect();
       expect(metrics.has('db.client.operation.duration'), 'no Redis command measured').to.equal(false);
-      const after = await redisPoints();
-      expect([...after].filter((key) => !before.has(key)), 'metric points of a Redis target that appeared with the fleet').to.deep.equal([]);
+      // The gauges observe every runtime of this process (other tests' Redis clients on the
+      // same server among them): this runtime's own targets are what the fleet could add to.
+      expect(rt.circuits().map((c) => c.target).filter((target) => /^rediss?:/.test(target)), 'Redis targets of this runtime').to.deep.equal([]);
+      // (With an application's own SDK and auto-instrumentations, test/e2e/fleet.test.ts checks the exported spans and points.)
     } finally {
       await otel.uninstall();
     }

@@ -26,6 +26,8 @@ export interface Measurement {
 
 /** What a rate process measured: Redis's command counts over `seconds` of calls at `callsPerSecond`. */
 export interface RateMeasurement {
+  /** `local` or `fleet` (Redis healthy): local mode's CPU is the baseline of fleet mode's background work. */
+  variant: Variant;
   callsPerSecond: number;
   seconds: number;
   /** Calls actually started (the open loop's timers may fall behind on a busy machine). */

@@ -81,6 +81,7 @@ export function rateTable(runs: readonly RateMeasurement[]): string {
   const names = [...new Set(runs.flatMap((run) => Object.keys(run.commands)))].sort((a, b) => Number(SENT.has(b)) - Number(SENT.has(a)) || a.localeCompare(b));
   const perSecond = (run: RateMeasurement, calls: number): string => (calls / run.seconds).toFixed(1);
   const columns = [
+    'mode',
     'calls/s (asked)',
     'calls/s (made)',
     ...names.map((name) => `\`${name.toUpperCase()}\`/s${SENT.has(name) ? '' : ' (in scripts)'}`),
@@ -93,6 +94,7 @@ export function rateTable(runs: readonly RateMeasurement[]): string {
   for (const run of runs) {
     const { sent, inScripts } = splitCommands(run.commands);
     const cells = [
+      run.variant,
       run.callsPerSecond.toLocaleString('en-US'),
       Math.round(run.calls / run.seconds).toLocaleString('en-US'),
       ...names.map((name) => perSecond(run, run.commands[name] ?? 0)),

@@ -7,7 +7,8 @@
 //   the breaker's and budget's syncs) would otherwise run during the other variants'
 //   batches and be billed to them, and each process has one mode, as an application does.
 // - Redis operations per instance per second: one fleet-mode process at a fixed call
-//   rate, counted by the server (INFO commandstats).
+//   rate, counted by the server (INFO commandstats); a local-mode one beside it, whose
+//   CPU time is what the same calls cost without fleet mode's background work.
 // Markdown goes to stdout, progress to stderr.
 import { execFile } from 'node:child_process';
 import net from 'node:net';
@@ -24,6 +25,7 @@ const CALLS = countFromEnv('BENCH_CALLS', 200_000);
 const ROUNDS = countFromEnv('BENCH_ROUNDS', 5);
 const SECONDS = countFromEnv('BENCH_SECONDS', 10);
 const RATES = [1_000, 10_000];
+const RATE_VARIANTS = ['local', 'fleet'] as const;
 const VARIANT_SCRIPT = fileURLToPath(new URL('./variant.js', import.meta.url));
 
 const execFileAsync = promisify(execFile);
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
   console.log(`#### Node ${process.version}\n`);
   console.log(
     `\`runtime.execute(() => Promise.resolve(1), { target, idempotent: true })\`, the default policy with a rate limit that never limits ` +
-      `(100,000,000/s, burst 1,000,000). ${WARMUP} warm-up calls then ${CALLS} measured, sequential, a turn of the event loop every 1,000, ` +
+      `(100,000,000/s, burst 1,000,000). 2 × ${WARMUP} warm-up calls (the first paced, 1,000 per 10 ms, the second at full speed) then ${CALLS} measured, sequential, a turn of the event loop every 1,000, ` +
       `per process; ${ROUNDS} rounds of ${VARIANTS.length} processes in turn. Load average at start: ${loadAverage()}.` +
       (passedThrough.length > 0 ? ` Set for breakwater: ${passedThrough.map((name) => `${name}=${process.env[name]}`).join(' ')}.` : ''),
   );
@@ -71,10 +73,15 @@ async function main(): Promise<void> {
     console.log('');
     const runs: RateMeasurement[] = [];
     for (const rate of RATES) {
-      process.stderr.write(`${process.version} Redis operations at ${rate} calls/s for ${SECONDS} s\n`);
-      runs.push(await child<RateMeasurement>(['rate', server.url, String(rate), String(SECONDS)]));
+      for (const variant of RATE_VARIANTS) {
+        process.stderr.write(`${process.version} ${variant} at ${rate} calls/s for ${SECONDS} s\n`);
+        runs.push(await child<RateMeasurement>(['rate', variant, server.url, String(rate), String(SECONDS)]));
+      }
     }
-    console.log(`Redis operations of one fleet-mode instance calling one target at a constant rate (open loop, a batch of calls every 10 ms) for ${SECONDS} s, after 1 s at that rate; counted by the server (\`INFO commandstats\`, the reading connection's own \`INFO\` left out; it counts the commands a script runs too, shown apart):`);
+    console.log(
+      `Redis operations of one instance calling one target at a constant rate (open loop, a batch of calls every 10 ms) for ${SECONDS} s, after 1 s at that rate, ` +
+        `in fleet mode and, for its CPU, in local mode; counted by the server (\`INFO commandstats\`, the reading connection's own \`INFO\` left out; it counts the commands a script runs too, shown apart):`,
+    );
     console.log('');
     console.log(rateTable(runs));
   } finally {

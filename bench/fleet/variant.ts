@@ -4,7 +4,7 @@
 // leases today, the breaker's and the budget's syncs once they are wired) is in what
 // this process measures, its background work included. Prints one JSON line.
 //   overhead VARIANT REDIS_URL WARMUP CALLS: sequential calls, wall and CPU ns per call.
-//   rate REDIS_URL CALLS_PER_SECOND SECONDS: Redis's command counts over an open-loop run.
+//   rate VARIANT REDIS_URL CALLS_PER_SECOND SECONDS: Redis's command counts and the CPU over an open-loop run.
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/index.js';
 import { RespClient } from '../../src/fleet/resp-client.js';
@@ -70,12 +70,16 @@ async function reachSteadyState(runtime: Runtime, variant: Variant, drive: () =>
 
 async function overhead(variant: Variant, redisUrl: string, warmup: number, calls: number): Promise<Measurement> {
   const runtime = runtimeFor(redisUrl, variant !== 'local');
-  await reachSteadyState(runtime, variant, async () => {
+  const paced = async () => {
     await callInChunks(runtime, CHUNK);
     await sleep(10);
-  });
-  // After the steady state, so the fleet's lease is sized to this loop's demand, not to
-  // the slower calls above: a step in demand runs out of tokens for a lease's round trip.
+  };
+  // Every variant warms up alike: `warmup` calls paced (fleet mode connects meanwhile),
+  // more only while the steady state is not reached, then `warmup` at full speed, so
+  // the fleet's lease is sized to the measured loop's demand (a step in demand runs out
+  // of tokens for a lease's round trip).
+  for (let done = 0; done < warmup; done += CHUNK) await paced();
+  await reachSteadyState(runtime, variant, paced);
   await callInChunks(runtime, warmup);
   await sleep(SETTLE_MS);
   // Wall time per call, and this process's CPU time per call (every thread: the JIT's,
@@ -91,14 +95,14 @@ async function overhead(variant: Variant, redisUrl: string, warmup: number, call
   return { variant, calls, wallNsPerCall: wallNs / calls, cpuNsPerCall: ((cpu.user + cpu.system) * 1000) / calls, decision };
 }
 
-async function rate(redisUrl: string, callsPerSecond: number, seconds: number): Promise<RateMeasurement> {
-  const runtime = runtimeFor(redisUrl, true);
+async function rate(variant: Variant, redisUrl: string, callsPerSecond: number, seconds: number): Promise<RateMeasurement> {
+  const runtime = runtimeFor(redisUrl, variant !== 'local');
   const call = () => runtime.execute(operation, options);
   // A second at the rate first (more until the fleet decides): the connection is up, the
   // script loaded and the lease's batch sized to the demand.
   const atRate = () => tickedOpenLoop(callsPerSecond, 1000, call);
   await atRate();
-  await reachSteadyState(runtime, 'fleet', atRate);
+  await reachSteadyState(runtime, variant, atRate);
   // A connection of its own reads the counts; its INFO commands are left out of them.
   const reader = new RespClient(redisUrl);
   const info = async () => commandCounts(String(await reader.command(['INFO', 'commandstats'], 5000)));
@@ -111,21 +115,20 @@ async function rate(redisUrl: string, callsPerSecond: number, seconds: number): 
   const decision = decisionOf(runtime);
   await reader.close();
   await runtime.close();
-  return { callsPerSecond, seconds, calls, commands: commandsBetween(before, after), cpuMsPerSecond: (cpu.user + cpu.system) / 1000 / seconds, decision };
+  return { variant, callsPerSecond, seconds, calls, commands: commandsBetween(before, after), cpuMsPerSecond: (cpu.user + cpu.system) / 1000 / seconds, decision };
 }
 
 async function main(): Promise<void> {
   const [mode, ...args] = process.argv.slice(2);
   // breakwater's Redis client never keeps a process alive: this does, while a reply is awaited.
   setInterval(() => {}, 60_000);
+  const [variant, redisUrl, first, second] = args as [Variant, string, string, string];
+  if (!VARIANTS.includes(variant)) throw new Error(`unknown variant ${variant}: one of ${VARIANTS.join(', ')}`);
   let result: Measurement | RateMeasurement;
   if (mode === 'overhead') {
-    const [variant, redisUrl, warmup, calls] = args as [Variant, string, string, string];
-    if (!VARIANTS.includes(variant)) throw new Error(`unknown variant ${variant}: one of ${VARIANTS.join(', ')}`);
-    result = await overhead(variant, redisUrl, Number(warmup), Number(calls));
+    result = await overhead(variant, redisUrl, Number(first), Number(second));
   } else if (mode === 'rate') {
-    const [redisUrl, callsPerSecond, seconds] = args as [string, string, string];
-    result = await rate(redisUrl, Number(callsPerSecond), Number(seconds));
+    result = await rate(variant, redisUrl, Number(first), Number(second));
   } else {
     throw new Error(`unknown mode ${mode}: overhead or rate`);
   }

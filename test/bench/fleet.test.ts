@@ -70,9 +70,9 @@ describe('bench/fleet', () => {
   });
 
   it('rateTable: per second of the run, requests sent apart from commands run in scripts', () => {
-    const run: RateMeasurement = { callsPerSecond: 1000, seconds: 10, calls: 10_000, commands: { evalsha: 100, get: 100, ping: 1 }, cpuMsPerSecond: 12.4, decision: 'fleet' };
+    const run: RateMeasurement = { variant: 'fleet', callsPerSecond: 1000, seconds: 10, calls: 10_000, commands: { evalsha: 100, get: 100, ping: 1 }, cpuMsPerSecond: 12.4, decision: 'fleet' };
     const [header, , row] = rateTable([run]).split('\n');
-    expect(header).to.equal('| calls/s (asked) | calls/s (made) | `EVALSHA`/s | `PING`/s | `GET`/s (in scripts) | requests sent/s | commands in scripts/s | instance CPU (ms/s) | rate decision |');
-    expect(row).to.equal('| 1,000 | 1,000 | 10.0 | 0.1 | 10.0 | **10.1** | 10.0 | 12 | fleet |');
+    expect(header).to.equal('| mode | calls/s (asked) | calls/s (made) | `EVALSHA`/s | `PING`/s | `GET`/s (in scripts) | requests sent/s | commands in scripts/s | instance CPU (ms/s) | rate decision |');
+    expect(row).to.equal('| fleet | 1,000 | 1,000 | 10.0 | 0.1 | 10.0 | **10.1** | 10.0 | 12 | fleet |');
   });
 });

@@ -12,7 +12,7 @@ import { postgres, redis, stopAllServers } from '../../test/integration/servers.
 import { CLIENTS, VARIANTS } from './cases.js';
 import type { Client, Measurement, Variant } from './cases.js';
 import { tableHeader, tableRows } from './report.js';
-import { chosenFromArgs, countFromEnv, loadAverage } from '../run-info.js';
+import { chosenFromArgs, countFromEnv, elapsedLine, loadAverage } from '../run-info.js';
 
 // Long enough that the JIT's compile threads, which count in the process's CPU time,
 // are done before the measured part: at 5,000 measured calls they made the variant
@@ -65,9 +65,8 @@ async function main(): Promise<void> {
     await http.close();
     await stopAllServers();
   }
-  const minutes = Number(process.hrtime.bigint() - started) / 60e9;
   console.log('');
-  console.log(`Elapsed on Node ${process.version}: ${minutes.toFixed(1)} min. Load average at end: ${loadAverage()}.`);
+  console.log(elapsedLine(started));
 }
 
 main().catch((error) => {

@@ -11,11 +11,10 @@
 //   CPU time is what the same calls cost without fleet mode's background work.
 // Markdown goes to stdout, progress to stderr.
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { redis, stopAllServers } from '../../test/integration/servers.js';
-import { countFromEnv, loadAverage } from '../run-info.js';
+import { freePort, redis, stopAllServers } from '../../test/integration/servers.js';
+import { countFromEnv, elapsedLine, loadAverage } from '../run-info.js';
 import { VARIANTS } from './cases.js';
 import type { Measurement, RateMeasurement, Variant } from './cases.js';
 import { overheadTable, rateTable } from './report.js';
@@ -35,19 +34,11 @@ async function child<T>(args: readonly string[]): Promise<T> {
   return JSON.parse(stdout.trim().split('\n').pop()!) as T;
 }
 
-/** A loopback port nothing listens on: the "Redis unreachable" variant dials it and is refused. */
-async function unusedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function main(): Promise<void> {
   const started = process.hrtime.bigint();
   const server = await redis();
-  const down = `redis://127.0.0.1:${await unusedPort()}/0`;
+  // A loopback port nothing listens on: the "Redis unreachable" variant dials it and is refused.
+  const down = `redis://127.0.0.1:${await freePort()}/0`;
   const urlOf: Record<Variant, string> = { local: server.url, fleet: server.url, 'fleet-down': down };
   const passedThrough = Object.keys(process.env).filter((name) => name.startsWith('BREAKWATER_'));
   console.log(`#### Node ${process.version}\n`);
@@ -87,9 +78,8 @@ async function main(): Promise<void> {
   } finally {
     await stopAllServers();
   }
-  const minutes = Number(process.hrtime.bigint() - started) / 60e9;
   console.log('');
-  console.log(`Elapsed on Node ${process.version}: ${minutes.toFixed(1)} min. Load average at end: ${loadAverage()}.`);
+  console.log(elapsedLine(started));
 }
 
 main().catch((error) => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stopAllServers } from '../../test/integration/servers.js';
-import { chosenFromArgs, countFromEnv, loadAverage } from '../run-info.js';
+import { chosenFromArgs, countFromEnv, elapsedLine, loadAverage } from '../run-info.js';
 import { CLIENTS, FAST_MS, POLLY_DELAY_MS, SLOW_MS, SLOW_SHARE, VARIANTS } from './cases.js';
 import type { Client, RoundResult, Variant, VariantResult } from './cases.js';
 import { writeCdfChart } from './chart.js';
@@ -77,11 +77,10 @@ async function main(): Promise<void> {
   } finally {
     await stopAllServers();
   }
-  const minutes = Number(process.hrtime.bigint() - started) / 60e9;
   console.log('');
   for (const note of notes) console.log(`- ${note}`);
   console.log('');
-  console.log(`Elapsed on Node ${process.version}: ${minutes.toFixed(1)} min. Load average at end: ${loadAverage()}.`);
+  console.log(elapsedLine(started));
 }
 
 main().catch((error) => {

@@ -18,16 +18,16 @@ export function loadAverage(): string {
     .join(', ');
 }
 
+/** The last line of a harness's report: how long it took on this Node (`started`: process.hrtime.bigint()) and the load then. */
+export function elapsedLine(started: bigint): string {
+  const minutes = Number(process.hrtime.bigint() - started) / 60e9;
+  return `Elapsed on Node ${process.version}: ${minutes.toFixed(1)} min. Load average at end: ${loadAverage()}.`;
+}
+
 /** The items named on the command line, in `all`'s order; every item when none is named. */
 export function chosenFromArgs<T extends string>(all: readonly T[], what: string): T[] {
   const asked = process.argv.slice(2);
   const unknown = asked.filter((name) => !all.includes(name as T));
   if (unknown.length > 0) throw new Error(`unknown ${what} ${unknown.join(', ')}: one of ${all.join(', ')}`);
   return asked.length === 0 ? [...all] : all.filter((item) => asked.includes(item));
-}
-
-/** The harness's closing line: how long it ran on this Node since `started` (process.hrtime.bigint()), and the load then. */
-export function elapsedLine(started: bigint): string {
-  const minutes = Number(process.hrtime.bigint() - started) / 60e9;
-  return `Elapsed on Node ${process.version}: ${minutes.toFixed(1)} min. Load average at end: ${loadAverage()}.`;
 }

@@ -23,3 +23,13 @@ bench_each_node() {
   local elapsed=$((SECONDS - started))
   echo "Elapsed (all Node versions, build excluded): $((elapsed / 60)) min $((elapsed % 60)) s"
 }
+
+# bench_nodes: the `nodes` array for a long benchmark: this machine's Node only, or with
+# BENCH_ALL_NODES=1 Node 22 and 24 too.
+bench_nodes() {
+  if [ "${BENCH_ALL_NODES:-}" = 1 ]; then
+    mapfile -t nodes < <(bash scripts/node-versions.sh)
+  else
+    nodes=("${npm_node_execPath:-$(command -v node)}")
+  fi
+}

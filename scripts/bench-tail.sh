@@ -9,10 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
 npm run --silent build:test
-if [ "${BENCH_ALL_NODES:-}" = 1 ]; then
-  mapfile -t nodes < <(bash scripts/node-versions.sh)
-else
-  nodes=("${npm_node_execPath:-$(command -v node)}")
-fi
+bench_nodes
 bench_header bench:tail "$@"
 bench_each_node build/bench/tail/run.js "$@"

@@ -171,7 +171,8 @@ function cleanEnv(home: string): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C', LC_ALL: 'C' };
 }
 
-function freePort(): Promise<number> {
+/** A loopback port free now (nothing listens on it: a dial is refused). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();

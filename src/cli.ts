@@ -83,7 +83,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       print({ fleet: false });
       return 0;
     }
-    const status = fleetStatus(config.fleet, await probeConnection(endpoint, FLEET_PROBE_MS));
+    const status = fleetStatus(config.fleet, await probeConnection(endpoint, FLEET_PROBE_MS, config.fleet.redisCluster));
     print({ fleet: status });
     return status.connection === 'up' ? 0 : 3;
   } catch (error) {

@@ -59,7 +59,7 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   callSpans: false,
   patterns: false,
   patternsTimeScale: 1,
-  fleet: { redisUrl: '', service: '', expectedInstances: 1, syncMs: 250 },
+  fleet: { redisUrl: '', redisCluster: false, service: '', expectedInstances: 1, syncMs: 250 },
   policy: {
     name: 'default',
     telemetry: true,

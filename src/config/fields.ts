@@ -79,6 +79,8 @@ export const FIELDS: readonly Field[] = [
   { key: 'patternsTimeScale', scope: 'top', kind: integer(1, 3600), env: 'BREAKWATER_PATTERNS_TIME_SCALE' },
   // Fleet mode (src/config/fleet.ts): where the shared state lives; a policy opts in with `fleet`.
   { key: 'fleet.redisUrl', scope: 'top', kind: { type: 'redisUrl' }, env: 'BREAKWATER_FLEET_REDIS_URL', secret: true },
+  // A Cluster is configured, not detected: routing by slot is a deliberate choice, and a wrong one is refused at start-up.
+  { key: 'fleet.redisCluster', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_FLEET_REDIS_CLUSTER' },
   { key: 'fleet.service', scope: 'top', kind: { type: 'string' }, env: 'BREAKWATER_FLEET_SERVICE' },
   { key: 'fleet.expectedInstances', scope: 'top', kind: integer(1, 1_000_000), env: 'BREAKWATER_FLEET_EXPECTED_INSTANCES' },
   // At least 10 ms: each refresh is a Redis round trip per target.

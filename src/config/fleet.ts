@@ -67,8 +67,13 @@ export function resolveFleet(top: Layer, policies: readonly PolicyFleetChoice[],
         'it namespaces the fleet\'s keys in Redis, so that two services sharing one Redis never share a quota',
     );
   }
+  const cluster = top.values.get('fleet.redisCluster')!;
+  if (cluster.value === true && endpoint.db !== 0) {
+    problems.push(`${cluster.blame} is not accepted with database ${endpoint.db} in ${url.blame}: a Redis Cluster has database 0 only`);
+  }
   const fleet: ResolvedFleet = {
     redisUrl: endpoint.describe(),
+    redisCluster: cluster.value as boolean,
     service,
     expectedInstances: top.values.get('fleet.expectedInstances')!.value as number,
     syncMs: top.values.get('fleet.syncMs')!.value as number,

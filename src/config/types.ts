@@ -122,6 +122,8 @@ export interface ResolvedPolicy {
 export interface ResolvedFleet {
   /** `redis://host:port/db` (`rediss://` with TLS): the URL without its user name and password. */
   redisUrl: string;
+  /** The URL names one node of a Redis Cluster: commands go to the node of each target's slot (src/fleet/cluster-client.ts). */
+  redisCluster: boolean;
   /** Namespaces the fleet's keys in Redis: BREAKWATER_FLEET_SERVICE, else OTEL_SERVICE_NAME. */
   service: string;
   /** Instances sharing each quota: an instance cut off from Redis takes 1/expectedInstances of it. */

@@ -2,11 +2,12 @@ import { systemClock } from '../engine/clock.js';
 import type { BreakerControl, SharedBreakerSettings, SharedBudgetSettings, SharedRate, SharedRateSettings, SharedState } from '../engine/shared-state.js';
 import { BreakerSync, type BreakerSyncOptions } from './breaker-sync.js';
 import { BudgetSync, type BudgetSyncOptions } from './budget-sync.js';
+import { ClusterClient, type ClusterClientOptions } from './cluster-client.js';
 import { GcraLimiter } from './gcra.js';
 import { fleetKey, fleetService } from './keys.js';
 import { QuotaLease } from './quota-lease.js';
 import type { RedisEndpoint } from './redis-url.js';
-import { RespClient, type RedisHealth, type RespClientOptions } from './resp-client.js';
+import { RespClient, type RedisHealth } from './resp-client.js';
 import { SharedFleetBreaker } from './shared-breaker.js';
 import { SharedFleetBudget } from './shared-budget.js';
 import type { FleetMode } from './sync-loop.js';
@@ -17,7 +18,8 @@ import type { FleetMode } from './sync-loop.js';
  *
  * - The connection (breakwater's own RESP client: never instrumented, never keeps the
  *   process alive) is made on first use, when a fleet-mode policy first meets a target,
- *   and closed by close() (at shutdown).
+ *   and closed by close() (at shutdown). With `cluster`, it is a ClusterClient: one
+ *   connection per Redis Cluster node, each command routed to its target's slot.
  * - rate(): a QuotaLease per target, leasing from the fleet's GCRA bucket at
  *   fleetKey(service, target, 'rate'): the policy's rate and burst are the fleet's.
  * - breaker(): a FleetBreaker per target (breaker-sync.ts, one BreakerSync polling every
@@ -33,6 +35,8 @@ import type { FleetMode } from './sync-loop.js';
 
 export interface FleetOptions {
   readonly endpoint: RedisEndpoint;
+  /** The endpoint is a node of a Redis Cluster (cluster-client.ts); default a single Redis. */
+  readonly cluster?: boolean;
   /** The configured service name; keys use its Redis-safe form (keys.ts). */
   readonly service: string;
   /** Instances sharing each quota: an instance cut off from Redis takes 1/expectedInstances of it. */
@@ -42,7 +46,7 @@ export interface FleetOptions {
   /** Where a change of the connection's health is told (one line each); default: nowhere. */
   readonly log?: (line: string) => void;
   /** Options of the client (tests). */
-  readonly client?: Omit<RespClientOptions, 'onStateChange'>;
+  readonly client?: Omit<ClusterClientOptions, 'onStateChange'>;
   /** Options of the breakers' and budgets' syncs (tests). */
   readonly breakerSync?: Partial<Omit<BreakerSyncOptions, 'client' | 'service'>>;
   readonly budgetSync?: Partial<Omit<BudgetSyncOptions, 'client' | 'service'>>;
@@ -80,7 +84,7 @@ export interface FleetConnectionStatus {
 export class Fleet implements SharedState {
   readonly #options: FleetOptions;
   readonly #service: string;
-  #client: RespClient | undefined;
+  #client: RespClient | ClusterClient | undefined;
   #limiter: GcraLimiter | undefined;
   #breakers: BreakerSync | undefined;
   #budgets: BudgetSync | undefined;
@@ -185,9 +189,13 @@ export class Fleet implements SharedState {
   }
 
   /** The process's one connection, dialled now if it was not. */
-  #connection(): RespClient {
+  #connection(): RespClient | ClusterClient {
     if (this.#client === undefined) {
-      this.#client = new RespClient(this.#options.endpoint, { ...this.#options.client, onStateChange: (health) => this.#changed(health) });
+      const { refreshGapMs, ...single } = this.#options.client ?? {};
+      const onStateChange = (health: RedisHealth): void => this.#changed(health);
+      this.#client = this.#options.cluster
+        ? new ClusterClient(this.#options.endpoint, { ...single, refreshGapMs, onStateChange })
+        : new RespClient(this.#options.endpoint, { ...single, onStateChange });
       this.#client.connect();
     }
     return this.#client;

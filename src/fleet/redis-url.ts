@@ -102,7 +102,11 @@ export function parseRedisUrl(url: string): RedisEndpoint {
   const password = parsed.password === '' ? undefined : decode(parsed.password, 'password');
   if (username !== undefined && password === undefined) fail('a user name needs a password (redis://user:password@host)');
 
-  const tls = scheme === 'rediss:';
+  const credentials = password === undefined ? undefined : Object.freeze({ username, password });
+  return makeEndpoint(scheme === 'rediss:', host, port, db, credentials);
+}
+
+function makeEndpoint(tls: boolean, host: string, port: number, db: number, credentials: RedisCredentials | undefined): RedisEndpoint {
   const shown = `${tls ? 'rediss' : 'redis'}://${isIP(host) === 6 ? `[${host}]` : host.toLowerCase()}:${port}/${db}`;
   const describe = (): string => shown;
   const endpoint: RedisEndpoint = Object.freeze({
@@ -114,6 +118,14 @@ export function parseRedisUrl(url: string): RedisEndpoint {
     toString: describe,
     toJSON: describe,
   });
-  if (password !== undefined) secrets.set(endpoint, Object.freeze({ username, password }));
+  if (credentials !== undefined) secrets.set(endpoint, credentials);
   return endpoint;
+}
+
+/**
+ * Another node of the same deployment (a Redis Cluster node named by CLUSTER SLOTS or a
+ * MOVED reply): `base`'s scheme, credentials and database at `host:port`.
+ */
+export function endpointAt(base: RedisEndpoint, host: string, port: number): RedisEndpoint {
+  return makeEndpoint(base.tls, host, port, base.db, credentialsOf(base));
 }

@@ -36,8 +36,8 @@ import { encodeCommand, RespParser, RespReplyError, type RespArg, type RespValue
  *
  * Pub/sub is not here: a subscribed connection speaks a different protocol and would
  * need a second connection. Fleet mode can poll; a later part may add a subscriber.
- * Redis Cluster routing (MOVED/ASK) is not here either: one target's keys share a slot
- * (keys.ts), so a later part can route each target to its node.
+ * Redis Cluster routing (MOVED/ASK) is not here either: cluster-client.ts keeps one of
+ * these per node and routes each command by its key's slot.
  */
 
 export type RespClientState = 'idle' | 'connecting' | 'ready' | 'down' | 'closed';

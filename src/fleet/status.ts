@@ -1,6 +1,7 @@
 import type { ResolvedFleet } from '../config/types.js';
 import type { FleetConnection, FleetConnectionStatus, FleetTargetStatus } from './fleet.js';
 import type { RedisEndpoint } from './redis-url.js';
+import { ClusterClient } from './cluster-client.js';
 import { RespClient } from './resp-client.js';
 
 /**
@@ -34,9 +35,9 @@ export function fleetStatus(fleet: ResolvedFleet, connection: FleetConnectionSta
   return connection === undefined ? { ...withTargets, connection: 'unused' } : { ...withTargets, ...connection };
 }
 
-/** Dials the fleet's Redis (AUTH, SELECT, PING) within `timeoutMs`: up, or down and why. */
-export async function probeConnection(endpoint: RedisEndpoint, timeoutMs: number): Promise<FleetConnectionStatus> {
-  const client = new RespClient(endpoint, { connectTimeoutMs: timeoutMs });
+/** Dials the fleet's Redis (AUTH, SELECT, PING; a Cluster's slot map first) within `timeoutMs`: up, or down and why. */
+export async function probeConnection(endpoint: RedisEndpoint, timeoutMs: number, cluster = false): Promise<FleetConnectionStatus> {
+  const client = cluster ? new ClusterClient(endpoint, { connectTimeoutMs: timeoutMs }) : new RespClient(endpoint, { connectTimeoutMs: timeoutMs });
   // The client never holds the process up; someone waits for this answer (the CLI), so this does.
   const hold = setTimeout(() => undefined, timeoutMs + 1000);
   try {

@@ -55,6 +55,7 @@ export class Runtime {
       config.fleet !== false && endpoint !== undefined && config.fleet.policies.length > 0
         ? new Fleet({
             endpoint,
+            cluster: config.fleet.redisCluster,
             service: config.fleet.service,
             expectedInstances: config.fleet.expectedInstances,
             syncMs: config.fleet.syncMs,

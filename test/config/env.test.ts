@@ -398,6 +398,13 @@ const VARIABLES: Record<string, VariableCase> = {
     accepts: 'a Redis URL',
     with: FLEET_SERVICE,
   },
+  BREAKWATER_FLEET_REDIS_CLUSTER: {
+    path: 'fleet.redisCluster',
+    good: [['true', true], ['false', false], ['1', true], ['0', false]],
+    bad: ['yes', 'on'],
+    accepts: 'true, false, 1 or 0',
+    with: { ...FLEET_URL, ...FLEET_SERVICE },
+  },
   BREAKWATER_FLEET_SERVICE: {
     path: 'fleet.service',
     good: [['checkout', 'checkout'], [' checkout ', 'checkout']],

@@ -27,7 +27,7 @@ describe('config: fleet mode', () => {
 
   it('a Redis URL alone turns nothing on: no policy asks for the fleet', () => {
     const config = load(undefined, { BREAKWATER_FLEET_REDIS_URL: 'redis://127.0.0.1:6379', OTEL_SERVICE_NAME: 'checkout' });
-    expect(config.fleet).to.deep.equal({ redisUrl: 'redis://127.0.0.1:6379/0', service: 'checkout', expectedInstances: 1, syncMs: 250, policies: [] });
+    expect(config.fleet).to.deep.equal({ redisUrl: 'redis://127.0.0.1:6379/0', redisCluster: false, service: 'checkout', expectedInstances: 1, syncMs: 250, policies: [] });
     expect(config.defaults.fleet).to.equal(false);
   });
 
@@ -39,7 +39,7 @@ describe('config: fleet mode', () => {
       BREAKWATER_FLEET_SYNC_MS: '100',
       BREAKWATER_FLEET: 'true',
     });
-    expect(config.fleet).to.deep.equal({ redisUrl: 'redis://cache.internal:6380/2', service: 'checkout', expectedInstances: 4, syncMs: 100, policies: ['default'] });
+    expect(config.fleet).to.deep.equal({ redisUrl: 'redis://cache.internal:6380/2', redisCluster: false, service: 'checkout', expectedInstances: 4, syncMs: 100, policies: ['default'] });
     expect(config.defaults.fleet).to.equal(true);
     expect(config.origins.top).to.include({
       'fleet.redisUrl': 'BREAKWATER_FLEET_REDIS_URL',
@@ -90,7 +90,7 @@ describe('config: fleet mode', () => {
       '    policy: { timeoutMs: 2000 }', //                        9
     ].join('\n');
     const config = load(text);
-    expect(config.fleet).to.deep.equal({ redisUrl: 'redis://cache.internal:6380/2', service: 'checkout', expectedInstances: 6, syncMs: 250, policies: ['api'] });
+    expect(config.fleet).to.deep.equal({ redisUrl: 'redis://cache.internal:6380/2', redisCluster: false, service: 'checkout', expectedInstances: 6, syncMs: 250, policies: ['api'] });
     expect(config.targets.map((t) => t.policy.fleet)).to.deep.equal([true, false]);
     expect(config.origins.top['fleet.redisUrl']).to.equal(`${FILE}:2: fleet.redisUrl`);
     expect(config.origins.targets[0]).to.include({ fleet: `${FILE}:7: targets[0].policy.fleet` });
@@ -99,6 +99,20 @@ describe('config: fleet mode', () => {
     const overridden = load(text, { BREAKWATER_FLEET_REDIS_URL: 'rediss://other.internal' });
     expect(overridden.fleet && overridden.fleet.redisUrl).to.equal('rediss://other.internal:6379/0');
     expect(credentialsOf(fleetEndpoint(overridden)!)).to.equal(undefined);
+  });
+
+  it('BREAKWATER_FLEET_REDIS_CLUSTER (fleet.redisCluster) says the URL is a Redis Cluster node, which has database 0 only', () => {
+    const env = { BREAKWATER_FLEET_REDIS_URL: 'redis://127.0.0.1:7000', BREAKWATER_FLEET_SERVICE: 's', BREAKWATER_FLEET_REDIS_CLUSTER: 'true' };
+    const config = load(undefined, env);
+    expect(config.fleet && config.fleet.redisCluster).to.equal(true);
+    expect(config.origins.top['fleet.redisCluster']).to.equal('BREAKWATER_FLEET_REDIS_CLUSTER');
+    const fromFile = load('fleet:\n  redisUrl: "redis://127.0.0.1:7000"\n  redisCluster: true\n  service: s\n');
+    expect(fromFile.fleet && fromFile.fleet.redisCluster).to.equal(true);
+    const problems = problemsOf(undefined, { ...env, BREAKWATER_FLEET_REDIS_URL: `redis://app:${PASSWORD}@cache:6379/2` });
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.include('BREAKWATER_FLEET_REDIS_CLUSTER="true" is not accepted with database 2').and.include('a Redis Cluster has database 0 only');
+    expect(problems[0]).not.to.include(PASSWORD);
+    expect(problemsOf(undefined, { ...env, BREAKWATER_FLEET_REDIS_CLUSTER: 'yes please' })[0]).to.include('BREAKWATER_FLEET_REDIS_CLUSTER');
   });
 
   it('BREAKWATER_FLEET puts every policy in fleet mode but those whose file policy says fleet: false', () => {
@@ -136,7 +150,7 @@ describe('config: fleet mode', () => {
     // Nor when the URL is not where it belongs: a whole section, or under a misspelt key.
     const misplaced = [...problemsOf(`fleet: "${URL_WITH_PASSWORD}"\n`), ...problemsOf(`fleet:\n  redisURL: "${URL_WITH_PASSWORD}"\n`), ...problemsOf(`fleet:\n  redisUrl: 6379\n`)];
     expect(misplaced).to.deep.equal([
-      `${FILE}:1: fleet: a text value is not accepted: expected a mapping with any of redisUrl, service, expectedInstances, syncMs`,
+      `${FILE}:1: fleet: a text value is not accepted: expected a mapping with any of redisUrl, redisCluster, service, expectedInstances, syncMs`,
       `${FILE}:2: fleet.redisURL: unknown key (did you mean redisUrl?)`,
       `${FILE}:2: fleet.redisUrl: (value not shown: it may hold a password) is not accepted: expected a Redis URL, redis://[user[:password]@]host[:port][/db] or rediss://… for TLS (not text)`,
     ]);
@@ -146,7 +160,7 @@ describe('config: fleet mode', () => {
     const ok = await cli({ BREAKWATER_FLEET_REDIS_URL: URL_WITH_PASSWORD, OTEL_SERVICE_NAME: 'checkout', BREAKWATER_FLEET: '1' });
     expect(ok.code, ok.stderr).to.equal(0);
     const printed = JSON.parse(ok.stdout) as { fleet: unknown; origins: { top: Record<string, string> } };
-    expect(printed.fleet).to.deep.equal({ redisUrl: 'redis://cache.internal:6380/2', service: 'checkout', expectedInstances: 1, syncMs: 250, policies: ['default'] });
+    expect(printed.fleet).to.deep.equal({ redisUrl: 'redis://cache.internal:6380/2', redisCluster: false, service: 'checkout', expectedInstances: 1, syncMs: 250, policies: ['default'] });
     expect(printed.origins.top['fleet.service']).to.equal('OTEL_SERVICE_NAME');
     const yaml = await cli({ BREAKWATER_FLEET_REDIS_URL: URL_WITH_PASSWORD, OTEL_SERVICE_NAME: 'checkout' }, ['config', '--format', 'yaml']);
     const bad = await cli({ BREAKWATER_FLEET_REDIS_URL: `${URL_WITH_PASSWORD}?x=1`, OTEL_SERVICE_NAME: 'checkout' });

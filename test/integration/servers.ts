@@ -475,12 +475,12 @@ function redisPing(port: number, password: string): Promise<void> {
   });
 }
 
-async function startRedisServer(): Promise<RedisServer> {
+/** One redis-server process with `password`, on a free port of its own, in a private dir; `extra` are more options. */
+async function startRedisNode(password: string, extra: string[] = []): Promise<{ port: number; life: ReturnType<typeof lifecycle> }> {
   const bin = await ensureInstalled('Redis server', 'redis-server', findRedis);
   const base = await fsp.mkdtemp(path.join(os.tmpdir(), 'breakwater-redis-'));
   tempDirs.add(base);
   const logFile = path.join(base, 'redis.log');
-  const password = secret();
   const port = await freePort();
   const args = [
     '--port', String(port),
@@ -491,6 +491,7 @@ async function startRedisServer(): Promise<RedisServer> {
     '--dir', base,
     '--daemonize', 'no',
     '--unixsocket', '',
+    ...extra,
   ];
   const startProcess = async (): Promise<Managed> => {
     const p = launch(bin, args, { cwd: base, logFile });
@@ -505,7 +506,12 @@ async function startRedisServer(): Promise<RedisServer> {
     tempDirs.delete(base);
     throw err;
   }
-  const life = lifecycle('Redis', 'redis', 'SIGTERM', base, startProcess, proc);
+  return { port, life: lifecycle('Redis', 'redis', 'SIGTERM', base, startProcess, proc) };
+}
+
+async function startRedisServer(): Promise<RedisServer> {
+  const password = secret();
+  const { port, life } = await startRedisNode(password);
   const server: RedisServer = {
     host: HOST,
     port,
@@ -516,6 +522,64 @@ async function startRedisServer(): Promise<RedisServer> {
     restart: life.restart,
   };
   registry.set(server, { destroy: life.destroy });
+  return server;
+}
+
+export interface RedisClusterNode {
+  port: number;
+  /** redis://:password@127.0.0.1:port */
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export interface RedisClusterServer {
+  host: string;
+  password: string;
+  /** Three masters, no replicas, each serving a third of the slots. */
+  nodes: RedisClusterNode[];
+  /** redis-cli against the node at `port` (authenticated): its reply as text. */
+  cli(port: number, ...args: string[]): Promise<string>;
+}
+
+const CLUSTER_NODES = 3;
+
+async function startRedisCluster(): Promise<RedisClusterServer> {
+  const password = secret();
+  const cliBin = await ensureInstalled('Redis client', 'redis-tools', () => which('redis-cli', ['/usr/bin', '/usr/local/bin']));
+  // A short node timeout, and the slots of a dead node not taking the others down with them (no replicas here to fail over to).
+  const extra = ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000', '--cluster-require-full-coverage', 'no', '--masterauth', password];
+  const started = await Promise.allSettled(Array.from({ length: CLUSTER_NODES }, () => startRedisNode(password, extra)));
+  const nodes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const destroy = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => n.life.destroy()));
+  };
+  const cli = async (port: number, ...args: string[]): Promise<string> =>
+    (await run(cliBin, ['-h', HOST, '-p', String(port), '-a', password, '--no-auth-warning', ...args], { timeout: 30_000, env: cleanEnv(os.tmpdir()) })).stdout.trim();
+  try {
+    if (nodes.length < CLUSTER_NODES) throw (started.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+    await run(cliBin, ['-a', password, '--no-auth-warning', '--cluster', 'create', ...nodes.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 60_000,
+      env: cleanEnv(os.tmpdir()),
+    });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (const node of nodes) {
+      while (!(await cli(node.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) {
+        if (Date.now() > deadline) throw new Error(`the Redis Cluster did not reach cluster_state:ok within ${READY_TIMEOUT_MS} ms`);
+        await delay(50);
+      }
+    }
+  } catch (err) {
+    await destroy().catch(() => undefined);
+    throw err;
+  }
+  const server: RedisClusterServer = {
+    host: HOST,
+    password,
+    nodes: nodes.map(({ port, life }) => ({ port, url: `redis://:${encodeURIComponent(password)}@${HOST}:${port}`, stop: life.stop, start: life.start })),
+    cli,
+  };
+  registry.set(server, { destroy });
   return server;
 }
 
@@ -601,6 +665,7 @@ function serializer(): <T>(op: () => Promise<T>) => Promise<T> {
 const registry = new Map<object, { destroy(): Promise<void> }>();
 let pgPromise: Promise<PgServer> | undefined;
 let redisPromise: Promise<RedisServer> | undefined;
+let redisClusterPromise: Promise<RedisClusterServer> | undefined;
 const dedicatedPg = new Set<Promise<PgServer>>();
 
 /** The shared PostgreSQL server (started on first use). Give the calling hook a long timeout on a fresh machine: it may install packages. */
@@ -640,11 +705,28 @@ export function redis(): Promise<RedisServer> {
   return redisPromise;
 }
 
+/**
+ * The shared Redis Cluster (started on first use): three masters on loopback, no
+ * replicas, requirepass set, cluster_state:ok before it is handed out. A node stopped
+ * leaves the others serving their slots (cluster-require-full-coverage no).
+ */
+export function redisCluster(): Promise<RedisClusterServer> {
+  if (!redisClusterPromise) {
+    const p = startRedisCluster();
+    redisClusterPromise = p;
+    p.catch(() => {
+      if (redisClusterPromise === p) redisClusterPromise = undefined;
+    });
+  }
+  return redisClusterPromise;
+}
+
 /** Stops every server this process started and removes their temp dirs. */
 export async function stopAllServers(): Promise<void> {
-  const pending = [pgPromise, redisPromise, ...dedicatedPg];
+  const pending = [pgPromise, redisPromise, redisClusterPromise, ...dedicatedPg];
   pgPromise = undefined;
   redisPromise = undefined;
+  redisClusterPromise = undefined;
   dedicatedPg.clear();
   const servers = (await Promise.allSettled(pending)).flatMap((r) =>
     r.status === 'fulfilled' && r.value ? [r.value] : [],

@@ -121,12 +121,15 @@ async function queryLoop(url: string): Promise<void> {
 
 /**
  * Every LIMITED_PAUSE_MS, two calls at once (the second turned away by the concurrency
- * limit), then one more; every third time the pair asks the server for a 429 with
- * Retry-After (`?throttle`), and the one more is turned away by the rate limit.
+ * limit), then one more; every tenth time the pair asks the server for a 429 with
+ * Retry-After (`?throttle`), and the one more is turned away by the rate limit. A 429
+ * also teaches the target a rate (docs/engine.md, "Rate limits") for about 15 s, during
+ * which the pair's second call is turned away by the rate, not the concurrency limit:
+ * hence a 429 only every 30 s.
  */
 async function limitedLoop(url: string): Promise<void> {
   for (let burst = 0; ; burst++) {
-    const first = burst % 3 === 0 ? `${url}?throttle` : url;
+    const first = burst % 10 === 0 ? `${url}?throttle` : url;
     await Promise.allSettled([callOnce(first, LIMITED), callOnce(first, LIMITED)]);
     await callOnce(url, LIMITED).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, LIMITED_PAUSE_MS));

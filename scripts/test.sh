@@ -7,12 +7,20 @@
 # olderRedisMajors): the same assertions three times would only add minutes to CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npm run --silent build:test
 # Other majors of the clients (redis 4, ioredis 5, undici 6 and 8) for the compatibility tests,
-# and the OpenTelemetry SDK lines an application brings (test/register/existing-otel.test.ts).
+# and the OpenTelemetry SDK lines an application brings (test/register/existing-otel.test.ts):
+# installed beside the build (each set in its own folder), and Node 22 and 24 fetched meanwhile.
+installs=()
 for set in test/compat/older test/compat/newer test/compat/otel-sdk2 test/compat/otel-sdk3; do
-  [ -d "$set/node_modules" ] || npm ci --prefix "$set" --no-audit --no-fund --loglevel=error
+  if [ ! -d "$set/node_modules" ]; then
+    npm ci --prefix "$set" --no-audit --no-fund --loglevel=error &
+    installs+=($!)
+  fi
 done
+bash scripts/node-versions.sh > /dev/null &
+installs+=($!)
+npm run --silent build:test
+for pid in "${installs[@]}"; do wait "$pid"; done
 mapfile -t nodes < <(bash scripts/node-versions.sh)
 status=0 passed=0 failed=0
 log=$(mktemp)

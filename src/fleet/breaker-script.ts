@@ -33,6 +33,12 @@ import { integerReply } from './script-runner.js';
  * Returns {open, epoch, untilMinusNow, consecutiveFailures, permitMs, reported}: permitMs
  * > 0 when this instance holds the permit (ms left), reported 1 when its report made
  * the transition.
+ *
+ * The rate rule judges the whole window, and its newest bucket (a tenth of it) alone: a
+ * window full of the fleet's earlier successes would otherwise hold the breaker closed
+ * until every instance had sent as many doomed calls as it would alone (its failures
+ * must outweigh N instances' successes), while an outage shows in the newest bucket
+ * at once, once minCalls calls fleet-wide are in it.
  */
 export const BREAKER_SYNC_SCRIPT = `${CLOCK_LUA}${WINDOW_LUA}
 local key, permit_key = KEYS[1], KEYS[2]
@@ -75,6 +81,11 @@ local function transition(to_open)
   redis.call('DEL', permit_key)
 end
 
+-- The rate rule on counts {calls, failures, slow}: minCalls made, and the failure (or slow) share reached.
+local function tripped(counts)
+  return counts[1] >= threshold and (counts[2] / counts[1] >= failure_rate or (slow_rate >= 0 and counts[3] / counts[1] >= slow_rate))
+end
+
 local function open_fleet()
   opens = opens + 1
   until_ms = now + math.min(max_open_ms, open_ms * 2 ^ (opens - 1))
@@ -104,9 +115,9 @@ if not open and (current or known < 0) then
     local b, sums = window_at(key, now, bucket_ms, buckets, names)
     window_add(key, b, sums, names, {calls, failures, slow})
     wrote = true
-    if sums[1] >= threshold and (sums[2] / sums[1] >= failure_rate or (slow_rate >= 0 and sums[3] / sums[1] >= slow_rate)) then
-      open_fleet()
-    end
+    local newest = redis.call('HMGET', key, 'c' .. b, 'f' .. b, 's' .. b)
+    for i = 1, 3 do newest[i] = tonumber(newest[i]) or 0 end
+    if tripped(sums) or tripped(newest) then open_fleet() end
   end
 end
 

@@ -265,6 +265,56 @@ describe('fleet mode end to end (child processes, a real redis-server)', functio
     expect(sum(fleet), 'fleet mode sends far fewer than the fleet without it').to.be.below(sum(local) / 2);
   });
 
+  /**
+   * The calls each instance sends a dependency that dies once every instance's window
+   * (`windowMs`) is full of successes, over `deadMs` after it died.
+   */
+  async function warmWindowRun(fleetMode: boolean, windowMs: number, deadMs: number): Promise<number[]> {
+    dead = false;
+    sent.clear();
+    const service = `e2e-fleet-warm-${fleetMode}-${process.pid}`;
+    const env = { ...BREAKER_ENV, BREAKWATER_BREAKER_WINDOW_MS: String(windowMs), BREAKWATER_FLEET: String(fleetMode), UPSTREAM_URL: dependency.url };
+    const instances = launch({ ...fleetEnv(service, env), OTEL_SDK_DISABLED: 'true', DEMAND: '20', REPORT_MS: '50' });
+    try {
+      const started = Date.now();
+      await until(() => instances.every((i) => i.reports.some((r) => r.ok > 0)), 15_000, 'every instance answered');
+      const firstOk = Math.max(...instances.map((i) => i.firstWhen((r) => r.ok > 0, started)!));
+      await new Promise((resolve) => setTimeout(resolve, firstOk + windowMs - Date.now()));
+      const before = Array.from({ length: INSTANCES }, (_, i) => sent.get(String(i)) ?? 0);
+      dead = true;
+      await new Promise((resolve) => setTimeout(resolve, deadMs));
+      const ended = await Promise.all(instances.map((i) => i.stop()));
+      for (const { code, final, stderr } of ended) {
+        expect(code, stderr).to.equal(0);
+        expect(final!.rejected, 'the breaker turned calls away').to.be.above(0);
+      }
+      return before.map((n, i) => (sent.get(String(i)) ?? 0) - n);
+    } finally {
+      dead = false;
+      for (const i of instances) i.child.kill('SIGKILL');
+    }
+  }
+
+  it(`a dependency that dies after a window of successes: the fleet's calls to it, with and without fleet mode, against what one instance sends`, async () => {
+    const WINDOW = 5000;
+    const local = await warmWindowRun(false, WINDOW, 4500);
+    const fleet = await warmWindowRun(true, WINDOW, 4500);
+    const sum = (ns: number[]) => ns.reduce((a, b) => a + b, 0);
+    const alone = sum(local) / INSTANCES;
+    const ratio = sum(fleet) / alone;
+    console.log(
+      `      dependency dead after a full window, ${INSTANCES} x 20 calls/s, rate rule (minCalls 20, 50%, ${WINDOW} ms): ` +
+        `one instance alone ${alone.toFixed(1)}; without fleet mode ${sum(local)} (${local.join(' + ')}, ${(sum(local) / alone).toFixed(2)}x); ` +
+        `with fleet mode ${sum(fleet)} (${fleet.join(' + ')}, ${ratio.toFixed(2)}x)`,
+    );
+    // Alone, failures must outweigh the window's successes as they age out: about half the
+    // window's worth of calls (50). The fleet judges its newest bucket (a tenth of the
+    // window) alone too, which the outage fills at once: at most half a bucket of the
+    // fleet's calls (40), at least minCalls (20).
+    for (const n of local) expect(n, 'each instance alone outweighs its window of successes').to.be.within(30, 80);
+    expect(ratio, `fleet mode: the fleet's calls over one instance's alone (${sum(fleet)} / ${alone})`).to.be.at.most(1.25);
+  });
+
   it('an outage seen by one instance opens the breaker in every instance within 1 s', async () => {
     dead = false;
     const service = `e2e-fleet-outage-${process.pid}`;

@@ -106,6 +106,17 @@ describe('fleet: breaker script on a real redis-server', function () {
     expect(await call({ rule, epoch: closed.epoch, calls: 1, failures: 1, now: EPOCH + 1310 })).to.include({ open: false });
   });
 
+  it('rate rule: the newest bucket alone opens it, so a window full of earlier successes does not hold an outage off', async () => {
+    const rule = { mode: 'rate', minCalls: 10, failureRate: 0.5, slowCallRate: 0.9, bucketMs: 100, buckets: 10 } as const;
+    // Four instances' successes fill the window.
+    for (let i = 0; i < 8; i++) await call({ rule, epoch: 0, calls: 40, now: EPOCH + i * 100 });
+    // The outage: the newest bucket fails, the window (329 calls, 9 failed) is far from 50%.
+    expect(await call({ rule, epoch: 0, calls: 9, failures: 9, now: EPOCH + 850 })).to.include({ open: false }); // under minCalls
+    const next = EPOCH + 950;
+    expect(await call({ rule, epoch: 0, calls: 10, failures: 4, now: next })).to.include({ open: false }); // 40% in the bucket
+    expect(await call({ rule, epoch: 0, calls: 2, failures: 2, now: next + 10 })).to.include({ open: true }); // 6 of 12
+  });
+
   it('reports: open at the epoch seen opens it; probe failure re-opens with the period doubled (capped); success closes; stale writers lose', async () => {
     const start = await call({});
     const opened = await call({ epoch: start.epoch, report: 'open' });

@@ -11,7 +11,8 @@ Commands:
                                validated. Exits 1, listing every problem, if invalid.
   fleet [--format json|yaml]   Connect to fleet mode's Redis and print fleet mode's
                                state: the Redis (never its credentials), the service,
-                               the policies in fleet mode, whether it answers.
+                               the policies in fleet mode, whether it answers, and
+                               the service's breakers as the fleet holds them.
                                Exits 3 if it does not answer within 3 s.
   help                         Print this help.
 
@@ -83,7 +84,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       print({ fleet: false });
       return 0;
     }
-    const status = fleetStatus(config.fleet, await probeConnection(endpoint, FLEET_PROBE_MS, config.fleet.redisCluster));
+    const status = fleetStatus(config.fleet, await probeConnection(endpoint, FLEET_PROBE_MS, config.fleet.redisCluster, config.fleet.service));
     print({ fleet: status });
     return status.connection === 'up' ? 0 : 3;
   } catch (error) {

@@ -10,7 +10,8 @@ import { integerReply } from './script-runner.js';
  *
  * State, in the hash KEYS[1]: st (1 open, 0 closed), ep (epoch), un (open until, ms),
  * op (opens since the last close: the open period doubles with each, up to max_open),
- * cf (failures in a row, consecutive rule); the rate rule's window as fields of the
+ * cf (failures in a row, consecutive rule), tg (the target's key, for the operator:
+ * fleet-state.ts); the rate rule's window as fields of the
  * same hash (lua-lib.ts: c, f, s = calls, failures, slow calls per bucket, and their
  * totals). A poll (nothing to apply) reads five fields and writes nothing.
  * The probe permit is KEYS[2], SET NX PX by the instance that wins it.
@@ -61,6 +62,7 @@ local open_ms = tonumber(ARGV[16])
 local max_open_ms = tonumber(ARGV[17])
 local permit_ms = tonumber(ARGV[18])
 local ttl_ms = tonumber(ARGV[19])
+local target = ARGV[20]
 local names = {'c', 'f', 's'}
 
 local h = redis.call('HMGET', key, 'st', 'ep', 'un', 'op', 'cf')
@@ -122,7 +124,7 @@ if not open and (current or known < 0) then
 end
 
 if wrote then
-  redis.call('HMSET', key, 'st', open and 1 or 0, 'ep', epoch, 'un', until_ms, 'op', opens, 'cf', fails)
+  redis.call('HMSET', key, 'st', open and 1 or 0, 'ep', epoch, 'un', until_ms, 'op', opens, 'cf', fails, 'tg', target)
   local ttl = ttl_ms
   if open and until_ms > now then ttl = ttl + until_ms - now end
   redis.call('PEXPIRE', key, ttl)
@@ -164,6 +166,8 @@ export interface BreakerExchange {
   readonly maxOpenMs: number;
   readonly permitMs: number;
   readonly ttlMs: number;
+  /** The target's key (target-key.ts: no credentials, no path), stored for `npx breakwater fleet`. */
+  readonly target: string;
 }
 
 export interface BreakerReply {
@@ -201,6 +205,7 @@ export function breakerArgs(x: BreakerExchange): RespArg[] {
     Math.ceil(x.maxOpenMs),
     Math.ceil(x.permitMs),
     Math.ceil(x.ttlMs),
+    x.target,
   ];
 }
 

@@ -164,7 +164,7 @@ export class BreakerSync {
       target,
       key: fleetKey(this.#service, target, 'breaker'),
       permitKey: fleetKey(this.#service, target, 'probe'),
-      send: (keys, exchange) => this.#runner.run(keys, breakerArgs({ ...exchange, now: this.#now?.(), instanceId: this.instanceId }), this.#loop.timeoutMs),
+      send: (keys, exchange) => this.#runner.run(keys, breakerArgs({ ...exchange, now: this.#now?.(), instanceId: this.instanceId, target }), this.#loop.timeoutMs),
       settings,
       stateTtlMs: this.#stateTtlMs,
       onChange,
@@ -182,7 +182,7 @@ interface FleetBreakerHost {
   readonly target: string;
   readonly key: string;
   readonly permitKey: string;
-  readonly send: (keys: string[], exchange: Omit<BreakerExchange, 'now' | 'instanceId'>) => Promise<RespValue>;
+  readonly send: (keys: string[], exchange: Omit<BreakerExchange, 'now' | 'instanceId' | 'target'>) => Promise<RespValue>;
   readonly settings: FleetBreakerSettings;
   readonly stateTtlMs: number;
   readonly onChange: FleetBreakerListener;

@@ -144,6 +144,11 @@ export class ClusterClient {
     return this.#masters;
   }
 
+  /** The masters' own clients, as last mapped: for a command each node must run on its own keys (SCAN). */
+  masterClients(): RespClient[] {
+    return this.#masters.map((name) => this.#nodes.get(name)!.client);
+  }
+
   /** The node address serving `key` in the current map (undefined before the map or for an unserved slot). */
   nodeFor(key: string): string | undefined {
     return this.#slots[keySlot(key)];

@@ -2,6 +2,7 @@ import type { ResolvedFleet } from '../config/types.js';
 import type { FleetConnection, FleetConnectionStatus, FleetTargetStatus } from './fleet.js';
 import type { RedisEndpoint } from './redis-url.js';
 import { ClusterClient } from './cluster-client.js';
+import { readFleetBreakers, type FleetBreakerRecord } from './fleet-breakers.js';
 import { RespClient } from './resp-client.js';
 
 /**
@@ -24,25 +25,39 @@ export interface FleetStatus {
   shared: readonly string[];
   /** A running process's targets: their breaker's and budget's view (`fleet` or `local`) and the fleet's state as last heard. */
   targets?: FleetTargetStatus[];
+  /** `npx breakwater fleet`: the service's breakers as Redis holds them. */
+  breakers?: FleetBreakerRecord[];
+  /** More breakers than were read (fleet-breakers.ts). */
+  breakersTruncated?: boolean;
 }
+
+export type FleetProbe = FleetConnectionStatus & { readonly breakers?: FleetBreakerRecord[]; readonly breakersTruncated?: boolean };
 
 /** The parts of a fleet-mode policy's state the fleet shares (the rate only when the policy sets one). */
 const SHARED = ['rate', 'breaker', 'budget'] as const;
 
-export function fleetStatus(fleet: ResolvedFleet, connection: FleetConnectionStatus | undefined, targets?: FleetTargetStatus[]): FleetStatus {
+export function fleetStatus(fleet: ResolvedFleet, connection: FleetProbe | undefined, targets?: FleetTargetStatus[]): FleetStatus {
   const base = { redis: fleet.redisUrl, service: fleet.service, expectedInstances: fleet.expectedInstances, policies: [...fleet.policies], shared: SHARED };
   const withTargets = targets === undefined ? base : { ...base, targets };
   return connection === undefined ? { ...withTargets, connection: 'unused' } : { ...withTargets, ...connection };
 }
 
-/** Dials the fleet's Redis (AUTH, SELECT, PING; a Cluster's slot map first) within `timeoutMs`: up, or down and why. */
-export async function probeConnection(endpoint: RedisEndpoint, timeoutMs: number, cluster = false): Promise<FleetConnectionStatus> {
+/**
+ * Dials the fleet's Redis (AUTH, SELECT, PING; a Cluster's slot map first) within
+ * `timeoutMs`: up, or down and why. With `service`, also reads that service's breakers.
+ */
+export async function probeConnection(endpoint: RedisEndpoint, timeoutMs: number, cluster = false, service?: string): Promise<FleetProbe> {
   const client = cluster ? new ClusterClient(endpoint, { connectTimeoutMs: timeoutMs }) : new RespClient(endpoint, { connectTimeoutMs: timeoutMs });
   // The client never holds the process up; someone waits for this answer (the CLI), so this does.
   const hold = setTimeout(() => undefined, timeoutMs + 1000);
   try {
+    const started = Date.now();
     await client.command(['PING'], timeoutMs);
-    return { connection: 'up' };
+    if (service === undefined) return { connection: 'up' };
+    const command = client.command.bind(client);
+    const nodes = client instanceof ClusterClient ? client.masterClients().map((node) => node.command.bind(node)) : [command];
+    const { breakers, truncated } = await readFleetBreakers({ command, nodes }, service, Math.max(1, timeoutMs - (Date.now() - started)));
+    return { connection: 'up', breakers, ...(truncated ? { breakersTruncated: true } : {}) };
   } catch (error) {
     return { connection: 'down', lastError: client.lastError !== '' ? client.lastError : (error as Error).message };
   } finally {

@@ -23,11 +23,12 @@ const BASE: BreakerExchange = {
   maxOpenMs: 3000,
   permitMs: 500,
   ttlMs: 60_000,
+  target: 'https://api.example.com:443',
 };
 
 describe('fleet: breaker script (pure parts)', () => {
   it('lays out the arguments and decodes the reply', () => {
-    expect(breakerArgs({ ...BASE, now: undefined, report: 'open', wantProbe: true, epoch: 7 })).to.deep.equal(['', 'a', 7, 'open', 1, 'consecutive', 3, 0, -1, 1, 1, 0, 0, 0, 0, 1000, 3000, 500, 60000]);
+    expect(breakerArgs({ ...BASE, now: undefined, report: 'open', wantProbe: true, epoch: 7 })).to.deep.equal(['', 'a', 7, 'open', 1, 'consecutive', 3, 0, -1, 1, 1, 0, 0, 0, 0, 1000, 3000, 500, 60000, 'https://api.example.com:443']);
     const rate = { mode: 'rate', minCalls: 20, failureRate: 0.5, slowCallRate: 0.8, bucketMs: 3000, buckets: 10 } as const;
     expect(breakerArgs({ ...BASE, rule: rate, calls: 5, failures: 2, slow: 1, reset: true }).slice(5, 15)).to.deep.equal(['rate', 20, 0.5, 0.8, 3000, 10, 5, 2, 1, 1]);
     expect(breakerArgs({ ...BASE, rule: { ...rate, slowCallRate: undefined } })[8]).to.equal(-1);

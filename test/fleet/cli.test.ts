@@ -2,6 +2,11 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { main } from '../../src/cli.js';
+import { breakerArgs, BREAKER_SYNC_SCRIPT, type BreakerExchange } from '../../src/fleet/breaker-script.js';
+import { fleetKey } from '../../src/fleet/keys.js';
+import { parseRedisUrl } from '../../src/fleet/redis-url.js';
+import { RespClient } from '../../src/fleet/resp-client.js';
+import { ScriptRunner } from '../../src/fleet/script-runner.js';
 import { REPO_ROOT } from '../helpers/child.js';
 import { redis, type RedisServer } from '../integration/servers.js';
 
@@ -37,9 +42,39 @@ describe('cli: breakwater fleet (a real redis-server)', function () {
     const run = await cli(['fleet'], env(server.url));
     expect(run.code, run.stderr).to.equal(0);
     expect(JSON.parse(run.stdout)).to.deep.equal({
-      fleet: { redis: `redis://127.0.0.1:${server.port}/0`, service: 'checkout', expectedInstances: 1, policies: ['default'], shared: ['rate', 'breaker', 'budget'], connection: 'up' },
+      fleet: { redis: `redis://127.0.0.1:${server.port}/0`, service: 'checkout', expectedInstances: 1, policies: ['default'], shared: ['rate', 'breaker', 'budget'], connection: 'up', breakers: [] },
     });
     expect(run.stdout + run.stderr).not.to.include(server.password);
+  });
+
+  it("lists the service's breakers as the fleet holds them: open (with the time left), probing, closed; not another service's", async () => {
+    const client = new RespClient(parseRedisUrl(server.url));
+    const runner = new ScriptRunner(client, BREAKER_SYNC_SCRIPT);
+    const exchange = (target: string, service: string, fields: Partial<BreakerExchange>) =>
+      runner.run(
+        [fleetKey(service, target, 'breaker'), fleetKey(service, target, 'probe')],
+        breakerArgs({ now: undefined, instanceId: 'a', epoch: 0, report: undefined, wantProbe: false, rule: { mode: 'consecutive', threshold: 3 }, calls: 0, failures: 0, slow: 0, reset: false, openMs: 30_000, maxOpenMs: 60_000, permitMs: 1000, ttlMs: 60_000, target, ...fields }),
+        1000,
+      );
+    try {
+      await exchange('https://pay.example.com:443', 'checkout', { report: 'open' });
+      await exchange('postgresql://db:5432/orders', 'checkout', { report: 'open', now: Date.now() - 60_000, openMs: 1000 });
+      await exchange('redis://cache:6379/0', 'checkout', { failures: 1 });
+      await exchange('https://other.example.com:443', 'search', { report: 'open' });
+      const run = await cli(['fleet'], env(server.url));
+      expect(run.code, run.stderr).to.equal(0);
+      const { breakers } = JSON.parse(run.stdout).fleet as { breakers: Array<Record<string, unknown>> };
+      expect(breakers.map((b) => [b.target, b.state, b.opens])).to.deep.equal([
+        ['https://pay.example.com:443', 'open', 1],
+        ['postgresql://db:5432/orders', 'half_open', 1],
+        ['redis://cache:6379/0', 'closed', 0],
+      ]);
+      expect(breakers[0]!.remainingMs).to.be.within(25_000, 30_000);
+      expect(breakers[1]!.remainingMs).to.equal(0);
+    } finally {
+      await client.command(['FLUSHDB'], 1000);
+      await client.close();
+    }
   });
 
   it('exits 3 when the Redis does not answer, or refuses the password; says why without it', async () => {

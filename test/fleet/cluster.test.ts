@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { ClusterClient } from '../../src/fleet/cluster-client.js';
 import { crc16, keySlot } from '../../src/fleet/cluster-slot.js';
+import { BreakerSync, type FleetBreakerSettings } from '../../src/fleet/breaker-sync.js';
 import { Fleet } from '../../src/fleet/fleet.js';
+import { probeConnection } from '../../src/fleet/status.js';
 import { GcraLimiter } from '../../src/fleet/gcra.js';
 import { fleetKey } from '../../src/fleet/keys.js';
 import { parseRedisUrl } from '../../src/fleet/redis-url.js';
@@ -151,6 +153,33 @@ describe('fleet: the cluster client on a real Redis Cluster', function () {
     }
     await eventually(async () => (await cluster.cli(dead.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'), 15_000, 'the node back in the cluster');
     await eventually(() => limiter.lease(key(dead.port), 1000, 100, 1).then((g) => g.granted === 1, () => false), 10_000, 'leases on the node again');
+  });
+
+  it("shares breakers for targets on every node between two instances, and `npx breakwater fleet`'s probe lists them", async () => {
+    const settings: FleetBreakerSettings = { rule: { mode: 'consecutive', threshold: 3 }, openMs: 30_000, maxOpenMs: 60_000 };
+    const instances = [0, 1].map((i) => new ClusterClient(parseRedisUrl(cluster.nodes[i]!.url), { refreshGapMs: 100 }));
+    for (const c of instances) c.connect();
+    const syncs = instances.map((c) => new BreakerSync({ client: c, service: 'svc', syncMs: 50 }));
+    try {
+      await client.command(['PING'], 1000); // the slot map, for targetsPerNode
+      const targets = [...targetsPerNode(1, 'breaker').values()].flat();
+      const seenBy = targets.map((t) => syncs[1]!.target(t, settings));
+      const failing = targets.map((t) => syncs[0]!.target(t, settings));
+      // Instance 0 sees every target fail; instance 1 only polls.
+      await eventually(() => {
+        for (const fleet of failing) fleet.record(true);
+        // The sync's clock is the engine's (performance.now()).
+        return seenBy.every((fleet) => fleet.view(performance.now()).state === 'open');
+      }, 10_000, "every target's breaker open in the other instance");
+      const probe = await probeConnection(parseRedisUrl(cluster.nodes[2]!.url), 3000, true, 'svc');
+      expect(probe.connection).to.equal('up');
+      expect(probe.breakers!.map((b) => [b.target, b.state])).to.deep.equal(targets.sort().map((t) => [t, 'open']));
+      const nodes = new Set(targets.map((t) => client.nodeFor(fleetKey('svc', t, 'breaker'))));
+      expect(nodes.size, 'the targets are on every node').to.equal(cluster.nodes.length);
+    } finally {
+      for (const sync of syncs) sync.close();
+      await Promise.all(instances.map((c) => c.close()));
+    }
   });
 
   it('gives fleet mode\'s rate leases (Fleet with cluster: true) for targets on every node', async () => {

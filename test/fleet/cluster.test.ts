@@ -182,14 +182,22 @@ describe('fleet: the cluster client on a real Redis Cluster', function () {
     }
   });
 
-  it('gives fleet mode\'s rate leases (Fleet with cluster: true) for targets on every node', async () => {
+  it('gives fleet mode\'s rate leases and retry budgets (Fleet with cluster: true) for targets on every node', async () => {
     const fleet = new Fleet({ endpoint: parseRedisUrl(cluster.nodes[1]!.url), cluster: true, service: 'svc', expectedInstances: 1, syncMs: 250 });
     try {
-      const rates = [...targetsPerNode(1, 'fleet').values()].flat().map((target) => fleet.rate(target, { ratePerSecond: 1000, burst: 100 }));
+      const targets = [...targetsPerNode(1, 'fleet').values()].flat();
+      const rates = targets.map((target) => fleet.rate(target, { ratePerSecond: 1000, burst: 100 }));
+      const budgets = targets.map((target) => fleet.budget(target, { ratio: 0.1, minPerSecond: 0, windowMs: 10_000 })!);
+      for (const budget of budgets) for (let i = 0; i < 10; i++) budget.recordFirstAttempt();
       await eventually(() => {
         for (const rate of rates) rate.reserve(Date.now());
         return rates.every((rate) => (rate as unknown as { mode: string }).mode === 'fleet');
       }, 10_000, 'every target\'s rate the fleet\'s');
+      await eventually(() => {
+        for (const budget of budgets) budget.allowsRetry(performance.now());
+        const views = fleet.targets();
+        return views.length === targets.length && views.every((t) => t.budget?.mode === 'fleet' && t.budget.firstAttempts === 10);
+      }, 10_000, "every target's budget the fleet's, holding its first attempts");
       expect(fleet.status().connection).to.equal('up');
     } finally {
       await fleet.close();

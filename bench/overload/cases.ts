@@ -114,7 +114,7 @@ export const RATE_VARIANT_ENV: Readonly<Record<RateVariant, Record<string, strin
 export type Setting = Variant | RateVariant;
 
 /** A sample of the adaptive limit: seconds since the first call, the limit, attempts in flight and queued. */
-export type LimitSample = readonly [seconds: number, limit: number, inFlight: number, queued: number];
+export type LimitSample = readonly [seconds: number, limit: number, inFlight: number, queued: number, minRttMs: number | null, sampleRttMs: number | null];
 
 /** What one variant process measured at one offered load, after its warm-up. */
 export interface StepResult {

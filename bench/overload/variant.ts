@@ -61,13 +61,15 @@ function callFor(kind: Kind, target: string): () => Promise<unknown> {
   return () => pool.query(sql);
 }
 
+const round1 = (ms: number | undefined): number | null => (ms === undefined ? null : Math.round(ms * 10) / 10);
+
 /** Samples the adaptive limit of the one target called, if it has one, until stopped. */
 function traceLimit(runtime: Runtime, start: number): { samples: LimitSample[]; stop(): void } {
   const samples: LimitSample[] = [];
   const timer = setInterval(() => {
     for (const circuit of runtime.circuits()) {
       const c = circuit.stats.concurrency;
-      if (c !== undefined) samples.push([Math.round(performance.now() - start) / 1000, c.limit, c.inFlight, c.queued]);
+      if (c !== undefined) samples.push([Math.round(performance.now() - start) / 1000, c.limit, c.inFlight, c.queued, round1(c.minRttMs), round1(c.sampleRttMs)]);
     }
   }, TRACE_EVERY_MS);
   return { samples, stop: () => clearInterval(timer) };

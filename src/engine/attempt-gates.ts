@@ -68,11 +68,11 @@ export class AttemptGates {
 
   constructor(
     private readonly settings: GateSettings,
-    now: number,
+    clock: Clock,
     random: () => number,
     shared?: SharedRate,
   ) {
-    this.concurrency = settings.concurrency ? new ConcurrencyGate(new GradientLimit(settings.concurrency.gradient, now, random), settings.concurrency.maxQueue) : undefined;
+    this.concurrency = settings.concurrency ? new ConcurrencyGate(new GradientLimit(settings.concurrency.gradient, clock.now(), random), settings.concurrency.maxQueue, clock) : undefined;
     this.shared = settings.rate ? shared : undefined;
     this.rateFromHeaders = settings.rate?.fromHeaders === true;
     // The gate's own cap is on what a dependency may impose (a Retry-After of minutes is
@@ -122,7 +122,7 @@ export class AttemptGates {
     }
     const concurrency = this.concurrency;
     if (concurrency !== undefined && !concurrency.tryEnter()) {
-      const limitMs = Math.min(this.settings.concurrency!.maxWaitMs, deadlineAt - now);
+      const limitMs = Math.min(concurrency.waitLimit(now, this.settings.concurrency!.maxWaitMs), deadlineAt - now);
       if (!concurrency.canQueue() || !(limitMs > 0)) throw new LimitedError(target, 'concurrency');
       await new SlotWait(concurrency, timers, signal, () => new LimitedError(target, 'concurrency')).wait(now, limitMs);
       now = clock.now();

@@ -1,4 +1,37 @@
+import type { Clock } from './clock.js';
 import type { GradientLimit } from './gradient-limit.js';
+
+/** The limit and what moved it: minRttMs the no-load latency measured, sampleRttMs the latest window's (each once known). */
+export interface ConcurrencyStats {
+  limit: number;
+  inFlight: number;
+  queued: number;
+  probing: boolean;
+  minRttMs?: number;
+  sampleRttMs?: number;
+}
+
+/**
+ * A queue that has not emptied for this long is standing: the target is overloaded
+ * rather than hit by a burst (CoDel's interval, 100 ms). It stops standing once it has
+ * stayed empty this long too: under overload it empties for moments (a batch of waits
+ * expiring together), which say nothing about the load.
+ */
+export const STANDING_QUEUE_MS = 100;
+/** While the queue stands, an attempt waits at most this long (CoDel's target, 5 ms). */
+export const STANDING_QUEUE_WAIT_MS = 5;
+
+/** The limit and what moved it: minRttMs the no-load latency measured, sampleRttMs the latest window's (each once known). */
+export interface ConcurrencyStats {
+  limit: number;
+  inFlight: number;
+  queued: number;
+  probing: boolean;
+  /** The queue has been standing (sustained overload): newest first, short waits. */
+  standing: boolean;
+  minRttMs?: number;
+  sampleRttMs?: number;
+}
 
 /**
  * The attempts in flight to one target under its adaptive limit (gradient-limit.ts),
@@ -7,14 +40,27 @@ import type { GradientLimit } from './gradient-limit.js';
  * its latency when it leaves, which moves the limit. Unlike the bulkhead, whose slot a
  * call keeps across its retries and their waits, a slot here is the dependency's
  * concurrency, so a backoff wait holds none.
+ *
+ * The queue absorbs bursts: first come, first served, each waiting up to the policy's
+ * maxWaitMs. Under sustained overload a queue of that kind only adds its whole wait to
+ * every admitted call (it is always full, so everyone waits its length) and serves first
+ * those most likely to have given up. So once the queue has not emptied for
+ * STANDING_QUEUE_MS, as CoDel and Facebook's adaptive LIFO do, it serves the newest
+ * waiter first and new waiters wait at most STANDING_QUEUE_WAIT_MS, until it has stayed
+ * empty for STANDING_QUEUE_MS.
  */
 export class ConcurrencyGate {
   private running = 0;
   private readonly waiters: Array<() => void> = [];
+  /** When the current run of a non-empty queue began (short empty moments inside it included). */
+  private queuedSince = Number.POSITIVE_INFINITY;
+  /** When the queue last became empty; NaN while it is not. */
+  private emptiedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly limiter: GradientLimit,
     readonly maxQueue: number,
+    private readonly clock: Clock,
   ) {}
 
   get inFlight(): number {
@@ -39,12 +85,31 @@ export class ConcurrencyGate {
     return this.waiters.length < this.maxQueue;
   }
 
+  /** Whether the queue is standing at `now`. */
+  standing(now: number): boolean {
+    if (this.waiters.length === 0 && now - this.emptiedAt >= STANDING_QUEUE_MS) return false;
+    return now - this.queuedSince >= STANDING_QUEUE_MS;
+  }
+
+  /** How long an attempt queued at `now` may wait, given the policy's `maxWaitMs`. */
+  waitLimit(now: number, maxWaitMs: number): number {
+    return this.standing(now) ? Math.min(maxWaitMs, STANDING_QUEUE_WAIT_MS) : maxWaitMs;
+  }
+
   /** Waits for a slot; the returned cancel() takes the waiter out of the queue. */
   enqueue(onSlot: () => void): () => void {
+    if (this.waiters.length === 0) {
+      const now = this.clock.now();
+      // A run begins unless the queue was empty only for a moment.
+      if (now - this.emptiedAt >= STANDING_QUEUE_MS) this.queuedSince = now;
+      this.emptiedAt = NaN;
+    }
     this.waiters.push(onSlot);
     return () => {
       const i = this.waiters.indexOf(onSlot);
-      if (i >= 0) this.waiters.splice(i, 1);
+      if (i < 0) return;
+      this.waiters.splice(i, 1);
+      this.noteEmptied();
     };
   }
 
@@ -56,22 +121,37 @@ export class ConcurrencyGate {
   leave(now: number, latencyMs: number, dropped: boolean): void {
     this.limiter.onSample(now, latencyMs, this.running, dropped);
     this.running--;
-    while (this.waiters.length > 0 && this.running < this.limiter.limit) {
-      this.running++;
-      this.waiters.shift()!();
-    }
+    const newestFirst = this.standing(now);
+    while (this.waiters.length > 0 && this.running < this.limiter.limit) this.handOver(newestFirst);
   }
 
   /** An attempt that took a slot and then never ran (its wait was given up): no sample. */
   release(): void {
     this.running--;
-    if (this.waiters.length > 0 && this.running < this.limiter.limit) {
-      this.running++;
-      this.waiters.shift()!();
-    }
+    if (this.waiters.length > 0 && this.running < this.limiter.limit) this.handOver(this.standing(this.clock.now()));
   }
 
-  stats(): { limit: number; inFlight: number; queued: number; probing: boolean } {
-    return { limit: this.limiter.limit, inFlight: this.running, queued: this.waiters.length, probing: this.limiter.probing };
+  stats(): ConcurrencyStats {
+    const { minRttMs, sampleRttMs } = this.limiter;
+    return {
+      limit: this.limiter.limit,
+      inFlight: this.running,
+      queued: this.waiters.length,
+      probing: this.limiter.probing,
+      standing: this.standing(this.clock.now()),
+      ...(Number.isNaN(minRttMs) ? {} : { minRttMs }),
+      ...(Number.isNaN(sampleRttMs) ? {} : { sampleRttMs }),
+    };
+  }
+
+  private handOver(newestFirst: boolean): void {
+    this.running++;
+    const next = newestFirst ? this.waiters.pop()! : this.waiters.shift()!;
+    this.noteEmptied();
+    next();
+  }
+
+  private noteEmptied(): void {
+    if (this.waiters.length === 0) this.emptiedAt = this.clock.now();
   }
 }

@@ -14,6 +14,7 @@ import { RateRule } from './breaker/rate-rule.js';
 import type { BreakerRule } from './breaker/rule.js';
 import { Bulkhead } from './bulkhead.js';
 import { AttemptGates, isOverloadSignal, type GateSettings, type RateSnapshot } from './attempt-gates.js';
+import type { ConcurrencyStats } from './concurrency-gate.js';
 import { BREAKER_DEFAULTS, LIMIT_DEFAULTS, MAX_TARGETS_DEFAULT, RETRY_DEFAULTS } from './defaults.js';
 import { resolveGradientSettings } from './gradient-limit.js';
 import { resolveHedge, TargetLatency, type HedgeSettings, type HedgeSkipReason } from './hedge.js';
@@ -69,7 +70,7 @@ export interface CircuitHandle {
   readonly target: string;
   readonly state: CircuitState;
   readonly stats: CircuitStats & { bulkhead?: { running: number; queued: number }; retryBudget?: { firstAttempts: number; retries: number; hedges: number };
-    concurrency?: { limit: number; inFlight: number; queued: number; probing: boolean };
+    concurrency?: ConcurrencyStats;
     rate?: RateSnapshot;
   };
   /** Forces the breaker open (every call rejected) until reset(). */
@@ -283,7 +284,7 @@ class ResiliencePolicy implements Policy {
         budget: this.budgetSettings ? new RetryBudget(this.budgetSettings, this.shared?.budget?.(target, this.budgetSettings)) : undefined,
         bulkhead: bulkhead ? new Bulkhead(bulkhead.maxConcurrent, bulkhead.maxQueue ?? 0) : undefined,
         latency: undefined,
-        gates: this.gateSettings ? new AttemptGates(this.gateSettings, this.clock.now(), this.random, this.sharedRate(target)) : undefined,
+        gates: this.gateSettings ? new AttemptGates(this.gateSettings, this.clock, this.random, this.sharedRate(target)) : undefined,
       }),
     });
     if (this.telemetryOn) {

@@ -191,10 +191,10 @@ describe('bench/overload report', () => {
     expect(errorText({})).to.equal('–');
     expect(errorText({ 'HTTP 503': 3, BREAKWATER_LIMITED: 10, A: 3 })).to.equal('BREAKWATER_LIMITED 10, A 3, HTTP 503 3');
     const trace: StepResult['limitTrace'] = [
-      [0.5, 3, 3, 0],
-      [4, 12, 10, 0],
-      [4.1, 14, 14, 2],
-      [4.2, 13, 13, 0],
+      [0.5, 3, 3, 0, null, null],
+      [4, 12, 10, 0, 10.5, 12],
+      [4.1, 14, 14, 2, 10.5, 11],
+      [4.2, 13, 13, 0, 10.5, 14],
     ];
     expect(limitText(step(1, 1, trace), 4)).to.equal('13 (12–14)');
     expect(limitText(step(1, 1), 4)).to.equal('');

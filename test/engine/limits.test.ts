@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { createPolicy, type ExecuteOptions } from '../../src/engine/policy.js';
 import type { PolicyOptions } from '../../src/engine/options.js';
 import type { Attempt } from '../../src/engine/attempt.js';
+import { STANDING_QUEUE_MS, STANDING_QUEUE_WAIT_MS } from '../../src/engine/concurrency-gate.js';
 import { getClassification, LIMITED_CODE, LimitedError } from '../../src/errors.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { OtelHarness, pointValue } from '../helpers/otel.js';
@@ -81,6 +82,52 @@ describe('overload protection in the engine', () => {
       const { op } = timed(clock, 100);
       const results = await settleAll(clock, [policy.execute(op, call()), policy.execute(op, call())]);
       expect(((results[1] as PromiseRejectedResult).reason as LimitedError).reason).to.equal('concurrency');
+    });
+
+    it(`a queue that has not emptied for ${STANDING_QUEUE_MS} ms stands: the newest waiter goes first and new waiters wait at most ${STANDING_QUEUE_WAIT_MS} ms`, async () => {
+      const { clock, policy } = setup({ concurrencyLimit: { ...PINNED(1), maxQueue: 64, maxWaitMs: 1000 } });
+      const order: number[] = [];
+      const op = (n: number) => () => new Promise<number>((resolve) => clock.setTimeout(() => (order.push(n), resolve(n)), 40));
+      const stats = () => policy.circuit(TARGET).stats.concurrency!;
+      // A burst: first come, first served, each waiting as long as maxWaitMs allows.
+      const burst = [0, 1, 2, 3].map((n) => policy.execute(op(n), call()));
+      expect(stats()).to.include({ queued: 3, standing: false });
+      await clock.advance(99);
+      expect(stats().standing).to.equal(false);
+      await clock.advance(1);
+      expect(stats(), '100 ms without emptying').to.include({ queued: 1, standing: true });
+      // Standing: a newcomer gets the short wait, and the newest goes before the oldest.
+      const late = [4, 5].map((n) => policy.execute(op(n), call()));
+      await settleAll(clock, [...burst, ...late.map((p) => p.catch((e) => e))]);
+      expect(order.slice(0, 3), 'first come, first served before it stood').to.deep.equal([0, 1, 2]);
+      const lateResults = await Promise.all(late.map((p) => p.then(String, (e: LimitedError) => e.reason)));
+      // Waiter 3 (from the burst) still waits its long wait; 4 and 5 give up after 5 ms (40 ms is left on the slot).
+      expect(lateResults).to.deep.equal(['concurrency', 'concurrency']);
+      expect(order).to.deep.equal([0, 1, 2, 3]);
+    });
+
+    it('standing, the newest waiter takes a freed slot; once the queue stays empty for the interval it is first come, first served again', async () => {
+      const { clock, policy } = setup({ concurrencyLimit: { ...PINNED(1), maxQueue: 64, maxWaitMs: 1000 } });
+      const order: number[] = [];
+      const op = (n: number, ms: number) => () => new Promise<number>((resolve) => clock.setTimeout(() => (order.push(n), resolve(n)), ms));
+      const stats = () => policy.circuit(TARGET).stats.concurrency!;
+      const running = [policy.execute(op(0, 150), call()), policy.execute(op(1, 1), call())];
+      await clock.advance(120);
+      expect(stats().standing).to.equal(true);
+      // Two newcomers within the short wait of the slot freeing at 150 ms (the second is newest).
+      await clock.advance(27);
+      const a = policy.execute(op(2, 1), call());
+      await clock.advance(1);
+      const b = policy.execute(op(3, 1), call());
+      const results = await settleAll(clock, [...running, a, b]);
+      // Each freed slot went to the newest waiter: 3, then 2 (within its 5 ms), then 1, queued first.
+      expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect(order).to.deep.equal([0, 3, 2, 1]);
+      // Empty a moment: still standing. Empty for the interval: a burst queue again.
+      expect(stats().standing).to.equal(true);
+      expect(stats().queued).to.equal(0);
+      await clock.advance(STANDING_QUEUE_MS);
+      expect(stats().standing).to.equal(false);
     });
 
     it('a retry takes a slot too, and a retry turned away ends the call with the previous failure (suppressed: limited)', async () => {

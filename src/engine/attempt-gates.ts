@@ -49,6 +49,14 @@ export function isOverloadSignal(classification: Classification): boolean {
 }
 
 /**
+ * The dependency refused the attempt for want of slots before doing any work: PostgreSQL's
+ * 53300 too_many_connections. Its concurrency was exceeded, whatever its latency.
+ */
+export function isCapacityRefusal(classification: Classification | undefined): boolean {
+  return classification?.code === '53300';
+}
+
+/**
  * The gates one target's attempts pass after its breaker (design.md section 4b): the
  * rate (a hand-set bucket, and what the dependency said: a 429/503's Retry-After pauses
  * every attempt, RateLimit headers pace them), then the adaptive concurrency limit.
@@ -160,7 +168,8 @@ export class AttemptGates {
    */
   done(now: number, latencyMs: number, dropped: boolean | undefined, classification?: Classification): void {
     if (this.concurrency !== undefined) {
-      if (dropped === undefined || !(latencyMs >= 0)) this.concurrency.release();
+      if (isCapacityRefusal(classification)) this.concurrency.refused(now);
+      else if (dropped === undefined || !(latencyMs >= 0)) this.concurrency.release();
       else this.concurrency.leave(now, latencyMs, dropped);
     }
     if (this.rateFromHeaders && classification?.retryAfterMs !== undefined) {

@@ -9,6 +9,8 @@ export interface ConcurrencyStats {
   probing: boolean;
   minRttMs?: number;
   sampleRttMs?: number;
+  /** The cap learnt from the dependency refusing for want of slots, while there is one. */
+  refusalCeiling?: number;
 }
 
 /**
@@ -31,6 +33,8 @@ export interface ConcurrencyStats {
   standing: boolean;
   minRttMs?: number;
   sampleRttMs?: number;
+  /** The cap learnt from the dependency refusing for want of slots, while there is one. */
+  refusalCeiling?: number;
 }
 
 /**
@@ -125,6 +129,12 @@ export class ConcurrencyGate {
     while (this.waiters.length > 0 && this.running < this.limiter.limit) this.handOver(newestFirst);
   }
 
+  /** An attempt the dependency refused for want of slots (GradientLimit.onRefused): caps the limit, frees the slot. */
+  refused(now: number): void {
+    this.limiter.onRefused(now, this.running);
+    this.release();
+  }
+
   /** An attempt that took a slot and then never ran (its wait was given up): no sample. */
   release(): void {
     this.running--;
@@ -141,6 +151,7 @@ export class ConcurrencyGate {
       standing: this.standing(this.clock.now()),
       ...(Number.isNaN(minRttMs) ? {} : { minRttMs }),
       ...(Number.isNaN(sampleRttMs) ? {} : { sampleRttMs }),
+      ...(this.limiter.refusalCeiling === Number.POSITIVE_INFINITY ? {} : { refusalCeiling: this.limiter.refusalCeiling }),
     };
   }
 

@@ -95,6 +95,8 @@ export const DROP_PENALTY = 2;
 export const LOW_WINDOWS_BEFORE_PROBE = 5;
 /** A window this much faster than minRtt (sampleRtt < minRtt * this) re-measures it at once. */
 export const FASTER_PROBE_RATIO = 0.5;
+/** A refusal ceiling (onRefused) rises by one this often while no refusal comes, to find room that opened up. */
+export const CEILING_RAISE_MS = 1000;
 /** Latencies are clamped to [1 us, 1 day]: ratios stay finite whatever a caller passes. */
 export const MIN_LATENCY_MS = 0.001;
 export const MAX_LATENCY_MS = 86_400_000;
@@ -215,6 +217,9 @@ export class GradientLimit {
   private lastGradient = NaN;
   private lowWindows = 0;
   private latest: number;
+  /** At most this many in flight: learnt from the dependency refusing for want of slots (onRefused). */
+  private ceiling = Number.POSITIVE_INFINITY;
+  private ceilingSetAt = 0;
 
   constructor(settings: GradientLimitSettings, now: number, random: () => number = Math.random) {
     this.settings = resolveGradientSettings(settings);
@@ -233,7 +238,29 @@ export class GradientLimit {
 
   /** The concurrency limit now: a whole number in [minLimit, maxLimit]. */
   get limit(): number {
-    return Math.floor(this.value);
+    return Math.floor(Math.min(this.value, this.ceiling));
+  }
+
+  /** The ceiling learnt from refusals (onRefused); Infinity when there is none. */
+  get refusalCeiling(): number {
+    return this.ceiling;
+  }
+
+  /**
+   * The dependency refused an attempt for want of slots (PostgreSQL's 53300
+   * too_many_connections) with `inFlight` attempts in flight, itself included: it holds
+   * fewer than that, whatever the latency says. The limit is capped at inFlight - 1 (not
+   * below minLimit), and the cap rises by one every CEILING_RAISE_MS without a refusal,
+   * so room that opens up (another client's connections closing) is found again at the
+   * cost of one refused attempt a second. A refusal is not a latency sample: the gradient
+   * is left alone, so the limit does not saw-tooth below the slots it has.
+   */
+  onRefused(now: number, inFlight: number): void {
+    if (!Number.isFinite(now) || !(inFlight >= 1)) return;
+    now = this.advance(now);
+    this.ceiling = Math.max(this.settings.minLimit, Math.floor(inFlight) - 1);
+    this.ceilingSetAt = now;
+    if (this.value > this.ceiling) this.value = this.ceiling;
   }
 
   /** True while minRtt is being measured (the limit is pinned low). */
@@ -296,6 +323,7 @@ export class GradientLimit {
     // Never backwards: a stale reading is taken as the latest time seen.
     if (now < this.latest) now = this.latest;
     this.latest = now;
+    if (this.ceiling !== Number.POSITIVE_INFINITY && now - this.ceilingSetAt >= CEILING_RAISE_MS) this.raiseCeiling(now);
     if (!this.probe && now >= this.nextProbe) this.startProbe(now);
     else if (!this.probe) this.closeWindowIfDue(now);
     return now;
@@ -355,7 +383,8 @@ export class GradientLimit {
     // An idle target proves nothing about more load: it may shrink, never grow.
     if (appLimited && target > this.value) target = this.value;
     const next = this.value + s.smoothing * (target - this.value);
-    this.value = Math.min(s.maxLimit, Math.max(s.minLimit, next));
+    // Under a refusal ceiling the limit waits at it, not growing where it cannot be used.
+    this.value = Math.min(s.maxLimit, this.ceiling, Math.max(s.minLimit, next));
 
     // Stuck at the bottom: the baseline may be too low (the target got slower for good);
     // the limit is already about where a probe pins it, so re-measuring costs nothing (Envoy).
@@ -365,6 +394,13 @@ export class GradientLimit {
     // gradient would let the limit grow far past capacity until the next probe.
     const stale = this.lowWindows >= LOW_WINDOWS_BEFORE_PROBE || sampleRtt < this.minRtt * FASTER_PROBE_RATIO;
     if (stale) this.nextProbe = now;
+  }
+
+  private raiseCeiling(now: number): void {
+    const steps = Math.floor((now - this.ceilingSetAt) / CEILING_RAISE_MS);
+    this.ceiling += steps;
+    this.ceilingSetAt += steps * CEILING_RAISE_MS;
+    if (this.ceiling >= this.settings.maxLimit) this.ceiling = Number.POSITIVE_INFINITY;
   }
 
   private startWindow(now: number): void {

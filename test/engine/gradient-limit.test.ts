@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
+  CEILING_RAISE_MS,
   DROP_PENALTY,
   GRADIENT_DEFAULTS,
   GradientLimit,
@@ -464,6 +465,44 @@ describe('GradientLimit: the gradient', () => {
   });
 });
 
+describe('GradientLimit: refusals for want of slots', () => {
+  it('caps the limit just under the concurrency refused, leaves the gradient alone, and raises the cap by one a second', () => {
+    const { g, now } = measured({ ...SMALL, initialLimit: 30 });
+    expect(g.limit).to.equal(30);
+    const gradient = g.gradient;
+    g.onRefused(now, 18);
+    expect(g.limit).to.equal(17);
+    expect(g.refusalCeiling).to.equal(17);
+    expect(g.gradient, 'a refusal is not a latency sample').to.deep.equal(gradient);
+    // Windows at minRtt would grow the limit: it waits at the cap instead.
+    let t = window(g, now, 10, 17);
+    expect(g.limit).to.equal(17);
+    t = now + CEILING_RAISE_MS - 1;
+    g.advance(t);
+    expect(g.limit).to.equal(17);
+    g.advance(now + CEILING_RAISE_MS);
+    expect(g.refusalCeiling).to.equal(18);
+    g.advance(now + 3.5 * CEILING_RAISE_MS);
+    expect(g.refusalCeiling).to.equal(20);
+    // Refused again: capped again, never below minLimit.
+    g.onRefused(now + 4 * CEILING_RAISE_MS, 1);
+    expect(g.limit).to.equal(SMALL.minLimit);
+  });
+
+  it('the cap goes once it would reach maxLimit; nonsense in-flight counts and times are ignored', () => {
+    const settings = { ...SMALL, initialLimit: 10, maxLimit: 12 };
+    const { g, now } = measured(settings);
+    g.onRefused(now, NaN);
+    g.onRefused(NaN, 5);
+    g.onRefused(now, 0);
+    expect(g.refusalCeiling).to.equal(Infinity);
+    g.onRefused(now, 11);
+    expect(g.limit).to.equal(10);
+    g.advance(now + 2 * CEILING_RAISE_MS);
+    expect(g.refusalCeiling).to.equal(Infinity);
+  });
+});
+
 describe('GradientLimit: properties', () => {
   const latencyArb = fc.oneof(
     fc.double({ min: 0, max: 10_000, noNaN: true }),
@@ -474,6 +513,7 @@ describe('GradientLimit: properties', () => {
     latency: latencyArb,
     inFlight: fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constantFrom(NaN, -1, Infinity)),
     dropped: fc.boolean(),
+    refused: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
   });
   const settingsArb = fc
     .record({
@@ -513,7 +553,8 @@ describe('GradientLimit: properties', () => {
         for (const s of samples) {
           // dt may be negative (a stale reading) or NaN (ignored); time goes on from the last finite one.
           const at = now + s.dt;
-          g.onSample(at, s.latency, s.inFlight, s.dropped);
+          if (s.refused) g.onRefused(at, s.inFlight);
+          else g.onSample(at, s.latency, s.inFlight, s.dropped);
           if (Number.isFinite(at)) now = at;
           check();
         }

@@ -130,6 +130,34 @@ describe('overload protection in the engine', () => {
       expect(stats().standing).to.equal(false);
     });
 
+    it("PostgreSQL refusing a connection for want of slots (53300) caps the limit under the attempts in flight; the cap rises by one a second", async () => {
+      const { clock, policy } = setup({ concurrencyLimit: { initialLimit: 30, minRttSamples: 1, maxQueue: 0 } });
+      const tooMany = () => Object.assign(new Error('sorry, too many clients already'), { code: '53300', severity: 'FATAL' });
+      let running = 0;
+      const op = () => {
+        running++;
+        return new Promise((resolve, reject) =>
+          clock.setTimeout(() => {
+            running--;
+            if (running >= 5) reject(tooMany());
+            else resolve('ok');
+          }, 10),
+        );
+      };
+      // The probe (3 in flight) sets minRtt; then 8 at once: the attempts finding 5 or more others refused.
+      await settleAll(clock, [policy.execute(op, call({ client: 'pg' })), policy.execute(op, call({ client: 'pg' }))]);
+      const burst = Array.from({ length: 8 }, () => policy.execute(op, call({ client: 'pg' })).catch((e: Error) => e));
+      await settleAll(clock, burst);
+      const stats = policy.circuit(TARGET).stats.concurrency!;
+      expect(stats.refusalCeiling, JSON.stringify(stats)).to.be.a('number').and.to.be.below(8);
+      expect(stats.limit).to.equal(stats.refusalCeiling);
+      const capped = stats.refusalCeiling!;
+      await clock.advance(1000);
+      // The cap is raised when the limit next hears of time passing (an attempt ending); the limit may then grow to it.
+      await settleAll(clock, [policy.execute(op, call({ client: 'pg' }))]);
+      expect(policy.circuit(TARGET).stats.concurrency!.refusalCeiling).to.equal(capped + 1);
+    });
+
     it('a retry takes a slot too, and a retry turned away ends the call with the previous failure (suppressed: limited)', async () => {
       const { clock, policy } = setup({ concurrencyLimit: { ...PINNED(1), maxQueue: 0 } });
       const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });

@@ -4,7 +4,8 @@
 // - Redis killed mid-run: every instance on its local share within 1 s, no call failing
 //   for it; Redis back: every instance on the fleet's quota again;
 // - a dependency dead for all 4: with fleet mode they send it about what one instance
-//   alone sends (without it, 4 times as much); an outage seen by one instance opens every
+//   alone sends (without it, 4 times as much), also when it dies after a window full of
+//   successes (the fleet judges its newest bucket alone too); an outage seen by one instance opens every
 //   instance's breaker within 1 s; Redis killed: breakers and budgets local within 1 s,
 //   no call failing for it, and back on the fleet when Redis is;
 // - beside an application's own OpenTelemetry NodeSDK and auto-instrumentations,

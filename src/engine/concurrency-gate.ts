@@ -1,18 +1,6 @@
 import type { Clock } from './clock.js';
 import type { GradientLimit } from './gradient-limit.js';
 
-/** The limit and what moved it: minRttMs the no-load latency measured, sampleRttMs the latest window's (each once known). */
-export interface ConcurrencyStats {
-  limit: number;
-  inFlight: number;
-  queued: number;
-  probing: boolean;
-  minRttMs?: number;
-  sampleRttMs?: number;
-  /** The cap learnt from the dependency refusing for want of slots, while there is one. */
-  refusalCeiling?: number;
-}
-
 /**
  * A queue that has not emptied for this long is standing: the target is overloaded
  * rather than hit by a burst (CoDel's interval, 100 ms). It stops standing once it has

@@ -258,7 +258,8 @@ export class GradientLimit {
   onRefused(now: number, inFlight: number): void {
     if (!Number.isFinite(now) || !(inFlight >= 1)) return;
     now = this.advance(now);
-    this.ceiling = Math.max(this.settings.minLimit, Math.floor(inFlight) - 1);
+    // min: a late refusal of an attempt admitted under an older, higher limit must not raise it.
+    this.ceiling = Math.max(this.settings.minLimit, Math.min(this.ceiling, Math.floor(inFlight) - 1));
     this.ceilingSetAt = now;
     if (this.value > this.ceiling) this.value = this.ceiling;
   }

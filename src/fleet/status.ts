@@ -29,9 +29,11 @@ export interface FleetStatus {
   breakers?: FleetBreakerRecord[];
   /** More breakers than were read (fleet-breakers.ts). */
   breakersTruncated?: boolean;
+  /** Why the breakers could not be listed, though Redis answered. */
+  breakersError?: string;
 }
 
-export type FleetProbe = FleetConnectionStatus & { readonly breakers?: FleetBreakerRecord[]; readonly breakersTruncated?: boolean };
+export type FleetProbe = FleetConnectionStatus & { readonly breakers?: FleetBreakerRecord[]; readonly breakersTruncated?: boolean; readonly breakersError?: string };
 
 /** The parts of a fleet-mode policy's state the fleet shares (the rate only when the policy sets one). */
 const SHARED = ['rate', 'breaker', 'budget'] as const;
@@ -56,8 +58,13 @@ export async function probeConnection(endpoint: RedisEndpoint, timeoutMs: number
     if (service === undefined) return { connection: 'up' };
     const command = client.command.bind(client);
     const nodes = client instanceof ClusterClient ? client.masterClients().map((node) => node.command.bind(node)) : [command];
-    const { breakers, truncated } = await readFleetBreakers({ command, nodes }, service, Math.max(1, timeoutMs - (Date.now() - started)));
-    return { connection: 'up', breakers, ...(truncated ? { breakersTruncated: true } : {}) };
+    try {
+      const { breakers, truncated } = await readFleetBreakers({ command, nodes }, service, Math.max(1, timeoutMs - (Date.now() - started)));
+      return { connection: 'up', breakers, ...(truncated ? { breakersTruncated: true } : {}) };
+    } catch (error) {
+      // Redis answers; only the listing failed (an ACL without SCAN, a slow node): say so.
+      return { connection: 'up', breakersError: (error as Error).message };
+    }
   } catch (error) {
     return { connection: 'down', lastError: client.lastError !== '' ? client.lastError : (error as Error).message };
   } finally {

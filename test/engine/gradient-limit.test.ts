@@ -473,6 +473,8 @@ describe('GradientLimit: refusals for want of slots', () => {
     g.onRefused(now, 18);
     expect(g.limit).to.equal(17);
     expect(g.refusalCeiling).to.equal(17);
+    g.onRefused(now, 25); // sent under the old limit, refused late: the cap stays
+    expect(g.refusalCeiling).to.equal(17);
     expect(g.gradient, 'a refusal is not a latency sample').to.deep.equal(gradient);
     // Windows at minRtt would grow the limit: it waits at the cap instead.
     let t = window(g, now, 10, 17);

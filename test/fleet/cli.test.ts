@@ -77,6 +77,23 @@ describe('cli: breakwater fleet (a real redis-server)', function () {
     }
   });
 
+  it('a Redis user that may not SCAN: up, exit 0, and why the breakers are not listed, without its password', async () => {
+    const admin = new RespClient(parseRedisUrl(server.url));
+    try {
+      await admin.command(['ACL', 'SETUSER', 'no-scan', 'on', '>no-scan-pass-9', '~bw:*', '+@all', '-scan'], 1000);
+      const run = await cli(['fleet'], env(`redis://no-scan:no-scan-pass-9@127.0.0.1:${server.port}`));
+      expect(run.code, run.stderr).to.equal(0);
+      const { fleet } = JSON.parse(run.stdout) as { fleet: Record<string, unknown> };
+      expect(fleet).to.include({ connection: 'up' });
+      expect(fleet['breakers']).to.equal(undefined);
+      expect(fleet['breakersError']).to.match(/NOPERM|permission/i);
+      expect(run.stdout + run.stderr).not.to.include('no-scan-pass-9');
+    } finally {
+      await admin.command(['ACL', 'DELUSER', 'no-scan'], 1000);
+      await admin.close();
+    }
+  });
+
   it('exits 3 when the Redis does not answer, or refuses the password; says why without it', async () => {
     const dead = await cli(['fleet', '--format', 'yaml'], env(`redis://:${server.password}@127.0.0.1:${await deadPort()}`));
     expect(dead.code).to.equal(3);

@@ -4,6 +4,7 @@ import { isReplyErrorName, replyPrefix } from '../../src/classify/redis.js';
 import { effectiveName, isObjectLike, readMessage, readName } from '../../src/classify/safe.js';
 import type { Attempt } from '../../src/engine/attempt.js';
 import type { AttemptSpanOptions } from '../../src/telemetry/operation.js';
+import { telemetrySettings } from '../../src/telemetry/settings.js';
 import { ATTR_DB_OPERATION_NAME, DB_QUERY_TEXT_MAX } from '../kit/semconv.js';
 
 /**
@@ -94,9 +95,12 @@ const byConnection = new WeakMap<object, Map<string, NonNullable<AttemptSpanOpti
  * `db.client.operation.duration`'s attributes for one connection and operation: the
  * connection's (db.system.name, server.address, server.port, db.namespace when known)
  * and db.operation.name. Built once and frozen; the connection's attributes object must
- * be a shared one (the adapters cache theirs per client).
+ * be a shared one (the adapters cache theirs per client). undefined unless asked for
+ * (telemetrySettings().redisDurationMetric): the official Redis instrumentations record
+ * no metric.
  */
-export function redisDuration(connection: Readonly<Attributes>, operation: string): NonNullable<AttemptSpanOptions['duration']> {
+export function redisDuration(connection: Readonly<Attributes>, operation: string): AttemptSpanOptions['duration'] {
+  if (!telemetrySettings().redisDurationMetric) return undefined;
   let operations = byConnection.get(connection);
   if (operations === undefined) {
     operations = new Map();

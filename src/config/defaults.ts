@@ -26,6 +26,7 @@ export interface BuiltInDefaults {
   readonly statusHost: string;
   readonly statusAllowedHosts: readonly string[];
   readonly callSpans: boolean;
+  readonly redisDurationMetric: boolean;
   readonly patterns: boolean;
   readonly patternsTimeScale: number;
   /** '' for redisUrl and service: not set (the service then comes from OTEL_SERVICE_NAME). */
@@ -57,6 +58,7 @@ export const BUILT_IN_DEFAULTS: BuiltInDefaults = deepFreeze({
   statusHost: '127.0.0.1',
   statusAllowedHosts: [],
   callSpans: false,
+  redisDurationMetric: false,
   patterns: false,
   patternsTimeScale: 1,
   fleet: { redisUrl: '', redisCluster: false, service: '', expectedInstances: 1, syncMs: 250 },

@@ -75,6 +75,7 @@ export const FIELDS: readonly Field[] = [
   { key: 'statusHost', scope: 'top', kind: { type: 'host' }, env: 'BREAKWATER_STATUS_HOST' },
   { key: 'statusAllowedHosts', scope: 'top', kind: { type: 'hosts' }, env: 'BREAKWATER_STATUS_ALLOWED_HOSTS' },
   { key: 'callSpans', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_CALL_SPANS' },
+  { key: 'redisDurationMetric', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_REDIS_DURATION_METRIC' },
   { key: 'patterns', scope: 'top', kind: { type: 'boolean' }, env: 'BREAKWATER_PATTERNS' },
   { key: 'patternsTimeScale', scope: 'top', kind: integer(1, 3600), env: 'BREAKWATER_PATTERNS_TIME_SCALE' },
   // Fleet mode (src/config/fleet.ts): where the shared state lives; a policy opts in with `fleet`.

@@ -102,6 +102,7 @@ export function resolve(layers: Layers, problems: string[]): Resolved {
     statusHost: top.values.get('statusHost')!.value as string,
     statusAllowedHosts: copy(top.values.get('statusAllowedHosts')!.value) as string[],
     callSpans: top.values.get('callSpans')!.value as boolean,
+    redisDurationMetric: top.values.get('redisDurationMetric')!.value as boolean,
     patterns: top.values.get('patterns')!.value as boolean,
     patternsTimeScale: top.values.get('patternsTimeScale')!.value as number,
     fleet: fleet.fleet,

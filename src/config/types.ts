@@ -153,6 +153,8 @@ export interface EffectiveConfig {
   statusAllowedHosts: string[];
   /** An INTERNAL span per logical call, parent of its attempt spans: off unless asked for. */
   callSpans: boolean;
+  /** `db.client.operation.duration` per attempt of Redis commands, which the official Redis instrumentations do not record: off unless asked for. */
+  redisDurationMetric: boolean;
   /** The in-process pattern detector (src/patterns): off unless asked for. */
   patterns: boolean;
   /** How many times faster than the wall clock the detector's minutes pass (demos and tests: 60 makes a minute a second). */

@@ -48,7 +48,7 @@ export class Runtime {
     this.enabledClients = new Set(config.enabled ? config.instrumentations : []);
     this.beforeFirstCall = options.beforeFirstCall;
     setTargetLabelLimit(config.maxTargets);
-    configureTelemetry({ callSpans: config.callSpans });
+    configureTelemetry({ callSpans: config.callSpans, redisDurationMetric: config.redisDurationMetric });
     this.hedging = [config.defaults, ...config.targets.map((t) => t.policy)].some((p) => p.hedge !== false);
     const endpoint = fleetEndpoint(config);
     this.fleet =

@@ -378,6 +378,12 @@ const VARIABLES: Record<string, VariableCase> = {
     bad: ['yes', 'on', '2'],
     accepts: 'true, false, 1 or 0',
   },
+  BREAKWATER_REDIS_DURATION_METRIC: {
+    path: 'redisDurationMetric',
+    good: [['true', true], ['false', false], ['1', true], ['0', false], [' TRUE ', true]],
+    bad: ['yes', 'on', '2'],
+    accepts: 'true, false, 1 or 0',
+  },
   BREAKWATER_PATTERNS: {
     path: 'patterns',
     good: [['true', true], ['false', false], ['1', true], ['0', false], [' TRUE ', true]],

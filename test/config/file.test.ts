@@ -215,7 +215,7 @@ describe('config: file', () => {
 
   it('reports the top level must be a mapping; an empty file sets nothing', () => {
     expect(problemsOf('f.yaml', '- a\n- b\n')[0]).to.equal(
-      'f.yaml:1: (top level): a list is not accepted: expected a mapping with any of enabled, instrumentations, maxTargets, maxTargetStates, targetIdleMs, shutdownTimeoutMs, statusPort, statusHost, statusAllowedHosts, callSpans, patterns, patternsTimeScale, fleet, defaults, targets, classification (the file is read as YAML or JSON)',
+      'f.yaml:1: (top level): a list is not accepted: expected a mapping with any of enabled, instrumentations, maxTargets, maxTargetStates, targetIdleMs, shutdownTimeoutMs, statusPort, statusHost, statusAllowedHosts, callSpans, redisDurationMetric, patterns, patternsTimeScale, fleet, defaults, targets, classification (the file is read as YAML or JSON)',
     );
     expect(problemsOf('f.yaml', '42\n')[0]).to.include('(top level): a number is not accepted');
     expect(loadFile('f.yaml', '').defaults.retry.maxAttempts).to.equal(3);

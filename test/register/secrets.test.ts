@@ -71,6 +71,8 @@ describe('no secret leaks under register, across every client', function () {
       BREAKWATER_RETRY_BASE_DELAY_MS: '1',
       BREAKWATER_RETRY_MAX_DELAY_MS: '2',
       BREAKWATER_TIMEOUT_MS: '3000',
+      // Off by default: on here so the Redis commands' duration points are searched for secrets too.
+      BREAKWATER_REDIS_DURATION_METRIC: 'true',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_SERVICE_NAME: 'secrets',

@@ -1,15 +1,16 @@
 // Nothing an official-instrumentation user had is lost: the same commands once with only
 // @opentelemetry/instrumentation-ioredis, then once with only breakwater. breakwater's
 // attempt span carries every attribute of the official CLIENT span with the same value
-// (the name is upper-cased, as the Redis conventions' operation names are), and the
-// db.client.operation.duration metric the official instrumentation does not record is
-// breakwater's, one point per attempt.
+// (the name is upper-cased, as the Redis conventions' operation names are). Like the
+// official instrumentation, breakwater records no db.client.operation.duration for Redis
+// unless asked (BREAKWATER_REDIS_DURATION_METRIC): then one point per attempt.
 import { context, SpanKind, trace, type Attributes } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { redis as redisServer, type RedisServer } from '../../integration/servers.js';
 import { OtelHarness } from '../../helpers/otel.js';
+import { configureTelemetry } from '../../../src/telemetry/settings.js';
 import { client, enableIoredis, enableOfficialIoredis, IOREDIS_VERSIONS, testRuntime, uniqueKey, waitReady } from '../../helpers/ioredis-setup.js';
 
 async function underCaller<T>(fn: () => Promise<T>): Promise<T> {
@@ -61,7 +62,7 @@ for (const version of IOREDIS_VERSIONS) {
       }
     }
 
-    it('SET and GET: every attribute of the official CLIENT span is on breakwater\'s, with the same value; breakwater adds the duration metric', async () => {
+    it('SET and GET: every attribute of the official CLIENT span is on breakwater\'s, with the same value; no duration metric, as the official records none', async () => {
       const key = uniqueKey('parity');
       const official = enableOfficialIoredis(version, { requireParentSpan: false });
       let theirs: Awaited<ReturnType<typeof run>>;
@@ -95,6 +96,18 @@ for (const version of IOREDIS_VERSIONS) {
       // The value never reaches db.query.text (the official serializer masks it, and so do we).
       expect(JSON.stringify(ours.spans.map((s) => s.attributes))).not.to.include('parity-value');
       expect(theirs.points, 'the official ioredis instrumentation records no duration metric').to.deep.equal([]);
+      expect(ours.points, 'nor does breakwater by default').to.deep.equal([]);
+    });
+
+    it('BREAKWATER_REDIS_DURATION_METRIC=true: db.client.operation.duration, one point per attempt, with the conventions\' Redis attributes', async () => {
+      const { adapter } = enableIoredis(testRuntime({ BREAKWATER_REDIS_DURATION_METRIC: 'true' }), version);
+      let ours: Awaited<ReturnType<typeof run>>;
+      try {
+        ours = await run(uniqueKey('parity'));
+      } finally {
+        adapter.disable();
+        configureTelemetry({ redisDurationMetric: false }); // process-wide: the next tests start from the default
+      }
       const base = { 'db.system.name': 'redis', 'server.address': server.host, 'server.port': server.port };
       expect(ours.points.map((p) => [p.attributes['db.operation.name'], p.count]).sort()).to.deep.equal([
         ['get', 1],

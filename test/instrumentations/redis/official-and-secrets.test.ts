@@ -4,6 +4,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
 import { getClassification } from '../../../src/errors.js';
+import { configureTelemetry } from '../../../src/telemetry/settings.js';
 import { OtelHarness } from '../../helpers/otel.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { redis as redisServer, type RedisServer } from '../../integration/servers.js';
@@ -103,7 +104,7 @@ for (const version of NODE_REDIS_VERSIONS) {
       expect(clientSpans().map((s) => [s.name, ours(s)])).to.deep.equal([['MULTI', true]]);
     });
 
-    it('parity: SET and GET with only the official instrumentation, then only breakwater: every official attribute, same value; breakwater adds the duration metric', async () => {
+    it('parity: SET and GET with only the official instrumentation, then only breakwater: every official attribute, same value; no duration metric, as the official records none, unless BREAKWATER_REDIS_DURATION_METRIC=true', async () => {
       const run = async (): Promise<{ spans: ReadableSpan[]; points: Attributes[] }> => {
         client = await connect(freshlyLoaded!, proxiedUrl());
         otel.reset();
@@ -137,8 +138,15 @@ for (const version of NODE_REDIS_VERSIONS) {
       }
       expect(JSON.stringify(mine.spans.map((s) => s.attributes))).not.to.include('parity-value');
       expect(theirs.points, 'the official node-redis instrumentation records no duration metric').to.deep.equal([]);
-      expect(mine.points.map((p) => p['db.operation.name']).sort()).to.deep.equal(['GET', 'SET'].map((n) => mine.spans.find((s) => s.name === n)!.attributes['db.operation.name']).sort());
-      for (const p of mine.points) expect(p['db.system.name']).to.equal('redis');
+      expect(mine.points, 'nor does breakwater by default').to.deep.equal([]);
+
+      setup.adapter.disable();
+      setup = enableRedisAdapter({ BREAKWATER_REDIS_DURATION_METRIC: 'true' }, version);
+      freshlyLoaded = freshRedis(version);
+      const measured = await run();
+      configureTelemetry({ redisDurationMetric: false }); // process-wide: the next tests start from the default
+      expect(measured.points.map((p) => p['db.operation.name']).sort()).to.deep.equal(['GET', 'SET'].map((n) => mine.spans.find((s) => s.name === n)!.attributes['db.operation.name']).sort());
+      for (const p of measured.points) expect(p['db.system.name']).to.equal('redis');
     });
 
     it('official registered after (it wraps breakwater, breakwater re-layers over it): one CLIENT span per attempt, all breakwater\'s', async () => {

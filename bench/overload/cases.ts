@@ -9,10 +9,23 @@ export const DEPENDENCIES: readonly Dependency[] = ['http', 'pg'];
 export const PARTS = ['http', 'pg', 'rate'] as const;
 export type Part = (typeof PARTS)[number];
 
-export const DEPENDENCY_LABELS: Readonly<Record<Dependency, string>> = {
-  http: 'HTTP (global fetch, `GET`)',
-  pg: 'pg (`Pool.query`, `SELECT pg_sleep`)',
-};
+/**
+ * The client the HTTP parts (the dependency and the rate-limit experiment) call with:
+ * global fetch by default, node:http's with BENCH_HTTP_CLIENT=node-http (see
+ * bench/node-http-client.ts for why both).
+ */
+export type HttpClient = 'fetch' | 'node-http';
+
+export function httpClientFromEnv(env: NodeJS.ProcessEnv = process.env): HttpClient {
+  const value = env['BENCH_HTTP_CLIENT'] || 'fetch';
+  if (value !== 'fetch' && value !== 'node-http') throw new Error(`BENCH_HTTP_CLIENT=${value}: expected fetch or node-http`);
+  return value;
+}
+
+export function dependencyLabel(dependency: Dependency, client: HttpClient = httpClientFromEnv()): string {
+  if (dependency === 'pg') return 'pg (`Pool.query`, `SELECT pg_sleep`)';
+  return client === 'fetch' ? 'HTTP (global fetch, `GET`)' : 'HTTP (node:http `get`, keep-alive agent)';
+}
 
 /** The HTTP server: W workers, S ms of work each (a timer: the bench must not be CPU-bound on 2 cores). */
 export const HTTP_WORKERS = 8;

@@ -18,7 +18,8 @@ import {
   CALL_ENV,
   capacityPerSecond,
   DEPENDENCIES,
-  DEPENDENCY_LABELS,
+  dependencyLabel,
+  httpClientFromEnv,
   HTTP_SHED_AFTER_MS,
   HTTP_WORKERS,
   HTTP_WORK_MS,
@@ -128,6 +129,8 @@ function describeRun(parts: readonly string[]): string {
     lines.push(`pg: max_connections ${PG_MAX_CONNECTIONS} (${PG_SLOTS} for the benchmark's role), \`SELECT pg_sleep(${PG_SLEEP_MS / 1000})\` = ${capacityPerSecond('pg')} queries/s at most; pools of ${PG_POOL_MAX}.`);
   if (parts.includes('http') || parts.includes('pg'))
     lines.push(`Offered load ${LOAD_STEPS.map((l) => `${l}x`).join(', ')} of capacity, open-loop; per step and variant a fresh process, ${WARMUP_SECONDS} s warm-up then ${SECONDS} s measured.`);
+  if (parts.includes('http') || parts.includes('rate'))
+    lines.push(`HTTP client: ${httpClientFromEnv() === 'fetch' ? 'global fetch' : "node:http's `http.get` with a keep-alive agent"} (BENCH_HTTP_CLIENT=${httpClientFromEnv()}).`);
   if (parts.includes('rate'))
     lines.push(`Rate limits: a server with a stated rate of ${RATE_LIMIT_PER_SECOND}/s (token bucket of one second), offered ${RATE_OFFERED_FACTOR * RATE_LIMIT_PER_SECOND} calls/s for ${RATE_SECONDS} s.`);
   const passedThrough = Object.keys(process.env).filter((name) => name.startsWith('BREAKWATER_'));
@@ -151,9 +154,10 @@ async function main(): Promise<void> {
         const results = await measureDependency(dependency, server, serverNotes);
         raw[dependency] = Object.fromEntries(results);
         const checks = checkTargets(dependency, results);
-        const chart = path.join(CHART_DIR, `overload-${dependency}.png`);
+        // The node:http run's chart beside fetch's, not over it.
+        const chart = path.join(CHART_DIR, `overload-${dependency}${dependency === 'http' && httpClientFromEnv() === 'node-http' ? '-node-http' : ''}.png`);
         writeOverloadChart(chart, dependency, results, unloadedP99(results).p99Ms);
-        console.log(`\n##### ${DEPENDENCY_LABELS[dependency]}\n`);
+        console.log(`\n##### ${dependencyLabel(dependency)}\n`);
         console.log(overloadTable(dependency, results, WARMUP_SECONDS));
         console.log('');
         const notes = [...checks.map((check) => targetLine(dependency, check)), ...serverNotes, `chart: ${path.relative(process.cwd(), chart)}`];

@@ -12,7 +12,8 @@ import { ADAPTERS } from '../../instrumentations/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { runOpenLoop } from '../tail/open-loop.js';
-import { CALL_ENV, PG_POOL_MAX, PG_SLEEP_MS, RATE_VARIANT_ENV, VARIANTS, variantEnv, type Dependency, type LimitSample, type Setting, type StepResult, type Variant } from './cases.js';
+import { nodeHttpClient } from '../node-http-client.js';
+import { CALL_ENV, httpClientFromEnv, PG_POOL_MAX, PG_SLEEP_MS, RATE_VARIANT_ENV, VARIANTS, variantEnv, type Dependency, type LimitSample, type Setting, type StepResult, type Variant } from './cases.js';
 import { HttpStatusError, summariseStep } from './summary.js';
 
 const require = createRequire(import.meta.url);
@@ -36,7 +37,7 @@ function enableBreakwater(kind: Kind, setting: Setting): Runtime {
   // second time, taking a second concurrency slot. No tracer or meter provider: the
   // telemetry is no-op, and the figures are the limits', not the exporters'.
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  const adapter = kind === 'pg' ? 'pg' : 'fetch';
+  const adapter = kind === 'pg' ? 'pg' : httpClientFromEnv() === 'fetch' ? 'fetch' : 'http';
   // The caller's BREAKWATER_* variables pass through (and may change the call bounds);
   // the setting's own decide what the variant is.
   const env = { ...CALL_ENV, ...process.env, ...settingEnv(kind, setting), BREAKWATER_INSTRUMENTATIONS: adapter };
@@ -52,7 +53,14 @@ async function fetchOk(url: string): Promise<void> {
 }
 
 function callFor(kind: Kind, target: string): () => Promise<unknown> {
-  if (kind !== 'pg') return () => fetchOk(target);
+  if (kind !== 'pg' && httpClientFromEnv() === 'fetch') return () => fetchOk(target);
+  if (kind !== 'pg') {
+    const http = nodeHttpClient();
+    return async () => {
+      const { status } = await http.get(target);
+      if (status >= 400) throw new HttpStatusError(status);
+    };
+  }
   // Required after breakwater is enabled, as `--import breakwater/register` would have it.
   const pg = require('pg') as typeof import('pg');
   const pool = new pg.Pool({ connectionString: target, max: PG_POOL_MAX });

@@ -2,11 +2,13 @@
 // the servers draw from, and what one variant process reports. Shared by the harness
 // (run.ts), the servers (servers.ts) and the variant process (variant.ts).
 
-export type Client = 'http' | 'pg';
-export const CLIENTS: readonly Client[] = ['http', 'pg'];
+/** `http` is global fetch (undici), as before `node-http` joined; `node-http` is node:http's own client. */
+export type Client = 'http' | 'node-http' | 'pg';
+export const CLIENTS: readonly Client[] = ['http', 'node-http', 'pg'];
 
 export const CLIENT_LABELS: Readonly<Record<Client, string>> = {
   http: 'HTTP (global fetch, `GET`)',
+  'node-http': 'HTTP (node:http `get`, keep-alive agent)',
   pg: 'pg (`Pool.query`, one `SELECT`)',
 };
 
@@ -57,6 +59,11 @@ export interface VariantResult {
   startLagMs: { p99: number; 'p99.9': number };
   /** Connections the client opened during the measured calls. */
   newConnections: number;
+  /**
+   * The longest garbage-collection pause of the client process during the measured
+   * calls, in ms: a pause holds up every call in flight, hedged or not, and a backup too.
+   */
+  gcPauseMaxMs: number;
 }
 
 /** A variant process's result with what the server counted for it. */

@@ -1,8 +1,9 @@
 // The tail benchmark's Markdown: per client and variant, the p50, p99 and p99.9 of the
 // calls' latency, the extra load on the server and the errors, each "min / median" over
 // the rounds, and the targets of the hedged variants against the unhedged one; then what
-// explains a miss: how late calls started (the machine's share of the tail) and how many
-// connections the client opened (what cancelling the losers cost).
+// explains a miss: how late calls started (the machine's share of the tail), how many
+// connections the client opened (what cancelling the losers cost) and the client's
+// longest garbage-collection pause.
 import { percentile, summarise, type Summary } from '../stats.js';
 import { CLIENT_LABELS, TARGETS, VARIANTS, VARIANT_LABELS } from './cases.js';
 import type { Client, RoundResult, Variant } from './cases.js';
@@ -23,6 +24,7 @@ export interface RoundFigures {
   errors: number;
   startLagP999: number;
   newConnections: number;
+  gcPauseMax: number;
 }
 
 export function roundFigures(round: RoundResult): RoundFigures {
@@ -36,6 +38,7 @@ export function roundFigures(round: RoundResult): RoundFigures {
     errors: round.errors,
     startLagP999: round.startLagMs['p99.9'],
     newConnections: round.newConnections,
+    gcPauseMax: round.gcPauseMaxMs,
   };
 }
 
@@ -53,6 +56,7 @@ export function tableHeader(): string {
     `p99.9 unhedged / p99.9 (≥ ${TARGETS.p999Reduction})`,
     'start lag p99.9 (ms)',
     'connections opened',
+    'longest GC pause (ms)',
   ];
   return [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`].join('\n');
 }
@@ -79,8 +83,9 @@ export function tableRows(client: Client, rounds: ReadonlyMap<Variant, RoundResu
     const reductionText = hedged ? reductions.map((r) => bold(r.toFixed(1), r < TARGETS.p999Reduction)).join(' / ') : '';
     const lag = summary(variant, 'startLagP999');
     const connections = summary(variant, 'newConnections');
+    const gcPause = summary(variant, 'gcPauseMax');
     const cells = [i === 0 ? CLIENT_LABELS[client] : '', VARIANT_LABELS[variant], ...latency, extraText, String(errors), reductionText];
-    cells.push(`${ms(lag.min)} / ${ms(lag.median)}`, `${connections.min} / ${connections.median}`);
+    cells.push(`${ms(lag.min)} / ${ms(lag.median)}`, `${connections.min} / ${connections.median}`, `${ms(gcPause.min)} / ${ms(gcPause.median)}`);
     return `| ${cells.join(' | ')} |`;
   }).join('\n');
 }

@@ -41,7 +41,7 @@ async function runRound(client: Client, variant: Variant, server: TailServer): P
 async function main(): Promise<void> {
   const clients = chosenFromArgs(CLIENTS, 'client');
   const started = process.hrtime.bigint();
-  const serverOf: Record<Client, () => Promise<TailServer>> = { http: tailHttpServer, pg: tailPgServer };
+  const serverOf: Record<Client, () => Promise<TailServer>> = { http: tailHttpServer, 'node-http': tailHttpServer, pg: tailPgServer };
   const passedThrough = Object.keys(process.env).filter((name) => name.startsWith('BREAKWATER_'));
   mkdirSync(CHART_DIR, { recursive: true });
   console.log(`#### Node ${process.version}\n`);

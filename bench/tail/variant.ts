@@ -5,10 +5,12 @@
 // each starts with no latency history, as a freshly deployed service would.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ADAPTERS } from '../../instrumentations/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { nodeHttpClient } from '../node-http-client.js';
 import { percentile } from '../stats.js';
 import { POLLY_DELAY_MS, SLOW_MS, VARIANTS, type Client, type Phase, type Variant, type VariantResult } from './cases.js';
 import { runOpenLoop } from './open-loop.js';
@@ -31,7 +33,7 @@ const SETTLE_MS = 2 * SLOW_MS + 100;
 function enableBreakwater(client: Client, hedge: boolean): void {
   // The caller's BREAKWATER_* variables pass through (BREAKWATER_HEDGE_PERCENTILE=0.97
   // measures another setting); the variant decides only whether hedging is on.
-  const adapter = client === 'http' ? 'fetch' : 'pg';
+  const adapter = client === 'http' ? 'fetch' : client === 'node-http' ? 'http' : 'pg';
   const env = { ...process.env, BREAKWATER_INSTRUMENTATIONS: adapter, BREAKWATER_HEDGE: String(hedge) };
   ADAPTERS[adapter](new Runtime(loadConfig(env))).enable();
 }
@@ -44,6 +46,23 @@ async function fetchText(url: string, signal?: AbortSignal): Promise<string> {
 }
 
 type Call = (phase: Phase) => Promise<unknown>;
+
+/** Watches this process's garbage-collection pauses until stop(), which returns the longest in ms. */
+function watchGcPauses(): { stop(): number } {
+  let longest = 0;
+  const note = (entries: readonly PerformanceEntry[]): void => {
+    for (const entry of entries) longest = Math.max(longest, entry.duration);
+  };
+  const observer = new PerformanceObserver((list) => note(list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop: () => {
+      note(observer.takeRecords()); // entries not yet delivered to the callback
+      observer.disconnect();
+      return longest;
+    },
+  };
+}
 
 interface Setup {
   call: Call;
@@ -63,6 +82,16 @@ function callFor(client: Client, variant: Variant, target: string): Setup {
     // undici (behind fetch) announces every connection it opens here.
     diagnosticsChannel.subscribe('undici:client:connected', () => connections++);
     return { call, close: async () => {}, connections: () => connections };
+  }
+  if (client === 'node-http') {
+    const http = nodeHttpClient();
+    const getText = async (phase: Phase, signal?: AbortSignal): Promise<string> => {
+      const { status, body } = await http.get(target + HTTP_PATHS[phase], signal);
+      if (status >= 400) throw new Error(`HTTP ${status}`);
+      return body;
+    };
+    const call: Call = variant === 'polly' ? (phase) => hedged((signal) => getText(phase, signal)) : (phase) => getText(phase);
+    return { call, close: async () => http.close(), connections: http.connections };
   }
   // Required after breakwater is enabled, as `--import breakwater/register` would have it.
   const pg = require('pg') as typeof import('pg');
@@ -84,7 +113,9 @@ async function main(): Promise<void> {
   await runOpenLoop({ ratePerSecond, count: Number(warmupText), call: () => call('warmup') });
   await sleep(SETTLE_MS);
   const connectionsBefore = connections();
+  const gcPauses = watchGcPauses();
   const outcomes = await runOpenLoop({ ratePerSecond, count: Number(callsText), call: () => call('measured') });
+  const gcPauseMaxMs = gcPauses.stop();
   await sleep(SETTLE_MS);
   const newConnections = connections() - connectionsBefore;
   await close();
@@ -100,6 +131,7 @@ async function main(): Promise<void> {
     errorSamples,
     startLagMs: { p99: percentile(lags, 0.99), 'p99.9': percentile(lags, 0.999) },
     newConnections,
+    gcPauseMaxMs,
   };
   // Exits at once: keep-alive sockets would otherwise hold the process for seconds.
   process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));

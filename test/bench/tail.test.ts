@@ -237,12 +237,12 @@ describe('bench/tail report', () => {
   /** 1,000 calls: 980 at 2 ms, 20 at 200 ms (the last one 250), as the unhedged variant sees them. */
   function round(variant: Variant, slowMs: number, serverRequests: number): RoundResult {
     const latenciesMs = [...Array.from({ length: 980 }, () => 2), ...Array.from({ length: 19 }, () => slowMs), slowMs + 50];
-    return { client: 'http', variant, latenciesMs, errors: 0, errorSamples: [], startLagMs: { p99: 1, 'p99.9': 3 }, newConnections: 2, serverRequests };
+    return { client: 'http', variant, latenciesMs, errors: 0, errorSamples: [], startLagMs: { p99: 1, 'p99.9': 3 }, newConnections: 2, gcPauseMaxMs: 4.25, serverRequests };
   }
 
   it('a round\'s percentiles come from its calls, its extra load from what the server received', () => {
     const figures = roundFigures(round('none', 200, 1000));
-    expect(figures).to.include({ p50: 2, p99: 200, 'p99.9': 200, extraLoad: 0, startLagP999: 3, newConnections: 2 });
+    expect(figures).to.include({ p50: 2, p99: 200, 'p99.9': 200, extraLoad: 0, startLagP999: 3, newConnections: 2, gcPauseMax: 4.25 });
     expect(roundFigures(round('adaptive', 10, 1048)).extraLoad).to.be.closeTo(0.048, 1e-9);
   });
 
@@ -254,6 +254,7 @@ describe('bench/tail report', () => {
     ]);
     const [none, adaptive, polly] = tableRows('http', rounds).split('\n');
     expect(none).to.not.include('**');
+    expect(none!.endsWith('| 3.0 / 3.0 | 2 / 2 | 4.3 / 4.3 |'), none).to.equal(true); // start lag, connections, longest GC pause
     expect(adaptive).to.include('| 4.8% / 4.8% |').and.include('| 20.0 / 20.0 |');
     expect(polly).to.include('| **7.0%** / **7.0%** |').and.include('| **5.0** / **5.0** |');
   });

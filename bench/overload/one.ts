@@ -12,6 +12,15 @@ const VARIANT_SCRIPT = fileURLToPath(new URL('./variant.js', import.meta.url));
 const WARMUP_SECONDS = 4;
 const SECONDS = 6;
 
+/** The adaptive limit over the run, and the no-load latency (minRtt) it was judged against: the last trace sample's. */
+function limitSummary(r: StepResult): string {
+  const trace = r.limitTrace;
+  if (trace.length === 0) return '';
+  const limits = trace.map((sample) => sample[1]).sort((a, b) => a - b);
+  const last = trace[trace.length - 1]!;
+  return `, limit median ${limits[limits.length >> 1]}, minRtt ${last[4] ?? '-'} ms, window p90 ${last[5] ?? '-'} ms`;
+}
+
 async function main(): Promise<void> {
   const [dependency, variant, loadText, roundsText = '3'] = process.argv.slice(2) as [Dependency, Variant, string, string?];
   if ((dependency !== 'http' && dependency !== 'pg') || !VARIANTS.includes(variant) || !(Number(loadText) > 0)) {
@@ -29,7 +38,7 @@ async function main(): Promise<void> {
     });
     const r = JSON.parse(stdout.trim().split('\n').pop()!) as StepResult;
     const share = ((100 * r.goodputPerSecond) / capacity).toFixed(0);
-    console.log(`  goodput ${r.goodputPerSecond.toFixed(0)}/s (${share}%), admitted p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, start lag p99 ${r.startLagP99Ms.toFixed(1)} ms, failed ${JSON.stringify(r.errors)}`);
+    console.log(`  goodput ${r.goodputPerSecond.toFixed(0)}/s (${share}%), admitted p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, start lag p99 ${r.startLagP99Ms.toFixed(1)} ms, failed ${JSON.stringify(r.errors)}${limitSummary(r)}`);
   }
   await server.close();
 }

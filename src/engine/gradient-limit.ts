@@ -95,6 +95,14 @@ export const DROP_PENALTY = 2;
 export const LOW_WINDOWS_BEFORE_PROBE = 5;
 /** A window this much faster than minRtt (sampleRtt < minRtt * this) re-measures it at once. */
 export const FASTER_PROBE_RATIO = 0.5;
+/**
+ * The first probe runs on a cold client: connections still being opened, code not yet
+ * optimised, a queue of callers that arrived at once. Its minRtt came out up to 45%
+ * high under load in bench:overload (17.8 ms against 11-13 ms measured warm), and every
+ * window is judged against it until the next probe. So the first baseline is re-measured
+ * this long after (+- jitter), then every minRttIntervalMs.
+ */
+export const FIRST_REPROBE_MS = 5_000;
 /** A refusal ceiling (onRefused) rises by one this often while no refusal comes, to find room that opened up. */
 export const CEILING_RAISE_MS = 1000;
 /** Latencies are clamped to [1 us, 1 day]: ratios stay finite whatever a caller passes. */
@@ -360,6 +368,7 @@ export class GradientLimit {
       this.probeLatencies.clear();
       return;
     }
+    const firstBaseline = Number.isNaN(this.minRtt);
     if (!Number.isNaN(measured)) this.minRtt = measured;
     this.probe = false;
     this.value = this.saved;
@@ -367,7 +376,8 @@ export class GradientLimit {
     const s = this.settings;
     // +- jitter so the targets (and processes) that started together do not probe together.
     const spread = s.minRttJitter * (2 * this.random() - 1);
-    this.nextProbe = now + s.minRttIntervalMs * (1 + spread);
+    const interval = firstBaseline ? Math.min(FIRST_REPROBE_MS, s.minRttIntervalMs) : s.minRttIntervalMs;
+    this.nextProbe = now + interval * (1 + spread);
   }
 
   private closeWindowIfDue(now: number): void {

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   CEILING_RAISE_MS,
   DROP_PENALTY,
+  FIRST_REPROBE_MS,
   GRADIENT_DEFAULTS,
   GradientLimit,
   LOW_WINDOWS_BEFORE_PROBE,
@@ -29,10 +30,15 @@ function feed(limit: GradientLimit, from: number, count: number, latencyMs: numb
   return now;
 }
 
-/** A limiter past its first probe with minRtt = 10 ms; returns it and the time. */
+/** A limiter past its first probe and the warm re-probe after it, with minRtt = 10 ms; returns it and the time. */
 function measured(settings: GradientLimitSettings = SMALL, random: () => number = () => 0.5): { g: GradientLimit; now: number } {
   const g = new GradientLimit(settings, 0, random);
-  const now = feed(g, 0, settings.minRttSamples, 10, 1, 10);
+  feed(g, 0, settings.minRttSamples, 10, 1, 10);
+  expect(g.probing).to.equal(false);
+  const reprobe = g.nextProbeAt;
+  g.advance(reprobe);
+  expect(g.probing, 'the first baseline is re-measured').to.equal(true);
+  const now = feed(g, reprobe, settings.minRttSamples, 10, 1, 10);
   expect(g.probing).to.equal(false);
   expect(g.minRttMs).to.equal(10);
   return { g, now };
@@ -327,6 +333,28 @@ describe('GradientLimit: the probe of minRtt', () => {
       expect(g.limit, 'restored').to.equal(before);
       expect(g.nextProbeAt - t).to.be.closeTo(60_000 * factor, 1);
     }
+  });
+
+  it(`re-measures the first baseline ${FIRST_REPROBE_MS} ms +- jitter after it (a cold first probe reads high), then every minRttIntervalMs`, () => {
+    for (const [r, factor] of [
+      [0, 0.85],
+      [0.999_999, 1.15],
+    ] as const) {
+      const g = new GradientLimit(SMALL, 0, () => r);
+      let t = feed(g, 0, SMALL.minRttSamples, 18, 1, 20); // cold: connections opening, code not yet optimised
+      expect(g.minRttMs).to.equal(18);
+      const reprobe = g.nextProbeAt;
+      expect(reprobe - t).to.be.closeTo(FIRST_REPROBE_MS * factor, 1);
+      g.advance(reprobe);
+      expect(g.probing).to.equal(true);
+      t = feed(g, reprobe, SMALL.minRttSamples, 11, 1, 20); // warm
+      expect(g.probing).to.equal(false);
+      expect(g.minRttMs, 'the warm measure replaces the cold one').to.equal(11);
+      expect(g.nextProbeAt - t).to.be.closeTo(60_000 * factor, 1);
+    }
+    const rare = new GradientLimit({ ...SMALL, minRttIntervalMs: 2_000 }, 0, () => 0.5);
+    const t = feed(rare, 0, SMALL.minRttSamples, 10, 1, 10);
+    expect(rare.nextProbeAt - t, 'never later than the configured interval').to.be.closeTo(2_000, 1);
   });
 
   it('a probe never raises the limit: below minRttConcurrency it pins the current limit; never below minLimit', () => {

@@ -1,8 +1,9 @@
+import fc from 'fast-check';
 import { expect } from 'chai';
 import { createPolicy, type ExecuteOptions } from '../../src/engine/policy.js';
 import type { PolicyOptions } from '../../src/engine/options.js';
 import type { Attempt } from '../../src/engine/attempt.js';
-import { STANDING_QUEUE_MS, STANDING_QUEUE_WAIT_MS } from '../../src/engine/concurrency-gate.js';
+import { standingWaitMs, STANDING_QUEUE_MIN_WAIT_MS, STANDING_QUEUE_MS, STANDING_QUEUE_WAIT_MS } from '../../src/engine/concurrency-gate.js';
 import { getClassification, LIMITED_CODE, LimitedError } from '../../src/errors.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { OtelHarness, pointValue } from '../helpers/otel.js';
@@ -104,6 +105,36 @@ describe('overload protection in the engine', () => {
       // Waiter 3 (from the burst) still waits its long wait; 4 and 5 give up after 5 ms (40 ms is left on the slot).
       expect(lateResults).to.deep.equal(['concurrency', 'concurrency']);
       expect(order).to.deep.equal([0, 1, 2, 3]);
+    });
+
+    it(`standing, the wait is a tenth of the target's minRtt, within ${STANDING_QUEUE_MIN_WAIT_MS}-${STANDING_QUEUE_WAIT_MS} ms (${STANDING_QUEUE_WAIT_MS} ms until minRtt is measured)`, () => {
+      expect([NaN, 0, -1, 0.5, 10, 11, 21, 50, 80, 1000, Infinity].map(standingWaitMs)).to.deep.equal([5, 5, 5, 1, 1, 1.1, 2.1, 5, 5, 5, 5]);
+      fc.assert(
+        fc.property(fc.double({ noNaN: false }), (minRtt) => {
+          const wait = standingWaitMs(minRtt);
+          return wait >= STANDING_QUEUE_MIN_WAIT_MS && wait <= STANDING_QUEUE_WAIT_MS;
+        }),
+      );
+    });
+
+    it('standing, with minRtt measured at 20 ms a newcomer waits 2 ms for a slot, not 5', async () => {
+      const { clock, policy } = setup({ concurrencyLimit: { minRttConcurrency: 1, minRttSamples: 1, initialLimit: 1, maxLimit: 1, maxQueue: 64, maxWaitMs: 1000 } });
+      const op = (ms: number) => () => new Promise<number>((resolve) => clock.setTimeout(() => resolve(ms), ms));
+      await settleAll(clock, [policy.execute(op(20), call())]); // the probe: minRtt 20 ms
+      expect(policy.circuit(TARGET).stats.concurrency!.minRttMs).to.equal(20);
+      // The limit is 1: a 300 ms attempt holds it, others queue for over 100 ms and the queue stands.
+      const holder = policy.execute(op(300), call());
+      const queued = [1, 2, 3].map(() => policy.execute(op(1), call()).catch((e: LimitedError) => e));
+      await clock.advance(150);
+      expect(policy.circuit(TARGET).stats.concurrency).to.include({ standing: true });
+      const started = clock.now();
+      const newcomer = policy.execute(op(1), call()).then(
+        () => 'admitted',
+        (e: LimitedError) => `${e.reason} after ${clock.now() - started} ms`,
+      );
+      await clock.advance(10);
+      expect(await newcomer).to.equal('concurrency after 2 ms');
+      await settleAll(clock, [holder, ...queued]);
     });
 
     it('standing, the newest waiter takes a freed slot; once the queue stays empty for the interval it is first come, first served again', async () => {

@@ -228,6 +228,8 @@ export class GradientLimit {
   /** At most this many in flight: learnt from the dependency refusing for want of slots (onRefused). */
   private ceiling = Number.POSITIVE_INFINITY;
   private ceilingSetAt = 0;
+  /** minRtt comes from the first probe, not yet re-measured warm (FIRST_REPROBE_MS). */
+  private coldBaseline = false;
 
   constructor(settings: GradientLimitSettings, now: number, random: () => number = Math.random) {
     this.settings = resolveGradientSettings(settings);
@@ -369,7 +371,11 @@ export class GradientLimit {
       return;
     }
     const firstBaseline = Number.isNaN(this.minRtt);
-    if (!Number.isNaN(measured)) this.minRtt = measured;
+    const reprobe = this.coldBaseline;
+    this.coldBaseline = firstBaseline && !Number.isNaN(measured);
+    // The early re-probe is there to correct a cold first baseline that read high; one
+    // that reads higher still measured the client's own load, not the dependency's.
+    if (!Number.isNaN(measured)) this.minRtt = reprobe ? Math.min(this.minRtt, measured) : measured;
     this.probe = false;
     this.value = this.saved;
     this.startWindow(now);

@@ -352,6 +352,18 @@ describe('GradientLimit: the probe of minRtt', () => {
       expect(g.minRttMs, 'the warm measure replaces the cold one').to.equal(11);
       expect(g.nextProbeAt - t).to.be.closeTo(60_000 * factor, 1);
     }
+    // A warm re-measure that reads higher keeps the first: it measured the client's own load.
+    const higher = new GradientLimit(SMALL, 0, () => 0.5);
+    feed(higher, 0, SMALL.minRttSamples, 11, 1, 20);
+    const due = higher.nextProbeAt;
+    higher.advance(due);
+    let later = feed(higher, due, SMALL.minRttSamples, 14, 1, 20);
+    expect(higher.minRttMs).to.equal(11);
+    // Later probes are the dependency's own measure again, higher or lower.
+    const next = higher.nextProbeAt;
+    higher.advance(next);
+    later = feed(higher, next, SMALL.minRttSamples, 14, 1, 20);
+    expect(higher.minRttMs, `probe at ${later}`).to.equal(14);
     const rare = new GradientLimit({ ...SMALL, minRttIntervalMs: 2_000 }, 0, () => 0.5);
     const t = feed(rare, 0, SMALL.minRttSamples, 10, 1, 10);
     expect(rare.nextProbeAt - t, 'never later than the configured interval').to.be.closeTo(2_000, 1);

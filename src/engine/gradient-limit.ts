@@ -13,8 +13,9 @@
  *   limit    = clamp(limit + smoothing * (target - limit), minLimit, maxLimit)
  *
  * and callers see its whole part. minRtt is measured in a probe: the limit is pinned low
- * until `minRttSamples` attempts ended; at the start, every `minRttIntervalMs` (with
- * jitter), and sooner when the baseline looks stale (below). docs/engine.md, "Adaptive
+ * until `minRttSamples` attempts ended; at the start, once more FIRST_REPROBE_MS later
+ * (the first ran cold), then every `minRttIntervalMs` (with jitter), and sooner when the
+ * baseline looks stale (below). docs/engine.md, "Adaptive
  * concurrency (the limit's arithmetic)", explains the choices and every constant.
  */
 

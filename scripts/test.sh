@@ -16,11 +16,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Other majors of the clients (redis 4, ioredis 5, undici 6 and 8) for the compatibility tests,
 # and the OpenTelemetry SDK lines an application brings (test/register/existing-otel.test.ts):
-# installed beside the build (each set in its own folder), and Node 22 and 24 fetched meanwhile.
+# each set's package.json and lockfile live in test/compat/<set>, and the set is installed
+# under node_modules/.breakwater-compat/<set> (test/compat/modules.ts), with the project's
+# other third-party code rather than inside the test tree; Node 22 and 24 fetched meanwhile.
 installs=()
-for set in test/compat/older test/compat/newer test/compat/otel-sdk2 test/compat/otel-sdk3; do
-  if [ ! -d "$set/node_modules" ]; then
-    npm ci --prefix "$set" --no-audit --no-fund --loglevel=error &
+for set in older newer otel-sdk2 otel-sdk3; do
+  dest=node_modules/.breakwater-compat/$set
+  # Reinstalled when its lockfile changed since the last install.
+  if [ ! -d "$dest/node_modules" ] || ! cmp -s "test/compat/$set/package-lock.json" "$dest/package-lock.json"; then
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    cp "test/compat/$set/package.json" "test/compat/$set/package-lock.json" "$dest/"
+    npm ci --prefix "$dest" --no-audit --no-fund --loglevel=error &
     installs+=($!)
   fi
 done

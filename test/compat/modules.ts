@@ -10,15 +10,26 @@ import { REPO_ROOT } from '../helpers/child.js';
  */
 export type CompatSet = 'older' | 'newer' | 'otel-sdk2' | 'otel-sdk3';
 
+/**
+ * Where a set is installed: its package.json and lockfile are kept in test/compat/<set>,
+ * and scripts/test.sh installs them under node_modules/.breakwater-compat/<set>, with the
+ * project's other third-party code (module resolution from there still reaches the
+ * project's node_modules, as from test/compat/<set>).
+ */
 export function compatDir(set: CompatSet): string {
-  return path.join(REPO_ROOT, 'test', 'compat', set);
+  return path.join(REPO_ROOT, 'node_modules', '.breakwater-compat', set);
+}
+
+/** What installs a set, for the error when it is missing. */
+export function compatInstallHint(set: CompatSet): string {
+  return `test/compat/${set} is not installed: run \`bash scripts/test.sh\`, or copy test/compat/${set}/package*.json to node_modules/.breakwater-compat/${set}/ and run \`npm ci --prefix node_modules/.breakwater-compat/${set}\``;
 }
 
 /** Requires `name` from the given set, failing with the command that installs it. */
 export function requireCompat<T = unknown>(set: CompatSet, name: string): T {
   const dir = compatDir(set);
   if (!existsSync(path.join(dir, 'node_modules', name))) {
-    throw new Error(`${name} (test/compat/${set}) is not installed: run \`npm ci --prefix test/compat/${set}\` (scripts/test.sh does)`);
+    throw new Error(`${name}: ${compatInstallHint(set)}`);
   }
   return createRequire(path.join(dir, 'package.json'))(name) as T;
 }

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { compatDir } from '../compat/modules.js';
+import { compatDir, compatInstallHint } from '../compat/modules.js';
 import { REPO_ROOT } from './child.js';
 
 export type SdkSet = 'otel-sdk2' | 'otel-sdk3';
@@ -30,7 +30,7 @@ export function appDir(set: SdkSet, extra: readonly string[] = []): string {
   fs.mkdirSync(modules);
   const setModules = path.join(compatDir(set), 'node_modules');
   if (!fs.existsSync(path.join(setModules, '@opentelemetry', 'sdk-node'))) {
-    throw new Error(`test/compat/${set} is not installed: run \`npm ci --prefix test/compat/${set}\` (scripts/test.sh does)`);
+    throw new Error(compatInstallHint(set));
   }
   fs.symlinkSync(path.join(setModules, '@opentelemetry'), path.join(modules, '@opentelemetry'));
   for (const client of ['pg', 'ioredis', 'redis']) fs.symlinkSync(path.join(REPO_ROOT, 'node_modules', client), path.join(modules, client));

@@ -40,4 +40,6 @@ export interface Measurement {
   calls: number;
   wallNsPerCall: number;
   cpuNsPerCall: number;
+  /** The user-mode part of cpuNsPerCall: the JavaScript (and the JIT and GC), not the kernel's socket work. */
+  userCpuNsPerCall: number;
 }

@@ -146,7 +146,7 @@ async function main(): Promise<void> {
   const wallNs = Number(process.hrtime.bigint() - started);
   const cpu = process.cpuUsage(cpuBefore);
   await close();
-  const measurement: Measurement = { client, variant, calls, wallNsPerCall: wallNs / calls, cpuNsPerCall: ((cpu.user + cpu.system) * 1000) / calls };
+  const measurement: Measurement = { client, variant, calls, wallNsPerCall: wallNs / calls, cpuNsPerCall: ((cpu.user + cpu.system) * 1000) / calls, userCpuNsPerCall: (cpu.user * 1000) / calls };
   process.stdout.write(JSON.stringify(measurement) + '\n');
   process.exit(0);
 }

@@ -3,7 +3,6 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { Attempt } from '../../src/engine/attempt.js';
 import type { ReplayDecision } from '../../src/engine/policy.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import { anyProviderRegistered } from '../../src/telemetry/providers.js';
 import { attemptSpanKind, callOriginal, injectContext } from '../kit/calls.js';
 import { fetchAttemptSpan, responseAttributes } from './attributes.js';
 import { attemptContext, officialRecordsDuration } from './diagnostics.js';
@@ -53,7 +52,7 @@ export function runResilient<R>(runtime: Runtime, plan: RequestPlan<R>): Promise
   let pendingFailure: R | undefined;
   const failureOf = (response: R): unknown => (isFailedStatus(plan.statusOf(response)) ? response : undefined);
   // Without an SDK nothing is recorded: no attempt for the diagnostics channels to find.
-  const telemetry = anyProviderRegistered();
+  const telemetry = runtime.telemetryActive();
 
   const operation = (attempt: Attempt): Promise<R> => {
     if (pendingFailure !== undefined) {

@@ -2,7 +2,6 @@ import { context, SpanKind } from '@opentelemetry/api';
 import type { ClientRequest } from 'node:http';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import { anyProviderRegistered } from '../../src/telemetry/providers.js';
 import { attemptSpanKind, shouldPassThrough } from '../kit/calls.js';
 import { fullUrl, httpAttemptSpan, methodAttributes, userAgentOf, type RequestDetails } from './attributes.js';
 import { requestTarget, type RequestTarget } from './request-target.js';
@@ -74,7 +73,7 @@ function prepare(
   const target = requestTarget(call, module.defaultProtocol);
   if (target === undefined) return undefined;
   // Nothing reads the span options without an SDK: the per-request parts are built only with one.
-  const telemetry = anyProviderRegistered();
+  const telemetry = runtime.telemetryActive();
   const shared = methodAttributes(target, typeof options.method === 'string' && options.method !== '' ? options.method : 'GET');
   const details = telemetry ? requestDetails(target, call) : undefined;
   const setup: ResilientRequestSetup = {

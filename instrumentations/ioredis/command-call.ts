@@ -1,4 +1,3 @@
-import { context, SpanKind } from '@opentelemetry/api';
 import type { Attempt } from '../../src/engine/attempt.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
@@ -7,9 +6,9 @@ import { redisHedgeable } from '../redis/hedging.js';
 import { redisReplayDecision } from '../redis/replay.js';
 import { annotatingFailure, redisQueryText } from '../redis/telemetry.js';
 import { operationName } from '../redis/utils.js';
-import { attemptSpanKind, callOriginal } from '../kit/calls.js';
+import { callOriginal } from '../kit/calls.js';
 import { abandon, markAttemptCommand, noteTransactionCommand, sendAttemptCommand, wasSent } from './resend-guard.js';
-import { attemptSpanOf, targetOf } from './utils.js';
+import { attemptKindOf, attemptSpanOf, targetOf } from './utils.js';
 import type { CommandConstructor, IoredisClient, IoredisCommand } from './types.js';
 
 /** Replies of attempt commands are already transformed (HGETALL into an object...): the caller's command must not do it again. */
@@ -73,7 +72,9 @@ export function runCommand(deps: CommandCallDeps, client: IoredisClient, origina
   const args = original.args;
   const markedIdempotent = idempotencyMark();
   const inMulti = noteTransactionCommand(client, name);
-  const kind = deps.wrappedByOthers() ? SpanKind.INTERNAL : attemptSpanKind(context.active());
+  const wrapped = deps.wrappedByOthers();
+  // Nothing reads the span options without an SDK: they are built only with one.
+  const telemetry = deps.runtime.telemetryActive();
   const attempts: IoredisCommand[] = [];
   const hedgeable = redisHedgeable(deps.twins, client, name, args, inMulti, markedIdempotent);
 
@@ -98,7 +99,7 @@ export function runCommand(deps: CommandCallDeps, client: IoredisClient, origina
       canReplay: (failure, _classification, attempt) =>
         redisReplayDecision({ command: name, args, inMulti, markedIdempotent, sent: wasSent(attempts[attempt - 1]), failure }),
       hedgeable,
-      attemptSpan: attemptSpanOf(client, name.toUpperCase(), operationNameAsGiven, redisQueryText(operationNameAsGiven, args), kind),
+      attemptSpan: telemetry ? attemptSpanOf(client, name.toUpperCase(), operationNameAsGiven, redisQueryText(operationNameAsGiven, args), attemptKindOf(wrapped)) : undefined,
     })
     .then(
       (value) => settleCaller(original, { value }),

@@ -1,4 +1,3 @@
-import { context, SpanKind } from '@opentelemetry/api';
 import type { Attempt } from '../../src/engine/attempt.js';
 import type { ReplayDecision } from '../../src/engine/policy.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
@@ -6,10 +5,10 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 import { redisReplayDecision } from '../redis/replay.js';
 import { annotatingFailure, redisBatchQueryText } from '../redis/telemetry.js';
 import { operationName } from '../redis/utils.js';
-import { attemptSpanKind, callOriginal } from '../kit/calls.js';
+import { callOriginal } from '../kit/calls.js';
 import { abandonOnAbort, attemptCommandFrom, settleCaller } from './command-call.js';
 import { markAttemptCommand, wasSent } from './resend-guard.js';
-import { attemptSpanOf, OPERATION_MULTI, OPERATION_PIPELINE, targetOf } from './utils.js';
+import { attemptKindOf, attemptSpanOf, OPERATION_MULTI, OPERATION_PIPELINE, targetOf } from './utils.js';
 import type { CommandConstructor, IoredisCommand, IoredisPipeline, PipelineConstructor, PipelineResult } from './types.js';
 
 /** Pipelines breakwater built for its own attempts: their exec goes straight to ioredis. */
@@ -45,10 +44,6 @@ export function isTransaction(queue: readonly IoredisCommand[]): boolean {
 /** The batch's db.query.text: its commands' masked texts joined by `; `. */
 function batchQueryText(queue: readonly IoredisCommand[]): string {
   return redisBatchQueryText(queue.length, (i) => ({ name: operationName(queue[i]!.name), args: queue[i]!.args }));
-}
-
-function spanKind(deps: { wrappedByOthers: () => boolean }): SpanKind {
-  return deps.wrappedByOthers() ? SpanKind.INTERNAL : attemptSpanKind(context.active());
 }
 
 /** Calls the pipeline's callback as ioredis does (standard-as-callback): a throwing callback throws out of band. */
@@ -122,7 +117,7 @@ export function runPipeline(deps: PipelineCallDeps, pipeline: IoredisPipeline, c
       method: OPERATION_PIPELINE,
       canReplay,
       failureOf: firstError,
-      attemptSpan: attemptSpanOf(client, OPERATION_PIPELINE, OPERATION_PIPELINE, batchQueryText(queue), spanKind(deps), queue.length),
+      attemptSpan: deps.runtime.telemetryActive() ? attemptSpanOf(client, OPERATION_PIPELINE, OPERATION_PIPELINE, batchQueryText(queue), attemptKindOf(deps.wrappedByOthers()), queue.length) : undefined,
     })
     .then(
       (result) => {
@@ -163,7 +158,7 @@ export function runTransaction(deps: PipelineCallDeps, pipeline: IoredisPipeline
       method: OPERATION_MULTI,
       canReplay: () => 'in_transaction',
       failureOf: firstError,
-      attemptSpan: attemptSpanOf(client, OPERATION_MULTI, OPERATION_MULTI, batchQueryText(userQueue), spanKind(deps), userQueue.length),
+      attemptSpan: deps.runtime.telemetryActive() ? attemptSpanOf(client, OPERATION_MULTI, OPERATION_MULTI, batchQueryText(userQueue), attemptKindOf(deps.wrappedByOthers()), userQueue.length) : undefined,
     })
     .then(undefined, (error: unknown) => {
       // Turned away (breaker open) before anything was sent, or the attempt timed out:

@@ -1,4 +1,6 @@
-import type { Attributes, SpanKind } from '@opentelemetry/api';
+import { context, SpanKind } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
+import { attemptSpanKind } from '../kit/calls.js';
 import { redisTargetKey } from '../../src/target-key.js';
 import type { AttemptSpanOptions } from '../../src/telemetry/operation.js';
 import {
@@ -75,6 +77,11 @@ export function attemptSpanOf(client: IoredisClient, spanName: string, operation
   const attributes: Attributes = { ...connection, [ATTR_DB_OPERATION_NAME]: operation, [ATTR_DB_QUERY_TEXT]: queryText };
   if (batchSize !== undefined) attributes[ATTR_DB_OPERATION_BATCH_SIZE] = batchSize;
   return { name: spanName, kind, attributes, duration: redisDuration(connection, operation) };
+}
+
+/** INTERNAL when another instrumentation wrapped ioredis over breakwater (its span is the CLIENT one; kit/calls.ts), CLIENT otherwise. */
+export function attemptKindOf(wrappedByOthers: boolean): SpanKind {
+  return wrappedByOthers ? SpanKind.INTERNAL : attemptSpanKind(context.active());
 }
 
 /** Commands of the connection set-up ioredis sends itself while connecting. */

@@ -2,6 +2,7 @@ import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import type { Context, TextMapSetter } from '@opentelemetry/api';
 import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
 import { INSTRUMENTATION_SCOPE } from '../../src/telemetry/names.js';
+import { anyProviderRegistered } from '../../src/telemetry/providers.js';
 import { scheduleOutermostCheck } from './outermost.js';
 
 /**
@@ -65,7 +66,9 @@ export function attemptSpanKind(active: Context = context.active()): SpanKind {
 export function callOriginal<R>(fn: () => R): R {
   originalDepth++;
   try {
-    return context.with(suppressTracing(context.active()), fn);
+    // With no OpenTelemetry global registered there is no context manager to carry the
+    // suppression (and no instrumentation that would read it): the depth count is enough.
+    return anyProviderRegistered() ? context.with(suppressTracing(context.active()), fn) : fn();
   } finally {
     originalDepth--;
   }

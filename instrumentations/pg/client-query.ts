@@ -176,8 +176,11 @@ export function managedClientQuery(
     endpoint = clientEndpoint(client);
     state = transactionStateOf(client);
     markedIdempotent = idempotencyMark() === true;
-    const kind = wrappedByOther ? SpanKind.INTERNAL : attemptSpanKind(callerContext);
-    attemptSpan = attemptSpanOptions(attemptSpanOf(endpoint, description.operation), call.config, kind, innerRecordsDuration);
+    // Nothing reads the span options without an SDK: they are built only with one.
+    if (runtime.telemetryActive()) {
+      const kind = wrappedByOther ? SpanKind.INTERNAL : attemptSpanKind(callerContext);
+      attemptSpan = attemptSpanOptions(attemptSpanOf(endpoint, description.operation), call.config, kind, innerRecordsDuration);
+    }
   } catch {
     // Set-up only (pg not called yet): the call goes to pg as it is.
     return original.call(client, call.config, call.values, call.callback);

@@ -85,7 +85,8 @@ export function managedPoolQuery(
     const mark = idempotencyMark();
     markedIdempotent = mark === true;
     markedUnsafe = mark === false;
-    attemptSpan = attemptSpanOptions(attemptSpanOf(endpoint, description.operation), call.config, attemptSpanKind(callerContext), innerRecordsDuration);
+    // Nothing reads the span options without an SDK: they are built only with one.
+    if (runtime.telemetryActive()) attemptSpan = attemptSpanOptions(attemptSpanOf(endpoint, description.operation), call.config, attemptSpanKind(callerContext), innerRecordsDuration);
   } catch {
     // Set-up only (pg-pool not called yet): the call goes to pg-pool as it is.
     return original.call(pool, call.config, call.values, call.callback);

@@ -6,6 +6,7 @@ import {
 } from '@opentelemetry/instrumentation';
 import { readFileSync } from 'node:fs';
 import type { ExecuteOptions } from '../../src/engine/policy.js';
+import type { AttemptSpanOptions } from '../../src/telemetry/operation.js';
 import { idempotencyMark } from '../../src/runtime/idempotency.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { attemptSpanKind, callOriginal, shouldPassThrough } from '../kit/calls.js';
@@ -19,7 +20,7 @@ import { redisPipelineReplayDecision, redisReplayDecision } from './replay.js';
 import { ATTR_DB_OPERATION_BATCH_SIZE } from '../kit/semconv.js';
 import { RawTransactions } from './transaction.js';
 import { annotatingFailure, redisBatchQueryText, redisDuration, redisQueryText } from './telemetry.js';
-import { commandName, connectionOf, operationAttributes, operationName } from './utils.js';
+import { commandName, connectionOf, operationAttributes, operationName, type Connection } from './utils.js';
 
 const VERSION = '0.1.0';
 const MODULE = '@redis/client';
@@ -403,12 +404,15 @@ export class RedisClientInstrumentation extends InstrumentationBase {
         target: connection.target,
         client: 'redis',
         method: name,
-        attemptSpan: {
-          name,
-          kind: attemptSpanKind(),
-          attributes: operationAttributes(connection, operation, redisQueryText(operation, args.slice(1))),
-          duration: redisDuration(connection.attributes, operation),
-        },
+        // Nothing reads the span options without an SDK: they are built only with one.
+        attemptSpan: this.runtime.telemetryActive()
+          ? {
+              name,
+              kind: attemptSpanKind(),
+              attributes: operationAttributes(connection, operation, redisQueryText(operation, args.slice(1))),
+              duration: redisDuration(connection.attributes, operation),
+            }
+          : undefined,
         canReplay: (failure) => redisReplayDecision({ command: args[0], args: args.slice(1), inMulti, markedIdempotent, failure }),
         // Legacy mode (no onTwin) is ruled out by the twin driver, so never hedged.
         hedgeable: this.twins.active ? redisHedgeable(this.twins, session, name, args.slice(1), inMulti, markedIdempotent) : undefined,
@@ -435,21 +439,11 @@ export class RedisClientInstrumentation extends InstrumentationBase {
       // A pipeline sent inside a raw MULTI is queued in that transaction.
       const inMulti = this.transactions.isOpen(client._self ?? client);
       if (this.twins.active && commands.some((entry) => changesSession(commandName(argsOf(entry)[0])))) this.twins.stop((client._self ?? client) as NodeRedisSession);
-      const extra = commands.length >= 2 ? { [ATTR_DB_OPERATION_BATCH_SIZE]: commands.length } : undefined;
-      const queryText = redisBatchQueryText(commands.length, (i) => {
-        const entryArgs = argsOf(commands[i]!);
-        return { name: operationName(entryArgs[0]), args: entryArgs.slice(1) };
-      });
       execute = {
         target: connection.target,
         client: 'redis',
         method: operation,
-        attemptSpan: {
-          name: operation,
-          kind: this.batchSpanKind(commands),
-          attributes: operationAttributes(connection, operation, queryText, extra),
-          duration: redisDuration(connection.attributes, operation),
-        },
+        attemptSpan: this.runtime.telemetryActive() ? this.batchAttemptSpan(connection, operation, commands) : undefined,
         canReplay:
           operation === 'MULTI'
             ? () => 'in_transaction'
@@ -466,6 +460,20 @@ export class RedisClientInstrumentation extends InstrumentationBase {
    * records a CLIENT span per queued command: the batch's attempt spans are then
    * INTERNAL, so the trace keeps its CLIENT spans single (instrumentations/kit/calls.ts).
    */
+  private batchAttemptSpan(connection: Connection, operation: 'MULTI' | 'PIPELINE', commands: readonly BatchEntry[]): AttemptSpanOptions {
+    const extra = commands.length >= 2 ? { [ATTR_DB_OPERATION_BATCH_SIZE]: commands.length } : undefined;
+    const queryText = redisBatchQueryText(commands.length, (i) => {
+      const entryArgs = argsOf(commands[i]!);
+      return { name: operationName(entryArgs[0]), args: entryArgs.slice(1) };
+    });
+    return {
+      name: operation,
+      kind: this.batchSpanKind(commands),
+      attributes: operationAttributes(connection, operation, queryText, extra),
+      duration: redisDuration(connection.attributes, operation),
+    };
+  }
+
   private batchSpanKind(commands: readonly BatchEntry[]): SpanKind {
     for (const entry of commands) {
       const args = entry?.args;

@@ -8,6 +8,7 @@ import type { Classifier } from '../engine/options.js';
 import { lookAlikes, operatorTargetKey } from './operator-target.js';
 import { setTargetLabelLimit } from '../telemetry/target-label.js';
 import { configureTelemetry } from '../telemetry/settings.js';
+import { anyProviderRegistered } from '../telemetry/providers.js';
 import { DEFAULT_MAX_SERIES, feedPolicy, PatternDetector, reportDetection } from '../patterns/index.js';
 import { Fleet } from '../fleet/fleet.js';
 import { fleetStatus, type FleetStatus } from '../fleet/status.js';
@@ -96,16 +97,29 @@ export class Runtime {
    * kept); only the telemetry label is shared past maxTargets (src/telemetry/target-label.ts).
    */
   execute<T>(operation: (attempt: Attempt) => T | PromiseLike<T>, options: ExecuteOptions<T>): Promise<T> {
-    if (this.beforeFirstCall !== undefined) {
-      const hook = this.beforeFirstCall;
-      this.beforeFirstCall = undefined;
-      try {
-        hook();
-      } catch {
-        // starting telemetry must never fail the caller's call
-      }
-    }
+    if (this.beforeFirstCall !== undefined) this.runBeforeFirstCall();
     return this.policyFor(options.target).execute(operation, options);
+  }
+
+  /**
+   * Whether an OpenTelemetry SDK will record the call about to be made. Adapters ask it
+   * before building what only telemetry reads (span attributes, the attempt's kind), so a
+   * call with no SDK pays nothing for them. It runs the first-call hook first: the very
+   * first call, which starts register's own SDK, is recorded in full too.
+   */
+  telemetryActive(): boolean {
+    if (this.beforeFirstCall !== undefined) this.runBeforeFirstCall();
+    return anyProviderRegistered();
+  }
+
+  private runBeforeFirstCall(): void {
+    const hook = this.beforeFirstCall;
+    this.beforeFirstCall = undefined;
+    try {
+      hook?.();
+    } catch {
+      // starting telemetry must never fail the caller's call
+    }
   }
 
   /** Every breaker of every policy, for the status endpoint. */

@@ -72,6 +72,20 @@ describe('breakwater/register', () => {
     for (const a of attempts) expect(a.parentSpanId).to.equal(call!.spanId);
   });
 
+  it("records the process's first outbound call in full: the call that starts the SDK has its attributes and sends its traceparent", async () => {
+    const result = await runChild(['--require', REGISTER, APP, 'first-http-call'], exportTo(receiver));
+    expect(result.code, result.stderr).to.equal(0);
+    const out = lastJson(result.stdout);
+    expect(out.body).to.equal('ok');
+    const clients = receiver.spans.filter((s) => s.kind === 3); // SpanKind.CLIENT in OTLP
+    expect(clients.map((s) => s.name)).to.deep.equal(['GET']);
+    const span = clients[0]!;
+    expect(span.attributes['url.full'], 'the query string value redacted').to.equal(`http://127.0.0.1:${String(out.port)}/first?token=REDACTED`);
+    expect(span.attributes['server.port']).to.equal(out.port);
+    expect(out.traceparent, 'the attempt span went out as traceparent').to.be.a('string');
+    expect(String(out.traceparent)).to.include(span.traceId);
+  });
+
   it('an ESM application under --import sees the same runtime as register', async () => {
     const result = await runChild(['--import', REGISTER, ESM_APP], exportTo(receiver));
     expect(result.code, result.stderr).to.equal(0);

@@ -4,11 +4,13 @@ import { CLIENT_LABELS, RATIOS, VARIANTS, VARIANT_LABELS } from './cases.js';
 import type { Client, Measurement, Variant } from './cases.js';
 import { summarise } from '../stats.js';
 
-type Clock = 'wall' | 'cpu';
+type Clock = 'wall' | 'cpu' | 'user';
 
 function perCall(rounds: Measurement[], clock: Clock): number[] {
-  return rounds.map((m) => (clock === 'wall' ? m.wallNsPerCall : m.cpuNsPerCall));
+  return rounds.map((m) => (clock === 'wall' ? m.wallNsPerCall : clock === 'cpu' ? m.cpuNsPerCall : m.userCpuNsPerCall));
 }
+
+const CLOCK_LABELS: Record<Clock, string> = { wall: 'wall', cpu: 'CPU', user: 'user CPU' };
 
 const micros = (ns: number): string => (ns / 1000).toFixed(1);
 
@@ -25,10 +27,10 @@ export function tableHeader(): string {
   return [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`].join('\n');
 }
 
-/** Two rows, wall then CPU; every cell is "min / median" over the rounds. */
+/** Three rows, wall, CPU, then its user-mode part; every cell is "min / median" over the rounds. */
 export function tableRows(client: Client, samples: ReadonlyMap<Variant, Measurement[]>): string {
   const rows: string[] = [];
-  for (const clock of ['wall', 'cpu'] as const) {
+  for (const clock of ['wall', 'cpu', 'user'] as const) {
     const summaries = new Map(VARIANTS.map((v) => [v, summarise(perCall(samples.get(v) ?? [], clock))]));
     const cells = VARIANTS.map((v) => `${micros(summaries.get(v)!.min)} / ${micros(summaries.get(v)!.median)}`);
     const ratios = RATIOS.map(({ variant, baseline, target }) => {
@@ -37,7 +39,7 @@ export function tableRows(client: Client, samples: ReadonlyMap<Variant, Measurem
       return `${ratioText(over.min / under.min, target)} / ${ratioText(over.median / under.median, target)}`;
     });
     const label = clock === 'wall' ? CLIENT_LABELS[client] : '';
-    rows.push(`| ${[label, clock === 'wall' ? 'wall' : 'CPU', ...cells, ...ratios].join(' | ')} |`);
+    rows.push(`| ${[label, CLOCK_LABELS[clock], ...cells, ...ratios].join(' | ')} |`);
   }
   return rows.join('\n');
 }

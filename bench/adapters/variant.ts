@@ -120,6 +120,28 @@ async function callFor(client: Client, target: string): Promise<{ call: () => Pr
   }
 }
 
+/**
+ * BENCH_ALLOCATION_PROFILE=<file>: V8's sampling heap profile of the measured calls, the
+ * objects the GC has since collected included, written as JSON (a .heapprofile Chrome's
+ * DevTools opens). For finding what a variant allocates per call; its timings are then
+ * not comparable with other runs.
+ */
+async function startAllocationProfile(file: string | undefined): Promise<{ stop: () => Promise<void> } | undefined> {
+  if (file === undefined || file === '') return undefined;
+  const inspector = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new inspector.Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
+  return {
+    stop: async () => {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 // Lets the optimising compiler's background threads finish the jobs the warm-up queued,
 // so their CPU time is not billed to the measured calls.
 const SETTLE_MS = 50;
@@ -140,11 +162,13 @@ async function main(): Promise<void> {
   // Wall time per call, and this process's CPU time per call (every thread of it: the
   // JIT's and GC's included): on a shared machine the second is the steadier figure,
   // since neither the server nor other work counts in it.
+  const allocations = await startAllocationProfile(process.env.BENCH_ALLOCATION_PROFILE);
   const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   for (let i = 0; i < calls; i++) await call();
   const wallNs = Number(process.hrtime.bigint() - started);
   const cpu = process.cpuUsage(cpuBefore);
+  await allocations?.stop();
   await close();
   const measurement: Measurement = { client, variant, calls, wallNsPerCall: wallNs / calls, cpuNsPerCall: ((cpu.user + cpu.system) * 1000) / calls, userCpuNsPerCall: (cpu.user * 1000) / calls };
   process.stdout.write(JSON.stringify(measurement) + '\n');

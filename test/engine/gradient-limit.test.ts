@@ -6,6 +6,7 @@ import {
   FIRST_REPROBE_MS,
   GRADIENT_DEFAULTS,
   GradientLimit,
+  HEADROOM_SHARE,
   LOW_WINDOWS_BEFORE_PROBE,
   resolveGradientSettings,
   type GradientLimitSettings,
@@ -316,9 +317,9 @@ describe('GradientLimit: the probe of minRtt', () => {
       const { g, now } = measured(SMALL, () => r);
       const due = g.nextProbeAt;
       expect(due - now).to.be.closeTo(60_000 * factor, 1);
-      let t = window(g, now, 10); // grows the limit: 20 -> 30
+      let t = window(g, now, 10); // grows the limit: 20 -> 27.5
       const before = g.limit;
-      expect(before).to.equal(30);
+      expect(before).to.equal(27);
       // Windows at minRtt, app-limited (in-flight 1): the limit holds until the probe is due.
       while (t + 25 < due) t = feed(g, t, 1, 10, 1, 25);
       expect(g.probing, 'not yet due').to.equal(false);
@@ -386,31 +387,32 @@ describe('GradientLimit: the probe of minRtt', () => {
 });
 
 describe('GradientLimit: the gradient', () => {
-  it('moves by clamp(minRtt * (1 + buffer) / sampleRtt, 0.5, 2) plus sqrt headroom, to a whole number', () => {
+  it(`moves by clamp(minRtt * (1 + buffer) / sampleRtt, 0.5, 2) plus ${HEADROOM_SHARE} x sqrt headroom, to a whole number`, () => {
+    expect(HEADROOM_SHARE, 'the figures below are worked out for it').to.equal(0.5);
     const { g, now } = measured();
-    // 10 ms again: gradient 1.25; 20 * 1.25 = 25, + sqrt(25) = 30.
+    // 10 ms again: gradient 1.25; 20 * 1.25 = 25, + sqrt(25) / 2 = 27.5 -> 27.
     let t = window(g, now, 10);
     expect(g.gradient).to.equal(1.25);
     expect(g.sampleRttMs).to.equal(10);
-    expect(g.limit).to.equal(30);
-    // 25 ms: 12.5 / 25 = 0.5; 30 * 0.5 = 15, + 3.87 = 18.87 -> 18.
+    expect(g.limit).to.equal(27);
+    // 25 ms: 12.5 / 25 = 0.5; 27.5 * 0.5 = 13.75, + 1.85 = 15.6 -> 15.
     t = window(g, t, 25);
     expect(g.gradient).to.equal(0.5);
-    expect(g.limit).to.equal(18);
-    // 100 ms: clamped to 0.5; 18.87 * 0.5 = 9.44, + 3.07 = 12.5 -> 12.
+    expect(g.limit).to.equal(15);
+    // 100 ms: clamped to 0.5; 15.6 * 0.5 = 7.8, + 1.4 = 9.2 -> 9.
     t = window(g, t, 100);
     expect(g.gradient).to.equal(0.5);
-    expect(g.limit).to.equal(12);
-    // 6 ms: 12.5 / 6 = 2.08, clamped to 2; 12.5 * 2 = 25, + 5 = 30.
+    expect(g.limit).to.equal(9);
+    // 6 ms: 12.5 / 6 = 2.08, clamped to 2; 9.2 * 2 = 18.4, + 2.14 = 20.54 -> 20.
     window(g, t, 6);
     expect(g.gradient).to.equal(2);
-    expect(g.limit).to.equal(30);
+    expect(g.limit).to.equal(20);
   });
 
   it('smoothing moves only that share of the way', () => {
     const { g, now } = measured({ ...SMALL, smoothing: 0.5 });
     window(g, now, 10, 20, { ...SMALL, smoothing: 0.5 });
-    expect(g.limit).to.equal(25); // halfway from 20 to 30
+    expect(g.limit).to.equal(23); // halfway from 20 to 27.5
   });
 
   it('a window closes only when sampleWindowMs passed and minWindowSamples arrived', () => {
@@ -420,9 +422,9 @@ describe('GradientLimit: the gradient', () => {
     t = feed(g, t, 1, 10, 20, 100);
     expect(g.sampleRttMs).to.equal(10);
     t = feed(g, t, 50, 10, 30, 1); // 50 samples within 50 ms
-    expect(g.limit).to.equal(30);
+    expect(g.limit).to.equal(27);
     t = feed(g, t, 1, 10, 30, 200); // 250 ms since the window opened
-    expect(g.limit).to.be.above(30);
+    expect(g.limit).to.be.above(27);
   });
 
   it('the percentile of a window with far more samples than it keeps stays close (bounded memory)', () => {
@@ -446,20 +448,20 @@ describe('GradientLimit: the gradient', () => {
     // Half the limit in flight is enough to grow.
     const { g: busy, now: t2 } = measured();
     window(busy, t2, 10, 10);
-    expect(busy.limit).to.equal(30);
+    expect(busy.limit).to.equal(27);
   });
 
   it(`a dropped attempt counts as ${DROP_PENALTY} x the buffered minRtt: beyond 1 - percentile of a window, the limit halves`, () => {
     const few = measured();
     let t = feed(few.g, few.now, 9, 10, 20, 25);
     t = feed(few.g, t, 1, 10, 20, 25, true); // 10% dropped: p90 is still 10 ms
-    expect(few.g.limit).to.equal(30);
+    expect(few.g.limit).to.equal(27);
     const many = measured();
     t = feed(many.g, many.now, 8, 10, 20, 25);
     t = feed(many.g, t, 2, 1, 20, 25, true); // 20% dropped, fast: p90 is the penalty
     expect(many.g.sampleRttMs).to.equal(25);
     expect(many.g.gradient).to.equal(0.5);
-    expect(many.g.limit).to.equal(13); // 10 + sqrt(10)
+    expect(many.g.limit).to.equal(11); // 10 + sqrt(10) / 2
     // A dropped attempt slower than the penalty counts as what it took.
     feed(many.g, t, 10, 400, 13, 25, true);
     expect(many.g.sampleRttMs).to.equal(400);
@@ -498,7 +500,7 @@ describe('GradientLimit: the gradient', () => {
     g.onSample(Infinity, 10, 20, false);
     t = feed(g, t, 10, Number.MAX_VALUE, 20, 25);
     expect(g.sampleRttMs).to.equal(86_400_000);
-    expect(g.limit).to.equal(13);
+    expect(g.limit).to.equal(11);
     // A reading from the past is taken as the latest time seen.
     g.onSample(0, 10, 13, false);
     expect(g.advance(0)).to.equal(t);

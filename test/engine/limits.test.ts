@@ -325,13 +325,16 @@ describe('overload protection in the engine', () => {
     it('the limit and in-flight gauges per target', async () => {
       const otel = new OtelHarness().install();
       try {
-        const { clock, policy } = setup({ concurrencyLimit: { ...PINNED(3), maxQueue: 0 } });
+        // A name of its own: the gauges also see the other tests' policies on TARGET until
+        // the GC collects them, and their limits differ.
+        const { clock, policy } = setup({ name: 'limits-gauges-test', concurrencyLimit: { ...PINNED(3), maxQueue: 0 } });
         const { op } = timed(clock, 100);
         const pending = [policy.execute(op, call()), policy.execute(op, call())];
         await clock.advance(10);
         const m = await otel.collect();
-        expect(pointValue(m.get('resilience.concurrency.limit'), { 'resilience.target': TARGET })).to.equal(3);
-        expect(pointValue(m.get('resilience.concurrency.in_flight'), { 'resilience.target': TARGET })).to.equal(2);
+        const series = { 'resilience.target': TARGET, 'resilience.policy': 'limits-gauges-test' };
+        expect(pointValue(m.get('resilience.concurrency.limit'), series)).to.equal(3);
+        expect(pointValue(m.get('resilience.concurrency.in_flight'), series)).to.equal(2);
         await settleAll(clock, pending);
       } finally {
         await otel.uninstall();

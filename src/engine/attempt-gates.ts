@@ -6,7 +6,7 @@ import { ConcurrencyGate } from './concurrency-gate.js';
 import { GradientLimit, type GradientLimitSettings } from './gradient-limit.js';
 import { parseRateLimitHeaders, RATE_LIMIT_MAX_WAIT_MS, type HeaderGetter } from './rate-limit-headers.js';
 import { RateGate, type RateGateSettings, type RateGateSnapshot } from './rate-limit.js';
-import type { DecisionSource, SharedRate } from './shared-state.js';
+import type { DecisionSource, SharedRate } from './fleet-seams.js';
 import { SlotWait } from './slot-wait.js';
 import type { TimerQueue } from './timer-queue.js';
 
@@ -63,7 +63,7 @@ export function isCapacityRefusal(classification: Classification | undefined): b
  * Every attempt passes them, retries and hedges included; a hedge only when both let
  * it through at once.
  *
- * With a SharedRate (fleet mode, shared-state.ts) the hand-set bucket is the fleet's:
+ * With a SharedRate (fleet mode, fleet-seams.ts) the hand-set bucket is the fleet's:
  * the shared rate takes the place of the local bucket, and what the dependency says
  * (fromHeaders) still pauses and paces this process's attempts first.
  */

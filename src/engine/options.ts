@@ -1,7 +1,7 @@
 import type { Classification, ErrorCategory } from '../classify/types.js';
 import type { Clock } from './clock.js';
 import type { GradientLimitSettings } from './gradient-limit.js';
-import type { SharedState } from './shared-state.js';
+import type { SharedState } from './fleet-seams.js';
 
 export const JITTER_MODES = ['none', 'full', 'equal', 'decorrelated'] as const;
 export type JitterMode = (typeof JITTER_MODES)[number];

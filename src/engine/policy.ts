@@ -23,7 +23,7 @@ import { PolicyEmitter, type PolicyEventName, type PolicyListener } from './even
 import { systemClock, type Clock } from './clock.js';
 import type { BreakerOptions, Classifier, Fallback, HedgeOptions, PolicyOptions, SuppressReason } from './options.js';
 import { RetryBudget, type RetryBudgetSettings } from './retry-budget.js';
-import type { BreakerControl, DecisionSource, SharedBreaker, SharedBreakerSettings, SharedRate, SharedState } from './shared-state.js';
+import type { BreakerControl, DecisionSource, SharedBreaker, SharedBreakerSettings, SharedRate, SharedState } from './fleet-seams.js';
 import { SlotWait } from './slot-wait.js';
 import { EXPIRABLE, FREE, PINNED, TargetRegistry, type Hold } from './target-registry.js';
 import { timerQueueFor, type TimerQueue } from './timer-queue.js';

@@ -1,4 +1,4 @@
-import type { DecisionSource, SharedBudget } from './shared-state.js';
+import type { DecisionSource, SharedBudget } from './fleet-seams.js';
 import { WindowCounter } from './window-counter.js';
 
 const FIRST_ATTEMPTS = 0;
@@ -25,7 +25,7 @@ export interface RetryBudgetSettings {
  * is an optimisation, never owed). A failing target's retries therefore use up the room
  * hedges would need, and hedging stops before it can add to a storm.
  *
- * With a SharedBudget (fleet mode, shared-state.ts) every first attempt, retry and hedge
+ * With a SharedBudget (fleet mode, fleet-seams.ts) every first attempt, retry and hedge
  * allowed is reported to the fleet, and a retry or hedge is the fleet's decision while
  * it can give one (the same rule over the whole fleet's counts); when it cannot (Redis
  * down, not synced yet) this window decides, as without fleet mode.

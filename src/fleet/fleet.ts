@@ -1,5 +1,5 @@
 import { systemClock } from '../engine/clock.js';
-import type { BreakerControl, SharedBreakerSettings, SharedBudgetSettings, SharedRate, SharedRateSettings, SharedState } from '../engine/shared-state.js';
+import type { BreakerControl, SharedBreakerSettings, SharedBudgetSettings, SharedRate, SharedRateSettings, SharedState } from '../engine/fleet-seams.js';
 import { BreakerSync, type BreakerSyncOptions } from './breaker-sync.js';
 import { BudgetSync, type BudgetSyncOptions } from './budget-sync.js';
 import { ClusterClient, type ClusterClientOptions } from './cluster-client.js';
@@ -13,7 +13,7 @@ import { SharedFleetBudget } from './shared-budget.js';
 import type { FleetMode } from './sync-loop.js';
 
 /**
- * Fleet mode for one process: the engine's SharedState (src/engine/shared-state.ts),
+ * Fleet mode for one process: the engine's SharedState (src/engine/fleet-seams.ts),
  * built on one Redis connection that every fleet-mode policy of the process shares.
  *
  * - The connection (breakwater's own RESP client: never instrumented, never keeps the

@@ -1,7 +1,7 @@
 import type { Clock } from '../engine/clock.js';
 import { systemClock } from '../engine/clock.js';
 import { RateGate } from '../engine/rate-limit.js';
-import type { DecisionSource, SharedRate } from '../engine/shared-state.js';
+import type { DecisionSource, SharedRate } from '../engine/fleet-seams.js';
 import type { LeaseGrant } from './gcra.js';
 import { numberOption as option } from './option.js';
 
@@ -88,7 +88,7 @@ const DEFAULTS = { expectedInstances: 1, horizonMs: 100, leaseTtlMs: 1000, retry
 /** Weight of the newest demand sample. */
 const DEMAND_SMOOTHING = 0.5;
 
-/** The engine's SharedRate (src/engine/shared-state.ts): a fleet-mode policy's rate for one target. */
+/** The engine's SharedRate (src/engine/fleet-seams.ts): a fleet-mode policy's rate for one target. */
 export class QuotaLease implements SharedRate {
   readonly #source: FleetRateSource;
   readonly #key: string;

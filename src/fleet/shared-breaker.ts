@@ -1,9 +1,9 @@
 import type { CircuitState } from '../engine/breaker/circuit.js';
-import type { BreakerControl, SharedBreaker } from '../engine/shared-state.js';
+import type { BreakerControl, SharedBreaker } from '../engine/fleet-seams.js';
 import type { FleetBreaker, FleetBreakerChange, FleetBreakerListener } from './breaker-sync.js';
 
 /**
- * The engine's SharedBreaker (engine/shared-state.ts) on a FleetBreaker (breaker-sync.ts):
+ * The engine's SharedBreaker (engine/fleet-seams.ts) on a FleetBreaker (breaker-sync.ts):
  * - record: the outcomes the closed local breaker counts, for fleet-wide counting;
  * - transitioned: the local breaker's own changes (its rule tripped, a probe's result),
  *   not the ones it made to follow the fleet, which the fleet knows already;

@@ -1,8 +1,8 @@
-import type { SharedBudget } from '../engine/shared-state.js';
+import type { SharedBudget } from '../engine/fleet-seams.js';
 import type { FleetBudget } from './budget-sync.js';
 
 /**
- * The engine's SharedBudget (engine/shared-state.ts) on a FleetBudget (budget-sync.ts).
+ * The engine's SharedBudget (engine/fleet-seams.ts) on a FleetBudget (budget-sync.ts).
  * A budget whose retries are unbounded (ratio Infinity: the policy limits only hedges)
  * leaves retries to the local budget, which allows them all, and shares its hedges.
  */

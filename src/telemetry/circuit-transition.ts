@@ -1,7 +1,7 @@
 import { context, SpanKind, trace, type Context } from '@opentelemetry/api';
 import type { CircuitState } from '../engine/breaker/circuit.js';
 import { activeInstruments } from './instruments.js';
-import type { DecisionSource } from '../engine/shared-state.js';
+import type { DecisionSource } from '../engine/fleet-seams.js';
 import { ATTR_CIRCUIT_FROM, ATTR_CIRCUIT_OPEN_MS, ATTR_CIRCUIT_TO, ATTR_DECISION_SOURCE, ATTR_POLICY, ATTR_TARGET, EVENT_CIRCUIT_FLEET_OPENED, EVENT_CIRCUIT_TRANSITION } from './names.js';
 import { activeTracer } from './providers.js';
 import { targetLabel } from './target-label.js';

@@ -3,7 +3,7 @@
  * rules and dashboards read exactly these, and a test checks them against this file.
  */
 import type { LimitReason } from '../errors.js';
-import type { DecisionSource } from '../engine/shared-state.js';
+import type { DecisionSource } from '../engine/fleet-seams.js';
 
 export const INSTRUMENTATION_SCOPE = 'breakwater';
 

@@ -2,7 +2,7 @@ import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context
 import type { Classification } from '../classify/types.js';
 import type { CircuitState } from '../engine/breaker/circuit.js';
 import type { SuppressReason } from '../engine/options.js';
-import type { DecisionSource } from '../engine/shared-state.js';
+import type { DecisionSource } from '../engine/fleet-seams.js';
 import { activeInstruments, type Instruments } from './instruments.js';
 import {
   ATTR_ATTEMPT,

@@ -3,7 +3,7 @@ import { systemClock } from '../../src/engine/clock.js';
 import { createPolicy, type ExecuteOptions } from '../../src/engine/policy.js';
 import type { PolicyOptions } from '../../src/engine/options.js';
 import type { CircuitState } from '../../src/engine/breaker/circuit.js';
-import type { BreakerControl, DecisionSource, SharedBreaker, SharedBreakerSettings, SharedBudget, SharedBudgetSettings, SharedRate, SharedRateSettings, SharedState } from '../../src/engine/shared-state.js';
+import type { BreakerControl, DecisionSource, SharedBreaker, SharedBreakerSettings, SharedBudget, SharedBudgetSettings, SharedRate, SharedRateSettings, SharedState } from '../../src/engine/fleet-seams.js';
 import { CircuitOpenError, LimitedError } from '../../src/errors.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { OtelHarness, pointValue } from '../helpers/otel.js';

@@ -1,4 +1,4 @@
-import type { SharedBreaker } from '../shared-state.js';
+import type { SharedBreaker } from '../fleet-seams.js';
 import type { BreakerRule, BreakerRuleSnapshot } from './rule.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
@@ -45,7 +45,7 @@ export interface CircuitStats {
  * Results of attempts admitted before the last transition are ignored, so a slow
  * straggler from the closed period cannot close a breaker that has since opened.
  *
- * With a SharedBreaker (fleet mode, shared-state.ts) it also reports every result and
+ * With a SharedBreaker (fleet mode, fleet-seams.ts) it also reports every result and
  * transition to the fleet, asks it before letting a half-open probe through, and
  * follows what the fleet decided (fleetOpened, fleetClosed).
  */

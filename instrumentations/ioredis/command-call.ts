@@ -8,7 +8,7 @@ import { annotatingFailure, redisQueryText } from '../redis/telemetry.js';
 import { operationName } from '../redis/utils.js';
 import { callOriginal } from '../kit/calls.js';
 import { abandon, markAttemptCommand, noteTransactionCommand, sendAttemptCommand, wasSent } from './resend-guard.js';
-import { attemptKindOf, attemptSpanOf, targetOf } from './utils.js';
+import { attemptSpanIfRecorded, attemptSpanOf, targetOf } from './utils.js';
 import type { CommandConstructor, IoredisClient, IoredisCommand } from './types.js';
 
 /** Replies of attempt commands are already transformed (HGETALL into an object...): the caller's command must not do it again. */
@@ -72,9 +72,6 @@ export function runCommand(deps: CommandCallDeps, client: IoredisClient, origina
   const args = original.args;
   const markedIdempotent = idempotencyMark();
   const inMulti = noteTransactionCommand(client, name);
-  const wrapped = deps.wrappedByOthers();
-  // Nothing reads the span options without an SDK: they are built only with one.
-  const telemetry = deps.runtime.telemetryActive();
   const attempts: IoredisCommand[] = [];
   const hedgeable = redisHedgeable(deps.twins, client, name, args, inMulti, markedIdempotent);
 
@@ -99,7 +96,9 @@ export function runCommand(deps: CommandCallDeps, client: IoredisClient, origina
       canReplay: (failure, _classification, attempt) =>
         redisReplayDecision({ command: name, args, inMulti, markedIdempotent, sent: wasSent(attempts[attempt - 1]), failure }),
       hedgeable,
-      attemptSpan: telemetry ? attemptSpanOf(client, name.toUpperCase(), operationNameAsGiven, redisQueryText(operationNameAsGiven, args), attemptKindOf(wrapped)) : undefined,
+      attemptSpan: attemptSpanIfRecorded(deps.runtime, deps.wrappedByOthers, (kind) =>
+        attemptSpanOf(client, name.toUpperCase(), operationNameAsGiven, redisQueryText(operationNameAsGiven, args), kind),
+      ),
     })
     .then(
       (value) => settleCaller(original, { value }),

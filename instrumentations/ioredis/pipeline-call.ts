@@ -8,7 +8,7 @@ import { operationName } from '../redis/utils.js';
 import { callOriginal } from '../kit/calls.js';
 import { abandonOnAbort, attemptCommandFrom, settleCaller } from './command-call.js';
 import { markAttemptCommand, wasSent } from './resend-guard.js';
-import { attemptKindOf, attemptSpanOf, OPERATION_MULTI, OPERATION_PIPELINE, targetOf } from './utils.js';
+import { attemptSpanIfRecorded, attemptSpanOf, OPERATION_MULTI, OPERATION_PIPELINE, targetOf } from './utils.js';
 import type { CommandConstructor, IoredisCommand, IoredisPipeline, PipelineConstructor, PipelineResult } from './types.js';
 
 /** Pipelines breakwater built for its own attempts: their exec goes straight to ioredis. */
@@ -117,7 +117,7 @@ export function runPipeline(deps: PipelineCallDeps, pipeline: IoredisPipeline, c
       method: OPERATION_PIPELINE,
       canReplay,
       failureOf: firstError,
-      attemptSpan: deps.runtime.telemetryActive() ? attemptSpanOf(client, OPERATION_PIPELINE, OPERATION_PIPELINE, batchQueryText(queue), attemptKindOf(deps.wrappedByOthers()), queue.length) : undefined,
+      attemptSpan: attemptSpanIfRecorded(deps.runtime, deps.wrappedByOthers, (kind) => attemptSpanOf(client, OPERATION_PIPELINE, OPERATION_PIPELINE, batchQueryText(queue), kind, queue.length)),
     })
     .then(
       (result) => {
@@ -158,7 +158,7 @@ export function runTransaction(deps: PipelineCallDeps, pipeline: IoredisPipeline
       method: OPERATION_MULTI,
       canReplay: () => 'in_transaction',
       failureOf: firstError,
-      attemptSpan: deps.runtime.telemetryActive() ? attemptSpanOf(client, OPERATION_MULTI, OPERATION_MULTI, batchQueryText(userQueue), attemptKindOf(deps.wrappedByOthers()), userQueue.length) : undefined,
+      attemptSpan: attemptSpanIfRecorded(deps.runtime, deps.wrappedByOthers, (kind) => attemptSpanOf(client, OPERATION_MULTI, OPERATION_MULTI, batchQueryText(userQueue), kind, userQueue.length)),
     })
     .then(undefined, (error: unknown) => {
       // Turned away (breaker open) before anything was sent, or the attempt timed out:

@@ -2,6 +2,7 @@ import { context, SpanKind } from '@opentelemetry/api';
 import type { Attributes } from '@opentelemetry/api';
 import { attemptSpanKind } from '../kit/calls.js';
 import { redisTargetKey } from '../../src/target-key.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import type { AttemptSpanOptions } from '../../src/telemetry/operation.js';
 import {
   ATTR_DB_NAMESPACE,
@@ -79,9 +80,20 @@ export function attemptSpanOf(client: IoredisClient, spanName: string, operation
   return { name: spanName, kind, attributes, duration: redisDuration(connection, operation) };
 }
 
-/** INTERNAL when another instrumentation wrapped ioredis over breakwater (its span is the CLIENT one; kit/calls.ts), CLIENT otherwise. */
-export function attemptKindOf(wrappedByOthers: boolean): SpanKind {
-  return wrappedByOthers ? SpanKind.INTERNAL : attemptSpanKind(context.active());
+/**
+ * A call's attempt span options, built only when an SDK will record the call (nothing
+ * reads them otherwise). The kind is INTERNAL when another instrumentation wrapped
+ * ioredis over breakwater (its span is the CLIENT one; kit/calls.ts), CLIENT otherwise;
+ * `wrappedByOthers` is asked either way, since asking schedules the re-layering.
+ */
+export function attemptSpanIfRecorded(
+  runtime: Runtime,
+  wrappedByOthers: () => boolean,
+  build: (kind: SpanKind) => AttemptSpanOptions,
+): AttemptSpanOptions | undefined {
+  const wrapped = wrappedByOthers();
+  if (!runtime.telemetryActive()) return undefined;
+  return build(wrapped ? SpanKind.INTERNAL : attemptSpanKind(context.active()));
 }
 
 /** Commands of the connection set-up ioredis sends itself while connecting. */

@@ -455,11 +455,7 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     return this.runtime.execute((attempt) => annotatingFailure(attempt, callOriginal(() => original.apply(client, callArgs) as Promise<unknown>)), execute);
   }
 
-  /**
-   * An official redis instrumentation that wraps the multi's addCommand outside ours
-   * records a CLIENT span per queued command: the batch's attempt spans are then
-   * INTERNAL, so the trace keeps its CLIENT spans single (instrumentations/kit/calls.ts).
-   */
+  /** The batch's attempt span: `db.query.text` of its commands, and the batch size from two commands on. */
   private batchAttemptSpan(connection: Connection, operation: 'MULTI' | 'PIPELINE', commands: readonly BatchEntry[]): AttemptSpanOptions {
     const extra = commands.length >= 2 ? { [ATTR_DB_OPERATION_BATCH_SIZE]: commands.length } : undefined;
     const queryText = redisBatchQueryText(commands.length, (i) => {
@@ -474,6 +470,11 @@ export class RedisClientInstrumentation extends InstrumentationBase {
     };
   }
 
+  /**
+   * An official redis instrumentation that wraps the multi's addCommand outside ours
+   * records a CLIENT span per queued command: the batch's attempt spans are then
+   * INTERNAL, so the trace keeps its CLIENT spans single (instrumentations/kit/calls.ts).
+   */
   private batchSpanKind(commands: readonly BatchEntry[]): SpanKind {
     for (const entry of commands) {
       const args = entry?.args;

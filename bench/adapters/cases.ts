@@ -14,13 +14,20 @@ export const CLIENT_LABELS: Readonly<Record<Client, string>> = {
   redis: 'node-redis (`GET`)',
 };
 
-/** Every variant runs in each round, in this order. */
-export const VARIANTS = ['bare', 'official', 'breakwater', 'both', 'breakwater-no-sdk'] as const;
+/**
+ * Every variant runs in each round, in this order. `official-plus-duration` is a floor,
+ * not a way to run anything: the official instrumentation plus the one metric record per
+ * call that breakwater makes beyond it (`resilience.operation.duration`, the logical
+ * call's duration, which issue 15 asks for), timed around the call. What it costs over
+ * the official instrumentation alone no implementation of breakwater can go under.
+ */
+export const VARIANTS = ['bare', 'official', 'official-plus-duration', 'breakwater', 'both', 'breakwater-no-sdk'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
   bare: 'bare',
   official: 'official alone',
+  'official-plus-duration': 'official + call duration',
   breakwater: 'breakwater alone',
   both: 'both',
   'breakwater-no-sdk': 'breakwater, no SDK',
@@ -29,6 +36,8 @@ export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
 /** The ratios the targets are stated in: variant over baseline, at most `target`. */
 export const RATIOS: ReadonlyArray<{ variant: Variant; baseline: Variant; target: number }> = [
   { variant: 'breakwater', baseline: 'official', target: 1.05 },
+  // The floor of the ratio above, against the same target.
+  { variant: 'official-plus-duration', baseline: 'official', target: 1.05 },
   { variant: 'both', baseline: 'official', target: 1.1 },
   { variant: 'breakwater-no-sdk', baseline: 'bare', target: 1.05 },
 ];

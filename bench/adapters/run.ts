@@ -1,8 +1,9 @@
 // `npm run bench:adapters` (scripts/bench-adapters.sh runs this once per Node): for each
-// client, the success path of one call against a local server in five variants: bare,
-// the official OpenTelemetry instrumentation alone, breakwater alone, both, and
-// breakwater with no SDK registered. Each variant runs in a fresh process; the variants
-// take turns (A B C D E, A B C D E, ...) so a drifting machine affects them alike.
+// client, the success path of one call against a local server in six variants: bare,
+// the official OpenTelemetry instrumentation alone, the same plus the call-duration
+// record (a floor: cases.ts), breakwater alone, both, and breakwater with no SDK
+// registered. Each variant runs in a fresh process; the variants take turns
+// (A B C D E F, A B C D E F, ...) so a drifting machine affects them alike.
 // Markdown goes to stdout, progress to stderr.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

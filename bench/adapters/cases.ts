@@ -18,8 +18,9 @@ export const CLIENT_LABELS: Readonly<Record<Client, string>> = {
  * Every variant runs in each round, in this order. `official-plus-duration` is a floor,
  * not a way to run anything: the official instrumentation plus the one metric record per
  * call that breakwater makes beyond it (`resilience.operation.duration`, the logical
- * call's duration, which issue 15 asks for), timed around the call. What it costs over
- * the official instrumentation alone no implementation of breakwater can go under.
+ * call's duration, which the telemetry contract asks for), timed around the call and
+ * batched as breakwater batches it. What it costs over the official instrumentation
+ * alone no implementation of breakwater that records that metric can go under.
  */
 export const VARIANTS = ['bare', 'official', 'official-plus-duration', 'breakwater', 'both', 'breakwater-no-sdk'] as const;
 export type Variant = (typeof VARIANTS)[number];

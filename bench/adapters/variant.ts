@@ -17,6 +17,7 @@ import { ADAPTERS } from '../../instrumentations/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import type { Instrumentation } from '../../src/config/index.js';
+import { BatchedHistogram } from '../../src/telemetry/batched-histogram.js';
 import { ATTR_CLIENT, ATTR_OUTCOME, ATTR_POLICY, ATTR_TARGET, DURATION_BUCKETS_S, INSTRUMENTATION_SCOPE, METRIC_OPERATION_DURATION } from '../../src/telemetry/names.js';
 import { VARIANTS } from './cases.js';
 import type { Client, Measurement, Variant } from './cases.js';
@@ -124,10 +125,13 @@ async function callFor(client: Client, target: string): Promise<{ call: () => Pr
 /**
  * The call, plus what breakwater records beyond the official instrumentation on a
  * success: the logical call's duration, on the same histogram with the same attribute
- * set, read from the same clock (variant `official-plus-duration`, cases.ts).
+ * set, read from the same clock, batched the same way (variant `official-plus-duration`,
+ * cases.ts).
  */
 function withCallDuration(client: Client, call: () => Promise<unknown>): () => Promise<unknown> {
-  const histogram = metrics.getMeter(INSTRUMENTATION_SCOPE).createHistogram(METRIC_OPERATION_DURATION, { unit: 's', advice: { explicitBucketBoundaries: DURATION_BUCKETS_S } });
+  const histogram = new BatchedHistogram(
+    metrics.getMeter(INSTRUMENTATION_SCOPE).createHistogram(METRIC_OPERATION_DURATION, { unit: 's', advice: { explicitBucketBoundaries: DURATION_BUCKETS_S } }),
+  );
   // A label of the length breakwater's target labels have; its value does not change the cost.
   const attributes = Object.freeze({ [ATTR_TARGET]: `${client}://127.0.0.1:40000`, [ATTR_CLIENT]: client, [ATTR_POLICY]: 'default', [ATTR_OUTCOME]: 'success' });
   return () => {

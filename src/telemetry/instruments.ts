@@ -1,4 +1,5 @@
-import type { Counter, Histogram, Meter, ObservableCounter, ObservableGauge } from '@opentelemetry/api';
+import type { Counter, Meter, ObservableCounter, ObservableGauge } from '@opentelemetry/api';
+import { BatchedHistogram } from './batched-histogram.js';
 import { LocalCounter } from './local-counter.js';
 import {
   DB_DURATION_BUCKETS_S,
@@ -28,10 +29,11 @@ export interface Instruments {
   readonly attempts: LocalCounter;
   readonly attemptsObserved: ObservableCounter;
   readonly errors: Counter;
-  readonly operationDuration: Histogram;
-  readonly httpClientDuration: Histogram;
-  readonly dbClientDuration: Histogram;
-  readonly retryDelay: Histogram;
+  /** Histograms take their points in batches, flushed before every collection (see BatchedHistogram). */
+  readonly operationDuration: BatchedHistogram;
+  readonly httpClientDuration: BatchedHistogram;
+  readonly dbClientDuration: BatchedHistogram;
+  readonly retryDelay: BatchedHistogram;
   readonly retriesSuppressed: Counter;
   readonly hedges: Counter;
   readonly limited: Counter;
@@ -54,15 +56,24 @@ export function activeInstruments(): Instruments | undefined {
   const meter = activeMeter();
   if (meter === undefined) return undefined;
   if (meter !== forMeter) {
+    // Points held for the old meter go to it: its provider may still export them.
+    if (instruments !== undefined) flushHistograms(instruments);
     forMeter = meter;
     instruments = createInstruments(meter);
   }
   return instruments;
 }
 
+function flushHistograms(instruments: Instruments): void {
+  instruments.operationDuration.flush();
+  instruments.httpClientDuration.flush();
+  instruments.dbClientDuration.flush();
+  instruments.retryDelay.flush();
+}
+
 function createInstruments(meter: Meter): Instruments {
   const seconds = (name: string, description: string, buckets: number[]) =>
-    meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: buckets } });
+    new BatchedHistogram(meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: buckets } }));
   const circuitState = meter.createObservableGauge(METRIC_CIRCUIT_STATE, {
     unit: '1',
     description: 'Breaker state per target: 1 for the current state, 0 for the others',
@@ -77,7 +88,7 @@ function createInstruments(meter: Meter): Instruments {
     description: 'Attempts that reached for a dependency, or were rejected before it',
   });
   attemptsObserved.addCallback((result) => attempts.observe(result));
-  return {
+  const created: Instruments = {
     attempts,
     attemptsObserved,
     errors: meter.createCounter(METRIC_ERRORS, { unit: '{error}', description: 'Classified failures of attempts' }),
@@ -96,4 +107,10 @@ function createInstruments(meter: Meter): Instruments {
     circuitRejections: meter.createCounter(METRIC_CIRCUIT_REJECTIONS, { unit: '{call}', description: 'Calls failed by an open breaker without dialling' }),
     patternDetected: meter.createCounter(METRIC_PATTERN_DETECTED, { unit: '{pattern}', description: 'Failure patterns detected' }),
   };
+  // The SDK runs a meter's observable callbacks before it reads its synchronous
+  // instruments: held histogram points are in every collection, the last one included.
+  // (The callback observes nothing itself; it hangs on an instrument because the API
+  // requires one.)
+  meter.addBatchObservableCallback(() => flushHistograms(created), [attemptsObserved]);
+  return created;
 }

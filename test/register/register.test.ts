@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { metricPoints, OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { runChild, startChild } from '../helpers/child.js';
 
 const REGISTER = 'breakwater/register';
@@ -59,6 +59,11 @@ describe('breakwater/register', () => {
       const retry = receiver.spans.find((s) => s.attributes['resilience.attempt'] === 2);
       expect(retry?.attributes['resilience.target']).to.equal('http://127.0.0.1:9');
       expect([...receiver.metricNames]).to.include.members(['resilience.attempts', 'resilience.errors', 'resilience.retry.delay', 'resilience.operation.duration']);
+      // Histogram points are held in the process between collections
+      // (src/telemetry/batched-histogram.ts): the export at shutdown has every one.
+      const count = (metric: string): number => metricPoints(receiver.rawBodies).filter((p) => p.metric === metric).reduce((sum, p) => sum + p.value, 0);
+      expect(count('resilience.operation.duration'), 'one point for the one call').to.equal(1);
+      expect(count('resilience.retry.delay'), 'one point for its one retry').to.equal(1);
     });
   }
 
@@ -84,6 +89,10 @@ describe('breakwater/register', () => {
     expect(span.attributes['server.port']).to.equal(out.port);
     expect(out.traceparent, 'the attempt span went out as traceparent').to.be.a('string');
     expect(String(out.traceparent)).to.include(span.traceId);
+    // With no official http instrumentation breakwater records the conventions' duration
+    // itself; its point, held in the process, is in the export at shutdown.
+    const durations = metricPoints(receiver.rawBodies).filter((p) => p.metric === 'http.client.request.duration');
+    expect(durations.map((p) => [p.scope, p.attributes['http.response.status_code'], p.value])).to.deep.equal([['breakwater', 200, 1]]);
   });
 
   it('an ESM application under --import sees the same runtime as register', async () => {

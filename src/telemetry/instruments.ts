@@ -34,6 +34,8 @@ export interface Instruments {
   readonly httpClientDuration: BatchedHistogram;
   readonly dbClientDuration: BatchedHistogram;
   readonly retryDelay: BatchedHistogram;
+  /** Every histogram above: what a flush before a collection or a meter change empties. */
+  readonly histograms: readonly BatchedHistogram[];
   readonly retriesSuppressed: Counter;
   readonly hedges: Counter;
   readonly limited: Counter;
@@ -57,23 +59,25 @@ export function activeInstruments(): Instruments | undefined {
   if (meter === undefined) return undefined;
   if (meter !== forMeter) {
     // Points held for the old meter go to it: its provider may still export them.
-    if (instruments !== undefined) flushHistograms(instruments);
+    if (instruments !== undefined) flushAll(instruments.histograms);
     forMeter = meter;
     instruments = createInstruments(meter);
   }
   return instruments;
 }
 
-function flushHistograms(instruments: Instruments): void {
-  instruments.operationDuration.flush();
-  instruments.httpClientDuration.flush();
-  instruments.dbClientDuration.flush();
-  instruments.retryDelay.flush();
+function flushAll(histograms: readonly BatchedHistogram[]): void {
+  for (const histogram of histograms) histogram.flush();
 }
 
 function createInstruments(meter: Meter): Instruments {
-  const seconds = (name: string, description: string, buckets: number[]) =>
-    new BatchedHistogram(meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: buckets } }));
+  // Every histogram is made here, so none can be left out of the flushes.
+  const histograms: BatchedHistogram[] = [];
+  const seconds = (name: string, description: string, buckets: number[]) => {
+    const histogram = new BatchedHistogram(meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: buckets } }));
+    histograms.push(histogram);
+    return histogram;
+  };
   const circuitState = meter.createObservableGauge(METRIC_CIRCUIT_STATE, {
     unit: '1',
     description: 'Breaker state per target: 1 for the current state, 0 for the others',
@@ -88,7 +92,12 @@ function createInstruments(meter: Meter): Instruments {
     description: 'Attempts that reached for a dependency, or were rejected before it',
   });
   attemptsObserved.addCallback((result) => attempts.observe(result));
-  const created: Instruments = {
+  // The SDK runs a meter's observable callbacks before it reads its synchronous
+  // instruments: held histogram points are in every collection, the last one included.
+  // (The callback observes nothing itself; it hangs on an instrument because the API
+  // requires one. It reads the list when it runs, after the histograms below are made.)
+  meter.addBatchObservableCallback(() => flushAll(histograms), [attemptsObserved]);
+  return {
     attempts,
     attemptsObserved,
     errors: meter.createCounter(METRIC_ERRORS, { unit: '{error}', description: 'Classified failures of attempts' }),
@@ -106,11 +115,6 @@ function createInstruments(meter: Meter): Instruments {
     circuitTransitions: meter.createCounter(METRIC_CIRCUIT_TRANSITIONS, { unit: '{transition}', description: 'Breaker state changes' }),
     circuitRejections: meter.createCounter(METRIC_CIRCUIT_REJECTIONS, { unit: '{call}', description: 'Calls failed by an open breaker without dialling' }),
     patternDetected: meter.createCounter(METRIC_PATTERN_DETECTED, { unit: '{pattern}', description: 'Failure patterns detected' }),
+    histograms,
   };
-  // The SDK runs a meter's observable callbacks before it reads its synchronous
-  // instruments: held histogram points are in every collection, the last one included.
-  // (The callback observes nothing itself; it hangs on an instrument because the API
-  // requires one.)
-  meter.addBatchObservableCallback(() => flushHistograms(created), [attemptsObserved]);
-  return created;
 }
